@@ -1,0 +1,46 @@
+# Two commands: `make run` (embedded stack, demo data) and `make test` (PostgreSQL + Redis).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/baton_test
+TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
+TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+
+.PHONY: run test install lint bench check-deploy clean
+
+$(BIN)/python:
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Baton needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+
+$(STAMP): requirements.txt | $(BIN)/python
+	$(BIN)/pip install --upgrade --quiet pip
+	$(BIN)/pip install --quiet -r requirements.txt
+	@touch $(STAMP)
+
+install: $(STAMP)
+
+run: export DJANGO_DEBUG ?= true
+run: install
+	$(BIN)/python manage.py migrate --no-input
+	$(BIN)/python manage.py seed_demo
+	@echo "Baton is starting on http://127.0.0.1:8000/ (web, Celery worker and beat; Ctrl-C stops all three)."
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(BIN)/honcho start
+
+test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
+test: export CELERY_BROKER_URL ?= $(TEST_BROKER_URL)
+test: export REDIS_URL ?= $(TEST_REDIS_URL)
+test: export DJANGO_SECRET_KEY ?= test-only-secret-key
+test: install
+	$(BIN)/python -m pytest
+
+lint: install
+	$(BIN)/ruff check .
+
+check-deploy: install
+	DJANGO_DEBUG=false DJANGO_SECRET_KEY=$$(openssl rand -hex 32) DJANGO_ALLOWED_HOSTS=baton.example.com \
+		$(BIN)/python manage.py check --deploy --fail-level WARNING
+
+clean:
+	rm -rf $(VENV) var .pytest_cache

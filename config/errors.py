@@ -1,0 +1,22 @@
+"""Domain errors that services raise; pages and the API map them to one shape."""
+
+
+class BatonError(Exception):
+    """A business rule refused the request. `code` is stable and machine-readable."""
+
+    code = "invalid"
+
+    def __init__(self, message, *, code=None, fields=None):
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+        self.fields = fields or {}
+
+
+class TransitionError(BatonError):
+    code = "illegal_transition"
+
+
+class NotAllowed(BatonError):
+    code = "not_allowed"

@@ -1,0 +1,24 @@
+from django.contrib import admin
+
+from .models import Customer, Identity
+
+
+class IdentityInline(admin.TabularInline):
+    model = Identity
+    extra = 0
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "external_id", "stage", "value", "region", "updated_at"]
+    list_filter = ["stage", "region"]
+    search_fields = ["name", "external_id", "email", "identities__handle"]
+    inlines = [IdentityInline]
+
+
+@admin.register(Identity)
+class IdentityAdmin(admin.ModelAdmin):
+    list_display = ["channel", "handle", "customer", "method", "confidence"]
+    list_filter = ["channel", "method"]
+    search_fields = ["handle", "customer__name"]
+    raw_id_fields = ["customer"]

@@ -1,0 +1,68 @@
+from django.db import models
+
+
+class Source(models.TextChoices):
+    X = "x", "X (Twitter)"
+    FACEBOOK = "facebook", "Facebook"
+    INSTAGRAM = "instagram", "Instagram"
+    REVIEW = "review", "Review"
+    API = "api", "API"
+    IMPORT = "import", "Import"
+
+
+class MentionStatus(models.TextChoices):
+    RECEIVED = "received", "Received"
+    PROCESSED = "processed", "Processed"
+    FAILED = "failed", "Failed"
+
+
+class Sentiment(models.TextChoices):
+    NEGATIVE = "negative", "Negative"
+    NEUTRAL = "neutral", "Neutral"
+    POSITIVE = "positive", "Positive"
+
+
+class Intent(models.TextChoices):
+    COMPLAINT = "complaint", "Complaint"
+    QUESTION = "question", "Question"
+    PRAISE = "praise", "Praise"
+    IDEA = "idea", "Idea"
+    PURCHASE_INTENT = "purchase_intent", "Purchase intent"
+    WARRANTY_RETURN = "warranty_return", "Warranty / return"
+    PRESS = "press", "Press"
+    SPAM_TROLL = "spam_troll", "Spam / troll"
+    OTHER = "other", "Other"
+
+
+class Priority(models.TextChoices):
+    URGENT = "urgent", "Urgent"
+    HIGH = "high", "High"
+    NORMAL = "normal", "Normal"
+    LOW = "low", "Low"
+
+
+class CaseStatus(models.TextChoices):
+    NEW = "new", "New"
+    OPEN = "open", "Open"
+    PENDING = "pending", "Pending (waiting on customer)"
+    RESOLVED = "resolved", "Resolved"
+    CLOSED = "closed", "Closed"
+
+
+OPEN_STATUSES = (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING)
+
+
+class EventKind(models.TextChoices):
+    CREATED = "created", "Case created"
+    MENTION = "mention", "Mention attached"
+    NOTE = "note", "Note"
+    HANDOFF = "handoff", "Handed off"
+    ACCEPTED = "accepted", "Handoff accepted"
+    REPLY = "reply", "Reply"
+    STATUS = "status", "Status changed"
+    ESCALATION = "escalation", "Escalation"
+
+
+class ClockMetric(models.TextChoices):
+    FIRST_REPLY = "first_reply", "First reply"
+    RESOLUTION = "resolution", "Resolution"

@@ -1,0 +1,181 @@
+"""Writes on cases. Every state change goes through here, in a transaction, with a timeline event.
+
+Locks are always taken in the same order (customer, then case) through `_lock_case`.
+"""
+
+from datetime import datetime, timedelta
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import NotAllowed, TransitionError
+from customers.models import Customer
+from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, EventKind
+from feedback.models import Case, CaseEvent, Mention
+from feedback.services import sla
+from teams.models import Department
+from teams.selectors import department_ids_for
+
+# The case status machine of the domain guide, in one place.
+TRANSITIONS: dict[str, set[str]] = {
+    CaseStatus.NEW: {CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.RESOLVED},
+    CaseStatus.OPEN: {CaseStatus.PENDING, CaseStatus.RESOLVED},
+    CaseStatus.PENDING: {CaseStatus.OPEN, CaseStatus.RESOLVED},
+    CaseStatus.RESOLVED: {CaseStatus.OPEN, CaseStatus.CLOSED},
+    CaseStatus.CLOSED: set(),
+}
+
+
+# A post within this long after a case was resolved reopens it instead of opening a new one.
+REOPEN_WINDOW = timedelta(days=7)
+
+
+def _event(*, case: Case, kind: str, now: datetime, actor=None, **data) -> CaseEvent:
+    return CaseEvent.objects.create(case=case, kind=kind, actor=actor, data=data, created_at=now)
+
+
+def _lock_case(case_id: int) -> Case:
+    return Case.objects.select_for_update().select_related("department").get(pk=case_id)
+
+
+def _check_member(*, user, case: Case) -> None:
+    if user is not None and case.department_id not in department_ids_for(user=user):
+        raise NotAllowed(f"You are not a member of {case.department}, which owns this case.")
+
+
+def _move(*, case: Case, to: str, now: datetime, actor=None, reason: str = "") -> None:
+    if to not in TRANSITIONS[case.status]:
+        raise TransitionError(
+            f"A {case.get_status_display().lower()} case cannot become {CaseStatus(to).label.lower()}.",
+            fields={"status": [f"Allowed from {case.status}: {', '.join(sorted(TRANSITIONS[case.status])) or 'none'}."]},
+        )
+    previous = case.status
+    case.status = to
+    if to == CaseStatus.RESOLVED:
+        case.resolved_at = now
+    elif to == CaseStatus.CLOSED:
+        case.closed_at = now
+    elif previous == CaseStatus.RESOLVED:
+        case.resolved_at = None
+    case.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
+    _event(case=case, kind=EventKind.STATUS, now=now, actor=actor, **{"from": previous, "to": to, "reason": reason})
+
+
+def attach_mention(*, mention: Mention, customer: Customer, department: Department, priority: str, intent: str,
+                   now: datetime) -> tuple[Case, bool]:
+    """Attach a mention to the customer's open case in `department`, or open a new case.
+
+    Runs inside the caller's transaction. The customer row is locked first, so two
+    workers handling the same customer's posts never open two cases.
+    """
+    Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk").first()
+    case = (
+        Case.objects.select_for_update()
+        .filter(customer=customer, department=department, status__in=OPEN_STATUSES)
+        .order_by("-created_at")
+        .first()
+    )
+    if case is None:
+        case = (
+            Case.objects.select_for_update()
+            .filter(customer=customer, department=department, status=CaseStatus.RESOLVED,
+                    resolved_at__gte=now - REOPEN_WINDOW)
+            .order_by("-resolved_at")
+            .first()
+        )
+        if case is not None:
+            _move(case=case, to=CaseStatus.OPEN, now=now, reason="The customer wrote again after resolution.")
+            sla.start_clocks(case=case, now=now, metrics=[ClockMetric.RESOLUTION])
+    created = case is None
+    if created:
+        case = Case.objects.create(
+            customer=customer, department=department, priority=priority, intent=intent,
+            subject=mention.text[:200], created_at=now,
+        )
+        _event(case=case, kind=EventKind.CREATED, now=now, department=department.slug, priority=priority)
+        sla.start_clocks(case=case, now=now)
+    mention.case = case
+    _event(case=case, kind=EventKind.MENTION, now=now, mention_id=mention.pk, text=mention.text[:500],
+           author=mention.author_handle, source=mention.source)
+    if case.status == CaseStatus.PENDING:
+        _move(case=case, to=CaseStatus.OPEN, now=now, reason="The customer wrote again.")
+    return case, created
+
+
+def record_reply(*, case: Case, by, text: str, now: datetime | None = None) -> CaseEvent:
+    """Record a public reply (sending it through a channel connector comes later)."""
+    now = now or timezone.now()
+    text = (text or "").strip()
+    if not text:
+        raise TransitionError("A reply needs some text.", code="invalid", fields={"text": ["Write the reply."]})
+    with transaction.atomic():
+        case = _lock_case(case.pk)
+        _check_member(user=by, case=case)
+        if case.status == CaseStatus.CLOSED:
+            raise TransitionError("This case is closed; open a new case to write to the customer.")
+        event = _event(case=case, kind=EventKind.REPLY, now=now, actor=by, text=text)
+        if case.first_replied_at is None:
+            case.first_replied_at = now
+            case.save(update_fields=["first_replied_at", "updated_at"])
+            sla.stop_clocks(case=case, metrics=[ClockMetric.FIRST_REPLY], now=now)
+        if case.status == CaseStatus.NEW:
+            _move(case=case, to=CaseStatus.OPEN, now=now, actor=by, reason="First reply sent.")
+    return event
+
+
+def add_note(*, case: Case, by, text: str, now: datetime | None = None) -> CaseEvent:
+    now = now or timezone.now()
+    text = (text or "").strip()
+    if not text:
+        raise TransitionError("A note needs some text.", code="invalid", fields={"text": ["Write the note."]})
+    with transaction.atomic():
+        case = _lock_case(case.pk)
+        _check_member(user=by, case=case)
+        return _event(case=case, kind=EventKind.NOTE, now=now, actor=by, text=text)
+
+
+def hand_off(*, case: Case, to_department: Department, note: str, by, now: datetime | None = None) -> CaseEvent:
+    """Pass the case to another department. A handoff always carries a note.
+
+    The customer-facing clocks keep running: the customer does not care who holds the case.
+    """
+    now = now or timezone.now()
+    note = (note or "").strip()
+    if not note:
+        raise TransitionError(
+            "A handoff needs a note for the receiving team.", code="invalid",
+            fields={"note": ["Say what the receiving team needs to know."]},
+        )
+    with transaction.atomic():
+        case = _lock_case(case.pk)
+        _check_member(user=by, case=case)
+        if not case.is_open:
+            raise TransitionError(f"A {case.status} case cannot be handed off; reopen it first.")
+        if to_department.pk == case.department_id:
+            raise TransitionError(
+                f"The case is already with {to_department}.", code="invalid",
+                fields={"to_department": ["Choose another department."]},
+            )
+        from_department = case.department
+        case.department = to_department
+        case.assignee = None
+        case.save(update_fields=["department", "assignee", "updated_at"])
+        return _event(
+            case=case, kind=EventKind.HANDOFF, now=now, actor=by, note=note,
+            **{"from": from_department.slug, "to": to_department.slug},
+        )
+
+
+def change_status(*, case: Case, to: str, by, reason: str = "", now: datetime | None = None) -> Case:
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _lock_case(case.pk)
+        _check_member(user=by, case=case)
+        _move(case=case, to=to, now=now, actor=by, reason=reason)
+        if to == CaseStatus.RESOLVED:
+            sla.stop_clocks(case=case, metrics=[ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION], now=now)
+    return case
+
+
+def resolve(*, case: Case, by, note: str = "", now: datetime | None = None) -> Case:
+    return change_status(case=case, to=CaseStatus.RESOLVED, by=by, reason=note, now=now)

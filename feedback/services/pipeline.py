@@ -1,0 +1,95 @@
+"""Processing one stored mention: understand, link, route, attach to a case, start clocks.
+
+Idempotent: a mention already processed is left alone, so a duplicate task message
+or a recovery re-enqueue does nothing twice. A failure is kept on the mention.
+"""
+
+import logging
+import traceback
+
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from customers.services import link_author
+from feedback.choices import MentionStatus
+from feedback.models import Mention
+from feedback.services.cases import attach_mention
+from feedback.services.routing import route
+from feedback.services.understand import understand_text
+from teams.models import Department
+
+logger = logging.getLogger(__name__)
+
+
+def process_mention(*, mention_id: int) -> Mention | None:
+    try:
+        with transaction.atomic():
+            mention = Mention.objects.select_for_update().filter(pk=mention_id).first()
+            if mention is None or mention.status == MentionStatus.PROCESSED:
+                return mention
+            _process(mention)
+            return mention
+    except Exception as exc:  # noqa: BLE001 - a bad mention must never crash the worker
+        logger.exception("Processing mention %s failed", mention_id)
+        Mention.objects.filter(pk=mention_id).update(
+            status=MentionStatus.FAILED,
+            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"[:4000],
+            attempts=F("attempts") + 1,
+        )
+        return None
+
+
+def _process(mention: Mention) -> None:
+    now = mention.received_at  # clocks run from when Baton received the post
+    understood = understand_text(mention.text)
+    mention.sentiment = understood.sentiment
+    mention.sentiment_label = understood.sentiment_label
+    mention.intent = understood.intent
+
+    handle = mention.author_handle or f"anonymous-{mention.external_id}"
+    customer = link_author(channel=mention.source, handle=handle, name=mention.author_name)
+    mention.customer = customer
+
+    decision = route(
+        intent=understood.intent,
+        sentiment=understood.sentiment,
+        followers=mention.author_followers,
+        customer_value=customer.value if customer else None,
+    )
+    if decision.creates_case:
+        department = Department.objects.get(slug=decision.department_slug)
+        attach_mention(
+            mention=mention, customer=customer, department=department, priority=decision.priority,
+            intent=understood.intent, now=now,
+        )
+    mention.status = MentionStatus.PROCESSED
+    mention.processed_at = timezone.now()
+    mention.error = ""
+    mention.attempts = F("attempts") + 1
+    mention.save()
+    mention.refresh_from_db(fields=["attempts"])
+
+
+def retry_failed(*, ids: list[int] | None = None, limit: int | None = None) -> int:
+    """Put failed mentions back to `received` and enqueue them again after commit. Returns how many."""
+    from feedback.services.ingest import _enqueue_processing
+
+    failed = Mention.objects.filter(status=MentionStatus.FAILED).order_by("id")
+    if ids is not None:
+        failed = failed.filter(id__in=ids)
+    ids = list(failed.values_list("id", flat=True)[:limit])
+    with transaction.atomic():
+        Mention.objects.filter(id__in=ids).update(status=MentionStatus.RECEIVED)
+        for mention_id in ids:
+            transaction.on_commit(lambda mention_id=mention_id: _enqueue_processing(mention_id), robust=True)
+    return len(ids)
+
+
+def unprocessed_ids(*, older_than, limit: int = 1000) -> list[int]:
+    """Mentions stored but never processed (broker down, worker lost): for the recovery task."""
+    return list(
+        Mention.objects.filter(status=MentionStatus.RECEIVED, received_at__lt=older_than)
+        .order_by("received_at")
+        .values_list("id", flat=True)[:limit]
+    )

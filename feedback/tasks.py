@@ -1,0 +1,29 @@
+"""Celery tasks: thin wrappers that take ids and call services."""
+
+from celery import shared_task
+from django.conf import settings
+from django.utils import timezone
+
+from feedback.services import pipeline, sla
+
+
+@shared_task(acks_late=True)
+def process_mention(mention_id: int) -> None:
+    pipeline.process_mention(mention_id=mention_id)
+
+
+@shared_task(acks_late=True)
+def sla_sweep() -> int:
+    limit = settings.BATON_SWEEP_BATCH
+    escalated = sla.escalate_due(limit=limit)
+    if escalated >= limit:
+        sla_sweep.delay()  # a backlog drains without waiting for the next tick
+    return escalated
+
+
+@shared_task(acks_late=True)
+def recover_unprocessed_mentions() -> int:
+    ids = pipeline.unprocessed_ids(older_than=timezone.now() - settings.BATON_RECOVER_AFTER)
+    for mention_id in ids:
+        process_mention.delay(mention_id)
+    return len(ids)

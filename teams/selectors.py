@@ -1,0 +1,29 @@
+"""Who may see what. Every page and API view asks these, never the models directly."""
+
+from .models import BoardSeat, Department, Membership, Role
+
+
+def department_ids_for(*, user) -> set[int]:
+    if not user.is_authenticated:
+        return set()
+    return set(Membership.objects.filter(user=user).values_list("department_id", flat=True))
+
+
+def departments_for(*, user):
+    return Department.objects.filter(memberships__user=user).distinct().order_by("name")
+
+
+def is_board(*, user) -> bool:
+    return user.is_authenticated and (user.is_superuser or BoardSeat.objects.filter(user=user).exists())
+
+
+def role_in(*, user, department_id: int) -> str | None:
+    return (
+        Membership.objects.filter(user=user, department_id=department_id).values_list("role", flat=True).first()
+    )
+
+
+def leads_of(*, department_id: int):
+    return Membership.objects.filter(department_id=department_id, role__in=[Role.LEAD, Role.HEAD]).select_related(
+        "user"
+    )

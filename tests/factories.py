@@ -1,0 +1,78 @@
+"""factory_boy factories shared by the whole suite."""
+
+from datetime import UTC, datetime
+
+import factory
+from django.contrib.auth import get_user_model
+
+from customers.models import Customer, Identity
+from feedback.models import Case, Mention
+from teams.models import BoardSeat, Department, Membership, Role
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", "pw")
+
+
+def department(slug: str) -> Department:
+    """Departments are seeded by a migration; tests look them up by slug."""
+    return Department.objects.get(slug=slug)
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    department = factory.LazyFunction(lambda: department("service"))
+    role = Role.AGENT
+
+
+class BoardSeatFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BoardSeat
+
+    user = factory.SubFactory(UserFactory)
+
+
+class CustomerFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Customer
+
+    external_id = factory.Sequence(lambda n: f"crm-{n}")
+    name = factory.Faker("name")
+
+
+class IdentityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Identity
+
+    channel = "x"
+    handle = factory.Sequence(lambda n: f"handle{n}")
+    customer = factory.SubFactory(CustomerFactory)
+
+
+class MentionFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Mention
+
+    source = "x"
+    external_id = factory.Sequence(lambda n: f"tweet-{n}")
+    author_handle = factory.Sequence(lambda n: f"author{n}")
+    text = "@airline my flight is delayed again"
+    posted_at = factory.LazyFunction(lambda: datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+
+
+class CaseFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Case
+
+    customer = factory.SubFactory(CustomerFactory)
+    department = factory.LazyFunction(lambda: department("service"))
+    created_at = factory.LazyFunction(lambda: datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
+    subject = "A case"
