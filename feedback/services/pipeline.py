@@ -5,7 +5,9 @@ or a recovery re-enqueue does nothing twice. A failure is kept on the mention.
 """
 
 import logging
+import time
 import traceback
+from contextlib import contextmanager
 
 from django.db import transaction
 from django.db.models import F
@@ -22,13 +24,14 @@ from teams.models import Department
 logger = logging.getLogger(__name__)
 
 
-def process_mention(*, mention_id: int) -> Mention | None:
+def process_mention(*, mention_id: int, timings: dict[str, float] | None = None) -> Mention | None:
+    """Process one mention. `timings`, if given, accumulates seconds per stage (for `bench pipeline`)."""
     try:
         with transaction.atomic():
             mention = Mention.objects.select_for_update().filter(pk=mention_id).first()
             if mention is None or mention.status == MentionStatus.PROCESSED:
                 return mention
-            _process(mention)
+            _process(mention, timings)
             return mention
     except Exception as exc:  # noqa: BLE001 - a bad mention must never crash the worker
         logger.exception("Processing mention %s failed", mention_id)
@@ -40,35 +43,48 @@ def process_mention(*, mention_id: int) -> Mention | None:
         return None
 
 
-def _process(mention: Mention) -> None:
+@contextmanager
+def _stage(timings: dict[str, float] | None, name: str):
+    if timings is None:
+        yield
+        return
+    started = time.perf_counter()
+    yield
+    timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
+
+
+def _process(mention: Mention, timings: dict[str, float] | None = None) -> None:
     now = mention.received_at  # clocks run from when Baton received the post
-    understood = understand_text(mention.text)
+    with _stage(timings, "understand"):
+        understood = understand_text(mention.text)
     mention.sentiment = understood.sentiment
     mention.sentiment_label = understood.sentiment_label
     mention.intent = understood.intent
 
-    handle = mention.author_handle or f"anonymous-{mention.external_id}"
-    customer = link_author(channel=mention.source, handle=handle, name=mention.author_name)
-    mention.customer = customer
+    with _stage(timings, "link"):
+        handle = mention.author_handle or f"anonymous-{mention.external_id}"
+        customer = link_author(channel=mention.source, handle=handle, name=mention.author_name)
+        mention.customer = customer
 
-    decision = route(
-        intent=understood.intent,
-        sentiment=understood.sentiment,
-        followers=mention.author_followers,
-        customer_value=customer.value if customer else None,
-    )
-    if decision.creates_case:
-        department = Department.objects.get(slug=decision.department_slug)
-        attach_mention(
-            mention=mention, customer=customer, department=department, priority=decision.priority,
-            intent=understood.intent, now=now,
+    with _stage(timings, "route"):
+        decision = route(
+            intent=understood.intent,
+            sentiment=understood.sentiment,
+            followers=mention.author_followers,
+            customer_value=customer.value if customer else None,
         )
-    mention.status = MentionStatus.PROCESSED
-    mention.processed_at = timezone.now()
-    mention.error = ""
-    mention.attempts = F("attempts") + 1
-    mention.save()
-    mention.refresh_from_db(fields=["attempts"])
+    with _stage(timings, "case_and_clocks"):
+        if decision.creates_case:
+            department = Department.objects.get(slug=decision.department_slug)
+            attach_mention(
+                mention=mention, customer=customer, department=department, priority=decision.priority,
+                intent=understood.intent, now=now,
+            )
+        mention.status = MentionStatus.PROCESSED
+        mention.processed_at = timezone.now()
+        mention.error = ""
+        mention.attempts += 1  # the row is locked: no concurrent increment to lose
+        mention.save()
 
 
 def retry_failed(*, ids: list[int] | None = None, limit: int | None = None) -> int:

@@ -84,3 +84,17 @@ def test_failure_is_kept_on_the_mention_and_can_be_retried(monkeypatch, django_c
     mention.refresh_from_db()
     assert mention.status == MentionStatus.PROCESSED
     assert mention.attempts == 2
+
+
+def test_retry_command_requeues_failed_and_rejects_unknown_ids(django_capture_on_commit_callbacks):
+    from django.core.management import CommandError, call_command
+
+    mention = _store("@airline broken seat", external_id="9")
+    Mention.objects.filter(pk=mention.pk).update(status=MentionStatus.FAILED, error="boom")
+    with pytest.raises(CommandError) as excinfo:
+        call_command("retry_failed_mentions", "--id", str(mention.pk + 1000))
+    assert excinfo.value.returncode == 2
+    with django_capture_on_commit_callbacks(execute=False) as callbacks:
+        call_command("retry_failed_mentions", "--id", str(mention.pk))
+    assert len(callbacks) == 1
+    assert Mention.objects.get(pk=mention.pk).status == MentionStatus.RECEIVED

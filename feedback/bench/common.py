@@ -1,0 +1,75 @@
+import csv
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.db import connection
+
+DEMO_CSV = Path(settings.BASE_DIR) / "feedback" / "fixtures" / "demo" / "airline_mentions_demo.csv"
+FALLBACK_TEXTS = [
+    "@airline my flight is delayed again and nobody tells us anything",
+    "@airline thank you for the upgrade, the crew was lovely",
+    "@airline how much is a checked bag on international flights?",
+    "@airline you should add power outlets to every row",
+    "@airline I want a refund for my cancelled flight",
+]
+
+
+def sample_texts() -> list[str]:
+    """Real tweets from the demo fixture (a copy of airline_mentions.csv), or a few stand-ins."""
+    if DEMO_CSV.exists():
+        with DEMO_CSV.open(newline="", encoding="utf-8") as handle:
+            texts = [row["text"] for row in csv.DictReader(handle) if row.get("text")]
+        if texts:
+            return texts
+    return FALLBACK_TEXTS
+
+
+def stack() -> dict:
+    return {
+        "database": connection.vendor,
+        "broker": settings.CELERY_BROKER_URL.split("://", 1)[0],
+        "cores": os.cpu_count(),
+    }
+
+
+class WorkerProcess:
+    """A real `celery worker` subprocess with the current environment, for end-to-end benches."""
+
+    def __init__(self, *, concurrency: int, name: str, timeout: float = 60):
+        self.concurrency = concurrency
+        self.name = name
+        self.timeout = timeout
+        self.process = None
+        self.ready = threading.Event()
+        self.lines: list[str] = []
+
+    def __enter__(self):
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={self.concurrency}",
+             "--without-mingle", "--without-gossip", "--loglevel=INFO", "-n", f"{self.name}@%h"],
+            cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        )
+        threading.Thread(target=self._read, daemon=True).start()
+        if not self.ready.wait(self.timeout):
+            self.__exit__(None, None, None)
+            raise RuntimeError("The Celery worker did not start:\n" + "".join(self.lines[-20:]))
+        return self
+
+    def _read(self):
+        for line in self.process.stdout:
+            if len(self.lines) < 200:
+                self.lines.append(line)
+            if " ready." in line:
+                self.ready.set()
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+        return False

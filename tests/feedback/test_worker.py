@@ -1,0 +1,120 @@
+"""process_mention on a real Celery worker, on both stacks.
+
+Server stack: a worker thread (celery.contrib.testing) on the Redis broker that `make test` configures.
+Embedded stack: the way `make run` runs it, SQLite and the filesystem broker in a temporary
+directory, with a real `celery worker` process.
+"""
+
+import os
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from celery.contrib.testing.worker import start_worker
+from celery.signals import task_postrun
+from django.conf import settings
+from django.db import connections
+
+from config.celery import app
+from feedback.choices import MentionStatus
+from feedback.models import Mention
+from feedback.services.ingest import store_mention
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wait_for(predicate, timeout=30.0, interval=0.1):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return False
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_worker_on_redis_processes_a_mention():
+    assert settings.CELERY_BROKER_URL.startswith("redis://"), "make test runs the worker on Redis"
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")
+
+    def close_worker_connections(**kwargs):
+        connections.close_all()  # the worker thread's own connection; else the test DB cannot be dropped
+
+    task_postrun.connect(close_worker_connections, weak=False)
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        mention, created = store_mention(
+            source="x", external_id="worker-redis-1", text="@airline my bag never arrived, still waiting",
+            posted_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC), author_handle="redis_rita",
+        )
+        assert created
+        processed = _wait_for(
+            lambda: Mention.objects.filter(pk=mention.pk, status=MentionStatus.PROCESSED).exists()
+        )
+    task_postrun.disconnect(close_worker_connections)
+    assert processed, "the worker did not process the mention within 30 s"
+    mention.refresh_from_db()
+    assert mention.case is not None
+    assert mention.case.department.slug == "service"
+    assert mention.customer.identities.get().handle == "redis_rita"
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+def test_worker_on_embedded_stack_processes_a_mention(tmp_path):
+    """SQLite in WAL mode and kombu's filesystem broker, as `make run` uses them."""
+    env = {
+        **os.environ,
+        "DJANGO_DEBUG": "true",
+        "BATON_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'baton.sqlite3'}",
+        "CELERY_BROKER_URL": "filesystem://",
+        "REDIS_URL": "",
+    }
+    python = sys.executable
+    subprocess.run([python, "manage.py", "migrate", "-v0"], cwd=ROOT, env=env, check=True, timeout=120)
+    worker = subprocess.Popen(
+        [python, "-m", "celery", "-A", "config", "worker", "--concurrency=1", "--without-mingle", "--without-gossip",
+         "--loglevel=INFO"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        subprocess.run(
+            [python, "manage.py", "shell", "-c",
+             "from datetime import UTC, datetime\n"
+             "from feedback.services.ingest import store_mention\n"
+             "store_mention(source='x', external_id='embedded-1', text='@airline thanks for the upgrade, great crew!',"
+             " posted_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC), author_handle='sqlite_sam')"],
+            cwd=ROOT, env=env, check=True, timeout=60,
+        )
+        database = sqlite3.connect(tmp_path / "baton.sqlite3", timeout=30)
+
+        def status():
+            row = database.execute(
+                "SELECT status, case_id FROM feedback_mention WHERE external_id = 'embedded-1'"
+            ).fetchone()
+            return row
+
+        assert _wait_for(lambda: status() and status()[0] == MentionStatus.PROCESSED, timeout=60), (
+            f"not processed; mention row: {status()}"
+        )
+        department = database.execute(
+            "SELECT d.slug FROM feedback_case c JOIN teams_department d ON d.id = c.department_id WHERE c.id = ?",
+            (status()[1],),
+        ).fetchone()[0]
+        assert department == "marketing"  # praise goes to marketing
+        assert database.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+        database.close()
+    finally:
+        worker.terminate()
+        try:
+            output, _ = worker.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            worker.kill()
+            output, _ = worker.communicate()
+    assert "feedback.tasks.process_mention" in output
