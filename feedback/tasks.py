@@ -5,11 +5,17 @@ from django.conf import settings
 from django.utils import timezone
 
 from feedback.services import pipeline, sla
+from feedback.services.ingest import enqueue_processing
 
 
 @shared_task(acks_late=True)
 def process_mention(mention_id: int) -> None:
     pipeline.process_mention(mention_id=mention_id)
+
+
+@shared_task(acks_late=True)
+def process_mentions(mention_ids: list[int]) -> None:
+    pipeline.process_mentions(mention_ids=mention_ids)
 
 
 @shared_task(acks_late=True)
@@ -24,6 +30,5 @@ def sla_sweep() -> int:
 @shared_task(acks_late=True)
 def recover_unprocessed_mentions() -> int:
     ids = pipeline.unprocessed_ids(older_than=timezone.now() - settings.BATON_RECOVER_AFTER)
-    for mention_id in ids:
-        process_mention.delay(mention_id)
+    enqueue_processing(ids)
     return len(ids)

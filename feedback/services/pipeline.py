@@ -43,6 +43,15 @@ def process_mention(*, mention_id: int, timings: dict[str, float] | None = None)
         return None
 
 
+def process_mentions(*, mention_ids: list[int], timings: dict[str, float] | None = None) -> int:
+    """Process a batch of mentions (the worker's unit of work). Returns how many were processed."""
+    processed = 0
+    for mention_id in mention_ids:
+        mention = process_mention(mention_id=mention_id, timings=timings)
+        processed += mention is not None and mention.status == MentionStatus.PROCESSED
+    return processed
+
+
 @contextmanager
 def _stage(timings: dict[str, float] | None, name: str):
     if timings is None:
@@ -89,7 +98,7 @@ def _process(mention: Mention, timings: dict[str, float] | None = None) -> None:
 
 def retry_failed(*, ids: list[int] | None = None, limit: int | None = None) -> int:
     """Put failed mentions back to `received` and enqueue them again after commit. Returns how many."""
-    from feedback.services.ingest import _enqueue_processing
+    from feedback.services.ingest import enqueue_processing
 
     failed = Mention.objects.filter(status=MentionStatus.FAILED).order_by("id")
     if ids is not None:
@@ -97,8 +106,7 @@ def retry_failed(*, ids: list[int] | None = None, limit: int | None = None) -> i
     ids = list(failed.values_list("id", flat=True)[:limit])
     with transaction.atomic():
         Mention.objects.filter(id__in=ids).update(status=MentionStatus.RECEIVED)
-        for mention_id in ids:
-            transaction.on_commit(lambda mention_id=mention_id: _enqueue_processing(mention_id), robust=True)
+        transaction.on_commit(lambda: enqueue_processing(ids), robust=True)
     return len(ids)
 
 
