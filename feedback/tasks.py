@@ -10,7 +10,7 @@ from feedback.services.ingest import enqueue_processing
 
 @shared_task(acks_late=True)
 def process_mention(mention_id: int) -> None:
-    pipeline.process_mention(mention_id=mention_id)
+    pipeline.process_with_backlog(mention_id=mention_id)
 
 
 @shared_task(acks_late=True)

@@ -3,6 +3,7 @@
 Locks are always taken in the same order (customer, then case) through `_lock_case`.
 """
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
@@ -11,7 +12,7 @@ from django.utils import timezone
 from config.errors import NotAllowed, TransitionError
 from customers.models import Customer
 from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, EventKind
-from feedback.models import Case, CaseEvent, Mention
+from feedback.models import Case, CaseEvent, Mention, SlaClock
 from feedback.services import sla
 from teams.models import Department
 from teams.selectors import department_ids_for
@@ -61,45 +62,89 @@ def _move(*, case: Case, to: str, now: datetime, actor=None, reason: str = "") -
     _event(case=case, kind=EventKind.STATUS, now=now, actor=actor, **{"from": previous, "to": to, "reason": reason})
 
 
+@dataclass
+class Attachment:
+    """One routed mention to attach: the input of `attach_mentions`."""
+
+    mention: Mention
+    customer: Customer
+    department: Department
+    priority: str
+    intent: str
+    now: datetime
+    case: Case | None = None
+    created: bool = False
+
+
+def attach_mentions(attachments: list[Attachment], *, policies: dict | None = None) -> list[Attachment]:
+    """Attach each mention to its customer's open case in its department, reopen a recently
+    resolved one, or open a new case with its clocks. A fixed number of queries per batch.
+
+    Runs inside the caller's transaction. Customer rows are locked first (in id order), so two
+    workers handling the same customer's posts never open two cases for one department.
+    """
+    if not attachments:
+        return attachments
+    policies = sla.policy_targets() if policies is None else policies
+    customer_ids = sorted({item.customer.pk for item in attachments})
+    department_ids = {item.department.pk for item in attachments}
+    list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk").values_list("pk"))
+    candidates = Case.objects.select_for_update().filter(customer_id__in=customer_ids, department_id__in=department_ids)
+    open_cases: dict[tuple[int, int], Case] = {}
+    for case in candidates.filter(status__in=OPEN_STATUSES).order_by("created_at", "pk"):
+        open_cases[(case.customer_id, case.department_id)] = case  # the newest wins
+    earliest = min(item.now for item in attachments)
+    resolved: dict[tuple[int, int], Case] = {}
+    for case in candidates.filter(status=CaseStatus.RESOLVED, resolved_at__gte=earliest - REOPEN_WINDOW).order_by(
+        "resolved_at", "pk"
+    ):
+        resolved[(case.customer_id, case.department_id)] = case
+
+    new_cases: list[Attachment] = []
+    woken: dict[int, tuple[Case, datetime]] = {}  # pending cases the customer wrote to
+    for item in sorted(attachments, key=lambda item: item.now):
+        key = (item.customer.pk, item.department.pk)
+        case = open_cases.get(key)
+        if case is None and key in resolved and resolved[key].resolved_at >= item.now - REOPEN_WINDOW:
+            case = resolved.pop(key)
+            _move(case=case, to=CaseStatus.OPEN, now=item.now, reason="The customer wrote again after resolution.")
+            sla.start_clocks(case=case, now=item.now, metrics=[ClockMetric.RESOLUTION])
+        if case is None:
+            case = Case(customer=item.customer, department=item.department, priority=item.priority,
+                        intent=item.intent, subject=item.mention.text[:200], created_at=item.now)
+            item.created = True
+            new_cases.append(item)
+        open_cases[key] = case
+        item.case = case
+        if case.pk and case.status == CaseStatus.PENDING:
+            woken.setdefault(case.pk, (case, item.now))
+
+    Case.objects.bulk_create([item.case for item in new_cases])
+    events, clocks = [], []
+    for item in new_cases:
+        events.append(CaseEvent(case=item.case, kind=EventKind.CREATED, created_at=item.now,
+                                data={"department": item.department.slug, "priority": item.priority}))
+        clocks.extend(sla.new_clocks(case=item.case, now=item.now, policies=policies))
+    for item in attachments:
+        item.mention.case = item.case
+        events.append(CaseEvent(
+            case=item.case, kind=EventKind.MENTION, created_at=item.now,
+            data={"mention_id": item.mention.pk, "text": item.mention.text[:500],
+                  "author": item.mention.author_handle, "source": item.mention.source},
+        ))
+    CaseEvent.objects.bulk_create(events)
+    SlaClock.objects.bulk_create(clocks)
+    for case, now in woken.values():
+        _move(case=case, to=CaseStatus.OPEN, now=now, reason="The customer wrote again.")
+    return attachments
+
+
 def attach_mention(*, mention: Mention, customer: Customer, department: Department, priority: str, intent: str,
                    now: datetime) -> tuple[Case, bool]:
-    """Attach a mention to the customer's open case in `department`, or open a new case.
-
-    Runs inside the caller's transaction. The customer row is locked first, so two
-    workers handling the same customer's posts never open two cases.
-    """
-    Customer.objects.select_for_update().filter(pk=customer.pk).values_list("pk").first()
-    case = (
-        Case.objects.select_for_update()
-        .filter(customer=customer, department=department, status__in=OPEN_STATUSES)
-        .order_by("-created_at")
-        .first()
-    )
-    if case is None:
-        case = (
-            Case.objects.select_for_update()
-            .filter(customer=customer, department=department, status=CaseStatus.RESOLVED,
-                    resolved_at__gte=now - REOPEN_WINDOW)
-            .order_by("-resolved_at")
-            .first()
-        )
-        if case is not None:
-            _move(case=case, to=CaseStatus.OPEN, now=now, reason="The customer wrote again after resolution.")
-            sla.start_clocks(case=case, now=now, metrics=[ClockMetric.RESOLUTION])
-    created = case is None
-    if created:
-        case = Case.objects.create(
-            customer=customer, department=department, priority=priority, intent=intent,
-            subject=mention.text[:200], created_at=now,
-        )
-        _event(case=case, kind=EventKind.CREATED, now=now, department=department.slug, priority=priority)
-        sla.start_clocks(case=case, now=now)
-    mention.case = case
-    _event(case=case, kind=EventKind.MENTION, now=now, mention_id=mention.pk, text=mention.text[:500],
-           author=mention.author_handle, source=mention.source)
-    if case.status == CaseStatus.PENDING:
-        _move(case=case, to=CaseStatus.OPEN, now=now, reason="The customer wrote again.")
-    return case, created
+    """Attach one mention (see `attach_mentions`). Returns (case, created)."""
+    [item] = attach_mentions([Attachment(mention=mention, customer=customer, department=department,
+                                         priority=priority, intent=intent, now=now)])
+    return item.case, item.created
 
 
 def record_reply(*, case: Case, by, text: str, now: datetime | None = None) -> CaseEvent:

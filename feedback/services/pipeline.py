@@ -1,7 +1,10 @@
-"""Processing one stored mention: understand, link, route, attach to a case, start clocks.
+"""Processing stored mentions: understand, link, route, attach to cases, start clocks.
 
-Idempotent: a mention already processed is left alone, so a duplicate task message
-or a recovery re-enqueue does nothing twice. A failure is kept on the mention.
+The worker's unit of work is a batch (`process_mentions`): a fixed number of queries per
+batch, whatever its size. Idempotent: only mentions still `received` are taken, with
+`select_for_update(skip_locked=True)`, so a duplicate task message or a recovery re-enqueue
+does nothing twice and two workers never process one mention. If a batch fails, its
+mentions are processed one by one so that only the bad one is marked failed, with its error.
 """
 
 import logging
@@ -13,26 +16,52 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from customers.services import link_author
+from customers.services import link_authors, normalize_handle
 from feedback.choices import MentionStatus
 from feedback.models import Mention
-from feedback.services.cases import attach_mention
+from feedback.services import sla
+from feedback.services.cases import Attachment, attach_mentions
 from feedback.services.routing import route
 from feedback.services.understand import understand_text
 from teams.models import Department
 
 logger = logging.getLogger(__name__)
 
+_UPDATED_FIELDS = ["sentiment", "sentiment_label", "intent", "customer", "case", "status", "processed_at", "error",
+                   "attempts"]
 
-def process_mention(*, mention_id: int, timings: dict[str, float] | None = None) -> Mention | None:
-    """Process one mention. `timings`, if given, accumulates seconds per stage (for `bench pipeline`)."""
+
+def process_mentions(*, mention_ids: list[int], timings: dict[str, float] | None = None) -> int:
+    """Process a batch of mentions. Returns how many were processed now."""
     try:
         with transaction.atomic():
-            mention = Mention.objects.select_for_update().filter(pk=mention_id).first()
-            if mention is None or mention.status == MentionStatus.PROCESSED:
-                return mention
-            _process(mention, timings)
-            return mention
+            return _process_batch(mention_ids, timings)
+    except Exception:  # noqa: BLE001 - one bad mention must not fail its whole batch
+        logger.warning("Batch of %d mentions failed; processing them one by one", len(mention_ids), exc_info=True)
+    processed = 0
+    for mention_id in mention_ids:
+        mention = process_mention(mention_id=mention_id, timings=timings)
+        processed += mention is not None and mention.status == MentionStatus.PROCESSED
+    return processed
+
+
+def process_with_backlog(*, mention_id: int, batch: int = 100) -> int:
+    """Process a mention and, in the same batch, up to `batch - 1` other stored mentions still
+    waiting. Single posts arrive one task each; this lets a busy worker still work in batches
+    (the tasks of mentions it took find nothing left to do)."""
+    waiting = list(
+        Mention.objects.filter(status=MentionStatus.RECEIVED).exclude(pk=mention_id)
+        .order_by("pk").values_list("pk", flat=True)[: batch - 1]
+    )
+    return process_mentions(mention_ids=[mention_id, *waiting])
+
+
+def process_mention(*, mention_id: int, timings: dict[str, float] | None = None) -> Mention | None:
+    """Process one mention; on failure keep the error on it. Returns the mention (None on failure)."""
+    try:
+        with transaction.atomic():
+            _process_batch([mention_id], timings)
+        return Mention.objects.filter(pk=mention_id).first()
     except Exception as exc:  # noqa: BLE001 - a bad mention must never crash the worker
         logger.exception("Processing mention %s failed", mention_id)
         Mention.objects.filter(pk=mention_id).update(
@@ -41,15 +70,6 @@ def process_mention(*, mention_id: int, timings: dict[str, float] | None = None)
             attempts=F("attempts") + 1,
         )
         return None
-
-
-def process_mentions(*, mention_ids: list[int], timings: dict[str, float] | None = None) -> int:
-    """Process a batch of mentions (the worker's unit of work). Returns how many were processed."""
-    processed = 0
-    for mention_id in mention_ids:
-        mention = process_mention(mention_id=mention_id, timings=timings)
-        processed += mention is not None and mention.status == MentionStatus.PROCESSED
-    return processed
 
 
 @contextmanager
@@ -62,38 +82,56 @@ def _stage(timings: dict[str, float] | None, name: str):
     timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
 
 
-def _process(mention: Mention, timings: dict[str, float] | None = None) -> None:
-    now = mention.received_at  # clocks run from when Baton received the post
+def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> int:
+    with _stage(timings, "load"):
+        mentions = list(
+            Mention.objects.select_for_update(skip_locked=True)
+            .filter(pk__in=mention_ids, status=MentionStatus.RECEIVED)
+            .order_by("pk")
+        )
+    if not mentions:
+        return 0
+
     with _stage(timings, "understand"):
-        understood = understand_text(mention.text)
-    mention.sentiment = understood.sentiment
-    mention.sentiment_label = understood.sentiment_label
-    mention.intent = understood.intent
+        understood = [understand_text(mention.text) for mention in mentions]
 
     with _stage(timings, "link"):
-        handle = mention.author_handle or f"anonymous-{mention.external_id}"
-        customer = link_author(channel=mention.source, handle=handle, name=mention.author_name)
-        mention.customer = customer
+        handles = [
+            (mention.source, mention.author_handle or f"anonymous-{mention.external_id}", mention.author_name)
+            for mention in mentions
+        ]
+        customers = link_authors(authors=handles)
 
     with _stage(timings, "route"):
-        decision = route(
-            intent=understood.intent,
-            sentiment=understood.sentiment,
-            followers=mention.author_followers,
-            customer_value=customer.value if customer else None,
-        )
-    with _stage(timings, "case_and_clocks"):
-        if decision.creates_case:
-            department = Department.objects.get(slug=decision.department_slug)
-            attach_mention(
-                mention=mention, customer=customer, department=department, priority=decision.priority,
-                intent=understood.intent, now=now,
+        departments = Department.objects.in_bulk(field_name="slug")
+        attachments = []
+        for mention, reading, (channel, handle, _) in zip(mentions, understood, handles, strict=True):
+            mention.sentiment = reading.sentiment
+            mention.sentiment_label = reading.sentiment_label
+            mention.intent = reading.intent
+            mention.customer = customers[(channel, normalize_handle(handle))]
+            decision = route(
+                intent=reading.intent, sentiment=reading.sentiment, followers=mention.author_followers,
+                customer_value=mention.customer.value,
             )
-        mention.status = MentionStatus.PROCESSED
-        mention.processed_at = timezone.now()
-        mention.error = ""
-        mention.attempts += 1  # the row is locked: no concurrent increment to lose
-        mention.save()
+            if decision.creates_case:
+                attachments.append(Attachment(
+                    mention=mention, customer=mention.customer, department=departments[decision.department_slug],
+                    priority=decision.priority, intent=reading.intent, now=mention.received_at,  # clocks run from receipt
+                ))
+
+    with _stage(timings, "case_and_clocks"):
+        attach_mentions(attachments, policies=sla.policy_targets())
+
+    with _stage(timings, "save"):
+        now = timezone.now()
+        for mention in mentions:
+            mention.status = MentionStatus.PROCESSED
+            mention.processed_at = now
+            mention.error = ""
+            mention.attempts += 1  # the rows are locked: no concurrent increment to lose
+        Mention.objects.bulk_update(mentions, _UPDATED_FIELDS)
+    return len(mentions)
 
 
 def retry_failed(*, ids: list[int] | None = None, limit: int | None = None) -> int:

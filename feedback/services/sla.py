@@ -30,12 +30,22 @@ LEVEL_WARNING = 1
 LEVEL_BREACH = 2
 
 
-def targets_for(*, department_id: int, priority: str) -> dict[str, int]:
-    policy = SlaPolicy.objects.filter(department_id=department_id, priority=priority).first()
-    if policy:
-        first, resolution = policy.first_reply_minutes, policy.resolution_minutes
-    else:
-        first, resolution = FALLBACK_TARGETS[priority]
+def policy_targets() -> dict[tuple[int, str], dict[str, int]]:
+    """Targets of every policy, keyed by (department id, priority): one query for a whole batch."""
+    return {
+        (policy.department_id, policy.priority): {
+            ClockMetric.FIRST_REPLY: policy.first_reply_minutes,
+            ClockMetric.RESOLUTION: policy.resolution_minutes,
+        }
+        for policy in SlaPolicy.objects.all()
+    }
+
+
+def targets_for(*, department_id: int, priority: str, policies: dict | None = None) -> dict[str, int]:
+    policies = policy_targets() if policies is None else policies
+    if (department_id, priority) in policies:
+        return policies[(department_id, priority)]
+    first, resolution = FALLBACK_TARGETS[priority]
     return {ClockMetric.FIRST_REPLY: first, ClockMetric.RESOLUTION: resolution}
 
 
@@ -46,14 +56,21 @@ def due_times(*, start: datetime, minutes: int, warn_share: float | None = None)
     return start + target * share, start + target
 
 
-def start_clocks(*, case: Case, now: datetime, metrics: list[str] | None = None) -> list[SlaClock]:
+def new_clocks(*, case: Case, now: datetime, metrics: list[str] | None = None,
+               policies: dict | None = None) -> list[SlaClock]:
+    """Unsaved clocks for a case, from its department's policy for its priority."""
     clocks = []
-    for metric, minutes in targets_for(department_id=case.department_id, priority=case.priority).items():
+    targets = targets_for(department_id=case.department_id, priority=case.priority, policies=policies)
+    for metric, minutes in targets.items():
         if metrics is not None and metric not in metrics:
             continue
         warn_at, due_at = due_times(start=now, minutes=minutes)
         clocks.append(SlaClock(case=case, metric=metric, started_at=now, warn_at=warn_at, due_at=due_at))
-    return SlaClock.objects.bulk_create(clocks)
+    return clocks
+
+
+def start_clocks(*, case: Case, now: datetime, metrics: list[str] | None = None) -> list[SlaClock]:
+    return SlaClock.objects.bulk_create(new_clocks(case=case, now=now, metrics=metrics))
 
 
 def stop_clocks(*, case: Case, metrics: list[str], now: datetime) -> int:

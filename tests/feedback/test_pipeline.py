@@ -5,7 +5,8 @@ import pytest
 from feedback.choices import CaseStatus, ClockMetric, EventKind, Intent, MentionStatus
 from feedback.models import Case, CaseEvent, Mention, SlaClock
 from feedback.services.ingest import store_mention
-from feedback.services.pipeline import process_mention, retry_failed
+from feedback.services.pipeline import process_mention, process_mentions, retry_failed
+from teams.models import Department
 
 pytestmark = pytest.mark.django_db
 
@@ -63,27 +64,50 @@ def test_spam_is_monitored_without_a_case():
     assert mention.status == MentionStatus.PROCESSED
 
 
-def test_failure_is_kept_on_the_mention_and_can_be_retried(monkeypatch, django_capture_on_commit_callbacks):
-    mention = _store("@airline where is my refund")
-
-    def boom(text):
-        raise RuntimeError("model exploded")
-
-    monkeypatch.setattr("feedback.services.pipeline.understand_text", boom)
+def test_failure_is_kept_on_the_mention_and_can_be_retried(django_capture_on_commit_callbacks):
+    # A real misconfiguration: the department that ideas route to has been deleted.
+    product = Department.objects.get(slug="product")
+    product.delete()
+    mention = _store("@airline you should add power outlets to every row")
     assert process_mention(mention_id=mention.pk) is None
     mention.refresh_from_db()
     assert mention.status == MentionStatus.FAILED
-    assert "model exploded" in mention.error
+    assert "product" in mention.error
     assert mention.attempts == 1
 
-    monkeypatch.undo()
+    Department.objects.create(slug="product", name="Product")  # the fix
     with django_capture_on_commit_callbacks() as callbacks:
         assert retry_failed() == 1
     assert len(callbacks) == 1
     process_mention(mention_id=mention.pk)
     mention.refresh_from_db()
     assert mention.status == MentionStatus.PROCESSED
+    assert mention.case.department.slug == "product"
     assert mention.attempts == 2
+
+
+def test_a_bad_mention_does_not_fail_its_batch():
+    Department.objects.get(slug="product").delete()
+    good = [_store(f"@airline my flight {i} is delayed again", external_id=f"g{i}", handle=f"p{i}") for i in range(3)]
+    bad = _store("@airline you should add power outlets to every row", external_id="bad", handle="ideas")
+    assert process_mentions(mention_ids=[m.pk for m in [*good, bad]]) == 3
+    assert set(Mention.objects.filter(status=MentionStatus.PROCESSED).values_list("external_id", flat=True)) == {
+        "g0", "g1", "g2",
+    }
+    assert Mention.objects.get(pk=bad.pk).status == MentionStatus.FAILED
+
+
+def test_batch_with_one_customer_twice_opens_one_case_per_department():
+    mentions = [
+        _store("@airline my bag is lost, still waiting", external_id="b1", handle="Kim"),
+        _store("@airline still waiting on that lost bag", external_id="b2", handle="@kim"),
+        _store("@airline I want a refund for the lost bag", external_id="b3", handle="kim"),
+    ]
+    assert process_mentions(mention_ids=[m.pk for m in mentions]) == 3
+    cases = Case.objects.order_by("department__slug")
+    assert [(case.department.slug, case.mentions.count()) for case in cases] == [("after-sales", 1), ("service", 2)]
+    assert SlaClock.objects.count() == 4
+    assert len({m.customer_id for m in Mention.objects.all()}) == 1
 
 
 def test_retry_command_requeues_failed_and_rejects_unknown_ids(django_capture_on_commit_callbacks):
@@ -98,3 +122,13 @@ def test_retry_command_requeues_failed_and_rejects_unknown_ids(django_capture_on
         call_command("retry_failed_mentions", "--id", str(mention.pk))
     assert len(callbacks) == 1
     assert Mention.objects.get(pk=mention.pk).status == MentionStatus.RECEIVED
+
+
+def test_worker_task_takes_waiting_mentions_into_its_batch():
+    from feedback.tasks import process_mention as process_mention_task
+
+    mentions = [_store(f"@airline where is my bag {i}?", external_id=f"w{i}", handle=f"w{i}") for i in range(5)]
+    process_mention_task.run(mentions[2].pk)
+    assert Mention.objects.filter(status=MentionStatus.PROCESSED).count() == 5
+    process_mention_task.run(mentions[0].pk)  # its own message arrives later: nothing left to do
+    assert Case.objects.count() == 5
