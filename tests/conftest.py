@@ -1,9 +1,49 @@
+from importlib import import_module
+
 import pytest
+from django.apps import apps
+from django.conf import settings
 from django.contrib.auth.models import Permission
+from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from feedback.models import SlaPolicy
+from teams.models import Department
 from tests.factories import MembershipFactory, UserFactory, department
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _test_settings():
+    """Settings for tests that run with DJANGO_DEBUG=false:
+    - fast password hashing: every factory user has password "pw"; the production hasher spends ~0.3 s on each;
+    - plain-HTTP test clients: otherwise every request is redirected to HTTPS (the deployment check covers it);
+    - static files without the manifest, so pages render without running collectstatic first.
+    """
+    storages = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(
+        PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
+        SECURE_SSL_REDIRECT=False,
+        STORAGES=storages,
+    ):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def _seeded_reference_data(request):
+    """Departments and SLA policies come from data migrations. A `transaction=True` test ends
+    with a flush that empties every table, so put them back before the next transactional test."""
+    marker = request.node.get_closest_marker("django_db")
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
+        "transactional_db" in request.fixturenames
+    )
+    if not transactional:
+        return
+    request.getfixturevalue("_django_db_helper")
+    if not Department.objects.exists():
+        import_module("teams.migrations.0002_default_departments").create(apps, None)
+    if not SlaPolicy.objects.exists():
+        import_module("feedback.migrations.0002_default_sla_policies").create(apps, None)
 
 
 @pytest.fixture
@@ -28,3 +68,22 @@ def service_agent(db):
 @pytest.fixture
 def sales_agent(db):
     return MembershipFactory(user=UserFactory(username="sales-agent"), department=department("sales")).user
+
+
+@pytest.fixture(autouse=True)
+def default_departments_and_policies(request):
+    """Departments and SLA policies come from data migrations, but a `transaction=True` test
+    flushes every table when it ends; put the defaults back for each database test."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = {"db", "transactional_db", "live_server"} & set(request.fixturenames)
+    if marker is None and not uses_db:
+        return
+    from feedback.services.sla import ensure_default_policies
+    from teams.services import ensure_default_departments
+
+    transactional = (marker is not None and marker.kwargs.get("transaction")) or {
+        "transactional_db", "live_server"
+    } & set(request.fixturenames)
+    request.getfixturevalue("transactional_db" if transactional else "db")
+    ensure_default_departments()
+    ensure_default_policies()

@@ -1,12 +1,13 @@
 """factory_boy factories shared by the whole suite."""
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import factory
 from django.contrib.auth import get_user_model
 
 from customers.models import Customer, Identity
-from feedback.models import Case, Mention
+from feedback.choices import ClockMetric
+from feedback.models import Case, Mention, SlaClock
 from teams.models import BoardSeat, Department, Membership, Role
 
 
@@ -16,7 +17,7 @@ class UserFactory(factory.django.DjangoModelFactory):
         django_get_or_create = ["username"]
 
     username = factory.Sequence(lambda n: f"user{n}")
-    password = factory.PostGenerationMethodCall("set_password", "pw")
+    password = factory.django.Password("pw")
 
 
 def department(slug: str) -> Department:
@@ -76,3 +77,16 @@ class CaseFactory(factory.django.DjangoModelFactory):
     department = factory.LazyFunction(lambda: department("service"))
     created_at = factory.LazyFunction(lambda: datetime(2026, 11, 1, 12, 0, tzinfo=UTC))
     subject = "A case"
+
+
+class SlaClockFactory(factory.django.DjangoModelFactory):
+    """A running first-reply clock of four hours, warning at three, started when the case was."""
+
+    class Meta:
+        model = SlaClock
+
+    case = factory.SubFactory(CaseFactory)
+    metric = ClockMetric.FIRST_REPLY
+    started_at = factory.LazyAttribute(lambda clock: clock.case.created_at)
+    warn_at = factory.LazyAttribute(lambda clock: clock.started_at + timedelta(hours=3))
+    due_at = factory.LazyAttribute(lambda clock: clock.started_at + timedelta(hours=4))

@@ -14,20 +14,31 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from feedback.choices import ClockMetric, EventKind, Priority
+from feedback.choices import ClockMetric, EventKind
+from feedback.defaults import SLA_TARGETS
 from feedback.models import Case, CaseEvent, Escalation, SlaClock, SlaPolicy
 from feedback.services.routing import raise_priority
+from teams.models import Department
 
 # Used when a department has no policy for a priority: (first reply, resolution) minutes.
-FALLBACK_TARGETS = {
-    Priority.URGENT: (60, 8 * 60),
-    Priority.HIGH: (2 * 60, 24 * 60),
-    Priority.NORMAL: (4 * 60, 72 * 60),
-    Priority.LOW: (24 * 60, 7 * 24 * 60),
-}
+FALLBACK_TARGETS = SLA_TARGETS
 
 LEVEL_WARNING = 1
 LEVEL_BREACH = 2
+
+
+def ensure_default_policies() -> int:
+    """Give every department a policy for each priority it lacks. Returns how many were created."""
+    existing = set(SlaPolicy.objects.values_list("department_id", "priority"))
+    missing = [
+        SlaPolicy(department_id=department_id, priority=priority, first_reply_minutes=first,
+                  resolution_minutes=resolution)
+        for department_id in Department.objects.values_list("pk", flat=True)
+        for priority, (first, resolution) in SLA_TARGETS.items()
+        if (department_id, priority) not in existing
+    ]
+    SlaPolicy.objects.bulk_create(missing)
+    return len(missing)
 
 
 def policy_targets() -> dict[tuple[int, str], dict[str, int]]:

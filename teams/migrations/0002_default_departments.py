@@ -1,14 +1,6 @@
 from django.db import migrations
 
-DEPARTMENTS = [
-    ("marketing", "Marketing", "Sets the expectations: campaigns, promises, the social team."),
-    ("sales", "Sales", "Turns purchase intent into customers."),
-    ("after-sales", "After-sales", "Warranty, returns, refunds and changes after a purchase."),
-    ("service", "Customer service", "Complaints and questions: fixes what broke."),
-    ("product", "Product", "Ideas and defects that change what we make."),
-    ("hr", "HR", "Praise of named employees, conduct issues."),
-    ("legal", "Legal", "Reviews press and legally sensitive replies."),
-]
+from teams.defaults import DEPARTMENTS
 
 
 def create(apps, schema_editor):
