@@ -6,7 +6,15 @@ import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.db import connection
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Permission
+from django.db import connection, transaction
+from rest_framework.authtoken.models import Token
+
+from customers.models import Customer, Identity
+from feedback.models import Case, CaseEvent, Escalation, Mention, SlaClock
+
+BENCH_USER = "bench-integration"
 
 DEMO_CSV = Path(settings.BASE_DIR) / "feedback" / "fixtures" / "demo" / "airline_mentions_demo.csv"
 FALLBACK_TEXTS = [
@@ -34,6 +42,36 @@ def stack() -> dict:
         "broker": settings.CELERY_BROKER_URL.split("://", 1)[0],
         "cores": os.cpu_count(),
     }
+
+
+def bench_token() -> str:
+    """The API token of the bench's own integration user."""
+    user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
+    user.user_permissions.add(Permission.objects.get(codename="add_mention", content_type__app_label="feedback"))
+    return Token.objects.get_or_create(user=user)[0].key
+
+
+def clean_prefix(prefix: str) -> None:
+    """Delete what a bench run created: its mentions, the prospects it made and their cases,
+    clocks, escalations and events. Set-based SQL: a 100,000-mention run cleans up in seconds."""
+    table = {model: connection.ops.quote_name(model._meta.db_table)
+             for model in (Customer, Identity, Case, CaseEvent, SlaClock, Escalation, Mention)}
+    customers = f"SELECT id FROM {table[Customer]} WHERE external_id LIKE %s"
+    cases = f"SELECT id FROM {table[Case]} WHERE customer_id IN ({customers})"
+    pattern = f"baton:api:{prefix}-%"
+    statements = [
+        (f"DELETE FROM {table[Escalation]} WHERE clock_id IN (SELECT id FROM {table[SlaClock]} "
+         f"WHERE case_id IN ({cases}))", [pattern]),
+        (f"DELETE FROM {table[SlaClock]} WHERE case_id IN ({cases})", [pattern]),
+        (f"DELETE FROM {table[CaseEvent]} WHERE case_id IN ({cases})", [pattern]),
+        (f"DELETE FROM {table[Mention]} WHERE external_id LIKE %s", [f"{prefix}-%"]),
+        (f"DELETE FROM {table[Case]} WHERE customer_id IN ({customers})", [pattern]),
+        (f"DELETE FROM {table[Identity]} WHERE customer_id IN ({customers})", [pattern]),
+        (f"DELETE FROM {table[Customer]} WHERE external_id LIKE %s", [pattern]),
+    ]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for sql, params in statements:
+            cursor.execute(sql, params)
 
 
 class WorkerProcess:

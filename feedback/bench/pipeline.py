@@ -5,20 +5,15 @@ import time
 import uuid
 from datetime import UTC, datetime
 
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
 from django.db.models import Count, Max, Min
 from django.test import Client
-from rest_framework.authtoken.models import Token
 
-from customers.models import Customer
-from feedback.bench.common import WorkerProcess, sample_texts, stack
+from feedback.bench.common import WorkerProcess, bench_token, clean_prefix, sample_texts, stack
 from feedback.choices import MentionStatus
-from feedback.models import Case, Mention
+from feedback.models import Mention
 from feedback.services.ingest import store_mention
 from feedback.services.pipeline import process_mention
 
-BENCH_USER = "bench-integration"
 STAGE_SAMPLE = 300
 
 
@@ -27,12 +22,6 @@ def add_arguments(parser):
     parser.add_argument("--workers", type=int, default=2, help="Worker processes to start (default 2).")
     parser.add_argument("--timeout", type=float, default=600, help="Seconds to wait for processing.")
     parser.add_argument("--keep", action="store_true", help="Keep the bench's mentions, cases and customers.")
-
-
-def _token() -> str:
-    user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
-    user.user_permissions.add(Permission.objects.get(codename="add_mention", content_type__app_label="feedback"))
-    return Token.objects.get_or_create(user=user)[0].key
 
 
 def _payload(prefix: str, i: int, text: str) -> dict:
@@ -51,7 +40,7 @@ def run(*, n: int, workers: int, timeout: float, keep: bool, out) -> dict:
         raise ValueError("--n must be at least 1")
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     texts = sample_texts()
-    client = Client(HTTP_AUTHORIZATION=f"Token {_token()}", HTTP_HOST="127.0.0.1")
+    client = Client(HTTP_AUTHORIZATION=f"Token {bench_token()}", HTTP_HOST="127.0.0.1")
     out(f"bench pipeline: {n} mentions through POST /api/v1/mentions/, {workers} worker process(es), {stack()}")
 
     with WorkerProcess(concurrency=workers, name=prefix):
@@ -102,7 +91,7 @@ def run(*, n: int, workers: int, timeout: float, keep: bool, out) -> dict:
     out(f"  latency received->processed: p50 {result['latency_p50_s']} s, p95 {result['latency_p95_s']} s")
     out("  per stage, in process (ms per mention): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
     if not keep:
-        _clean(prefix)
+        clean_prefix(prefix)
     return result
 
 
@@ -127,12 +116,3 @@ def _stage_payload(prefix, i, text):
     payload["external_id"] = f"{prefix}-stage-{i}"
     payload["posted_at"] = datetime.now(UTC)
     return payload
-
-
-def _clean(prefix: str) -> None:
-    mentions = Mention.objects.filter(source="api", external_id__startswith=f"{prefix}-")
-    case_ids = set(mentions.exclude(case=None).values_list("case_id", flat=True))
-    customers = Customer.objects.filter(external_id__startswith=f"baton:api:{prefix}-")
-    mentions.delete()
-    Case.objects.filter(id__in=case_ids).delete()
-    customers.delete()

@@ -35,7 +35,7 @@ def enqueue_processing(mention_ids: list[int]) -> None:
             process_mentions.delay(chunk)
 
 
-def _row(item: dict, now: datetime) -> dict:
+def mention_row(item: dict, now: datetime) -> dict:
     return {
         "source": item["source"],
         "external_id": str(item["external_id"]),
@@ -53,11 +53,32 @@ def _row(item: dict, now: datetime) -> dict:
     }
 
 
+def mention_fields() -> list:
+    """Every stored column of Mention but the id, in a fixed order."""
+    return [field for field in Mention._meta.concrete_fields if not field.primary_key]
+
+
+def mention_values(rows: list[dict], fields: list) -> list[tuple]:
+    """Database values for rows built by `mention_row`, in the order of `fields` (also used by bench ingest's COPY)."""
+    values = []
+    for row in rows:
+        record = []
+        for field in fields:
+            value = row[field.name] if field.name in row else field.get_default()
+            if field.name == "raw":
+                value = json.dumps(value, ensure_ascii=False)
+            else:
+                value = field.get_db_prep_save(value, connection)
+            record.append(value)
+        values.append(tuple(record))
+    return values
+
+
 def _insert_new(rows: list[dict]) -> dict[tuple[str, str], int]:
     """Insert rows, skipping (source, external_id) already stored. Returns the new rows' ids."""
     if not rows:
         return {}
-    fields = [field for field in Mention._meta.concrete_fields if not field.primary_key]
+    fields = mention_fields()
     columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
     placeholders = "(" + ", ".join(["%s"] * len(fields)) + ")"
     sql = (
@@ -65,15 +86,7 @@ def _insert_new(rows: list[dict]) -> dict[tuple[str, str], int]:
         + ", ".join([placeholders] * len(rows))
         + " ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id"
     )
-    params = []
-    for row in rows:
-        for field in fields:
-            value = row[field.name] if field.name in row else field.get_default()
-            if field.name == "raw":
-                value = json.dumps(value, ensure_ascii=False)
-            else:
-                value = field.get_db_prep_save(value, connection)
-            params.append(value)
+    params = [value for record in mention_values(rows, fields) for value in record]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {(source, external_id): pk for pk, source, external_id in cursor.fetchall()}
@@ -98,7 +111,7 @@ def store_mentions(items: Iterable[dict], *, enqueue: bool = True, batch_size: i
                 key = (item["source"], str(item["external_id"]))
                 if key not in seen:
                     seen.add(key)
-                    rows.append(_row(item, now))
+                    rows.append(mention_row(item, now))
             created = _insert_new(rows)
             missing = seen - created.keys()
             existing = _existing_ids(missing) if missing else {}

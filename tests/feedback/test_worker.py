@@ -10,7 +10,7 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -118,3 +118,45 @@ def test_worker_on_embedded_stack_processes_a_mention(tmp_path):
             worker.kill()
             output, _ = worker.communicate()
     assert "feedback.tasks.process_mention" in output
+
+
+@pytest.mark.worker
+@pytest.mark.django_db(transaction=True)
+def test_mentions_accepted_while_the_broker_is_down_are_processed_when_it_is_back(settings):
+    """The web process stores a mention although it cannot reach the broker; the recovery task
+    re-enqueues it once the broker answers, and a real worker processes it."""
+    database = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
+        "CELERY_BROKER_URL": "redis://127.0.0.1:1/0",  # nothing listens there: the broker is down
+    }
+    result = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c",
+         "from datetime import UTC, datetime\n"
+         "from feedback.services.ingest import store_mention\n"
+         "m, created = store_mention(source='x', external_id='broker-down-1', text='@airline lost my bag again',"
+         " posted_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC), author_handle='offline_olga')\n"
+         "print('stored', created)"],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "stored True" in result.stdout
+    mention = Mention.objects.get(source="x", external_id="broker-down-1")
+    assert mention.status == MentionStatus.RECEIVED
+
+    from feedback.tasks import recover_unprocessed_mentions
+
+    settings.BATON_RECOVER_AFTER = timedelta(0)
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")
+
+    def close_worker_connections(**kwargs):
+        connections.close_all()
+
+    task_postrun.connect(close_worker_connections, weak=False)
+    with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
+        assert recover_unprocessed_mentions.run() == 1
+        processed = _wait_for(lambda: Mention.objects.filter(pk=mention.pk, status=MentionStatus.PROCESSED).exists())
+    task_postrun.disconnect(close_worker_connections)
+    assert processed

@@ -6,10 +6,11 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.bench import pipeline
+from feedback.bench import ingest, pipeline
 
 BENCHES = {
     "pipeline": pipeline,
+    "ingest": ingest,
 }
 
 

@@ -1,0 +1,130 @@
+"""bench ingest: bulk API storing and end-to-end processing, against PostgreSQL's own COPY."""
+
+import json
+import time
+import uuid
+from datetime import UTC, datetime
+
+from django.db import connection, transaction
+from django.test import Client
+
+from feedback.bench.common import WorkerProcess, bench_token, clean_prefix, sample_texts, stack
+from feedback.choices import MentionStatus
+from feedback.models import Mention
+from feedback.services.ingest import mention_fields, mention_row, mention_values
+
+API_BATCH = 1000
+
+
+def add_arguments(parser):
+    parser.add_argument("--n", type=int, default=100_000, help="Mentions per measurement (default 100000).")
+    parser.add_argument("--workers", type=int, default=2, help="Worker processes for end to end (default 2).")
+    parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for processing.")
+    parser.add_argument("--keep", action="store_true", help="Keep the bench's mentions, cases and customers.")
+
+
+def _items(prefix: str, n: int, texts: list[str]) -> list[dict]:
+    posted = datetime.now(UTC).isoformat()
+    authors = max(1, n // 5)  # real traffic repeats authors
+    return [
+        {
+            "source": "api",
+            "external_id": f"{prefix}-{i}",
+            "text": texts[i % len(texts)],
+            "posted_at": posted,
+            "author_handle": f"{prefix}-author-{i % authors}",
+            "author_followers": (i * 37) % 5000,
+        }
+        for i in range(n)
+    ]
+
+
+def _post_all(client: Client, items: list[dict], out) -> float:
+    started = time.perf_counter()
+    for start in range(0, len(items), API_BATCH):
+        body = json.dumps(items[start : start + API_BATCH])
+        response = client.post("/api/v1/mentions/", body, content_type="application/json")
+        if response.status_code != 200 or response.json().get("errors"):
+            raise RuntimeError(f"bulk POST answered {response.status_code}: {response.content[:300]!r}")
+        done = start + API_BATCH
+        if done % 20_000 == 0:
+            out(f"  posted {done}/{len(items)}")
+    return time.perf_counter() - started
+
+
+def _copy_rate(items: list[dict]) -> float | None:
+    """Rows per second for PostgreSQL's COPY of the same rows into an identical scratch table."""
+    if connection.vendor != "postgresql":
+        return None
+    now = datetime.now(UTC)
+    fields = mention_fields()
+    rows = [mention_row({**item, "posted_at": datetime.fromisoformat(item["posted_at"])}, now) for item in items]
+    values = mention_values(rows, fields)
+    columns = ", ".join(connection.ops.quote_name(field.column) for field in fields)
+    table = connection.ops.quote_name(Mention._meta.db_table)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"CREATE TEMP TABLE bench_copy (LIKE {table} INCLUDING ALL) ON COMMIT DROP")
+        started = time.perf_counter()
+        with cursor.cursor.copy(f"COPY bench_copy ({columns}) FROM STDIN") as copy:
+            for record in values:
+                copy.write_row(record)
+        elapsed = time.perf_counter() - started
+    return len(items) / elapsed
+
+
+def run(*, n: int, workers: int, timeout: float, keep: bool, out) -> dict:
+    if n < 1:
+        raise ValueError("--n must be at least 1")
+    texts = sample_texts()
+    client = Client(HTTP_AUTHORIZATION=f"Token {bench_token()}", HTTP_HOST="127.0.0.1")
+    out(f"bench ingest: {n} mentions, bulk API lists of {API_BATCH}, {stack()}")
+
+    store_prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    store_items = _items(store_prefix, n, texts)
+    copy_per_s = _copy_rate(store_items)
+    if copy_per_s is None:
+        out("  COPY: not measured (PostgreSQL only)")
+    else:
+        out(f"  COPY into an identical scratch table: {copy_per_s:,.0f} rows/s")
+
+    # (a) storing through the bulk API path; no worker runs, so the queue only fills.
+    store_s = _post_all(client, store_items, out)
+    store_per_s = n / store_s
+    out(f"  bulk API store: {store_per_s:,.0f} mentions/s ({store_s:.1f} s)")
+    if not keep:
+        clean_prefix(store_prefix)  # its queued tasks now find nothing to do
+
+    # (b) end to end: posted through the same path and processed by real workers.
+    e2e_prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    e2e_items = _items(e2e_prefix, n, texts)
+    mine = Mention.objects.filter(source="api", external_id__startswith=f"{e2e_prefix}-")
+    with WorkerProcess(concurrency=workers, name=e2e_prefix):
+        started = time.perf_counter()
+        _post_all(client, e2e_items, out)
+        done = 0
+        while time.perf_counter() - started < timeout:
+            done = mine.exclude(status=MentionStatus.RECEIVED).count()
+            if done >= n:
+                break
+            time.sleep(0.5)
+        e2e_s = time.perf_counter() - started
+    failed = mine.filter(status=MentionStatus.FAILED).count()
+    if done < n:
+        raise RuntimeError(f"only {done} of {n} mentions were processed within {timeout:.0f} s")
+    end_to_end_per_s = n / e2e_s
+    out(f"  end to end with {workers} worker process(es): {end_to_end_per_s:,.0f} mentions/s ({e2e_s:.1f} s)")
+    if not keep:
+        clean_prefix(e2e_prefix)
+
+    return {
+        "bench": "ingest",
+        "n": n,
+        "workers": workers,
+        **stack(),
+        "copy_per_s": round(copy_per_s, 1) if copy_per_s else None,
+        "store_per_s": round(store_per_s, 1),
+        "end_to_end_per_s": round(end_to_end_per_s, 1),
+        "store_vs_copy": round(store_per_s / copy_per_s, 3) if copy_per_s else None,
+        "end_to_end_vs_copy": round(end_to_end_per_s / copy_per_s, 4) if copy_per_s else None,
+        "failed": failed,
+    }
