@@ -126,6 +126,7 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 STATIC_ROOT = Path(env.str("DJANGO_STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)  # whitenoise warns on every start if it is missing
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
@@ -211,6 +212,20 @@ CELERY_BEAT_SCHEDULE = {
 BATON_RECOVER_AFTER = timedelta(minutes=env.int("BATON_RECOVER_AFTER_MINUTES", default=5))
 BATON_SLA_WARN_SHARE = env.float("BATON_SLA_WARN_SHARE", default=0.75)
 BATON_SWEEP_BATCH = env.int("BATON_SWEEP_BATCH", default=500)
+# Webhooks (/hooks/x/<account>/, /hooks/meta/<account>/): a bigger body gets 413 and is quarantined
+# (its first 64 KiB and its size kept). The views read the stream in chunks, so
+# DATA_UPLOAD_MAX_MEMORY_SIZE does not apply to them.
+BATON_WEBHOOK_MAX_BYTES = env.int("BATON_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+# Key for secrets stored encrypted (connected accounts); empty: derived from SECRET_KEY.
+# Several keys, comma-separated: the first encrypts, all decrypt (rotation).
+BATON_FIELD_KEY = env.str("BATON_FIELD_KEY", default="")
+# Verified webhook payloads still `received` after BATON_RECOVER_AFTER (lost task message, or brand
+# replies waiting for their mention to be processed) are parsed again.
+CELERY_BEAT_SCHEDULE["recover-inbound-payloads"] = {
+    "task": "feedback.tasks.recover_inbound_payloads",
+    "schedule": timedelta(minutes=5),
+    "options": {"expires": 240},
+}
 
 LOGGING = {
     "version": 1,

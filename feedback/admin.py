@@ -1,8 +1,13 @@
-from django.contrib import admin, messages
+import json
 
-from .choices import MentionStatus
-from .models import Case, CaseEvent, Escalation, Mention, SlaClock, SlaPolicy
+from django import forms
+from django.contrib import admin, messages
+from django.urls import NoReverseMatch, reverse
+from django.utils.html import format_html
+
+from .models import Account, Case, CaseEvent, Escalation, InboundPayload, Mention, SlaClock, SlaPolicy
 from .services.pipeline import retry_failed
+from .webhooks import services as webhooks
 
 
 @admin.register(Mention)
@@ -69,3 +74,127 @@ class EscalationAdmin(admin.ModelAdmin):
     list_display = ["clock", "level", "created_at"]
     list_filter = ["level"]
     raw_id_fields = ["clock"]
+
+
+class AccountForm(forms.ModelForm):
+    """Secrets are write-only: a new value replaces the stored one; the current one is never rendered."""
+
+    new_secret = forms.CharField(
+        required=False, strip=True, widget=forms.PasswordInput(render_value=False),
+        help_text="Consumer secret (X) or app secret (Meta). Leave empty to keep the current one.",
+    )
+    new_verify_token = forms.CharField(
+        required=False, strip=True, widget=forms.PasswordInput(render_value=False),
+        help_text="Meta only: the verify token entered in the App Dashboard. Leave empty to keep the current one.",
+    )
+
+    class Meta:
+        model = Account
+        fields = ["platform", "slug", "handle", "platform_user_id", "is_active", "secret_env", "verify_token_env"]
+
+    def save(self, commit=True):
+        account = super().save(commit=False)
+        if self.cleaned_data.get("new_secret"):
+            account.set_secret(self.cleaned_data["new_secret"])
+        if self.cleaned_data.get("new_verify_token"):
+            account.set_verify_token(self.cleaned_data["new_verify_token"])
+        if commit:
+            account.save()
+        return account
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    form = AccountForm
+    list_display = ["slug", "platform", "handle", "platform_user_id", "secret_shown", "is_active"]
+    list_filter = ["platform", "is_active"]
+    search_fields = ["slug", "handle", "platform_user_id"]
+    readonly_fields = ["webhook_url", "secret_shown", "verify_token_shown", "created_at"]
+    fieldsets = [
+        (None, {"fields": ["platform", "slug", "handle", "platform_user_id", "is_active", "webhook_url", "created_at"]}),
+        ("Secrets", {
+            "description": "Stored encrypted (BATON_FIELD_KEY), or read from the named environment variable. "
+                           "Only the last four characters are shown.",
+            "fields": ["secret_shown", "new_secret", "secret_env", "verify_token_shown", "new_verify_token",
+                       "verify_token_env"],
+        }),
+    ]
+
+    @admin.display(description="Secret")
+    def secret_shown(self, account):
+        return account.secret_hint or "not set"
+
+    @admin.display(description="Verify token")
+    def verify_token_shown(self, account):
+        return account.verify_token_hint or "not set"
+
+    @admin.display(description="Webhook URL")
+    def webhook_url(self, account):
+        if not account.pk:
+            return "-"
+        name = "webhooks:x" if account.platform == "x" else "webhooks:meta"
+        try:
+            return reverse(name, kwargs={"account": account.slug})
+        except NoReverseMatch:
+            return "-"
+
+
+@admin.register(InboundPayload)
+class InboundPayloadAdmin(admin.ModelAdmin):
+    """The webhook log and its quarantine. The changelist title counts payloads per status and reason."""
+
+    list_display = ["id", "received_at", "channel", "account_ref", "status", "reason", "verified", "body_size",
+                    "attempts"]
+    list_filter = ["status", "reason", "channel", "verified"]
+    search_fields = ["account_ref", "detail", "body_sha256"]
+    date_hierarchy = "received_at"
+    raw_id_fields = ["account"]
+    readonly_fields = ["channel", "account", "account_ref", "status", "reason", "detail", "verified", "result_shown",
+                       "attempts", "received_at", "processed_at", "content_type", "body_size", "body_truncated",
+                       "body_sha256", "headers_shown", "body_shown"]
+    exclude = ["headers", "body", "result"]
+    actions = ["replay"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).defer("body")  # up to BATON_WEBHOOK_MAX_BYTES each
+
+    def changelist_view(self, request, extra_context=None):
+        counts = webhooks.payload_counts()
+        quarantined = [row for row in counts if row["status"] == InboundPayload.Status.QUARANTINED]
+        reasons = dict(InboundPayload.Reason.choices)
+        summary = ", ".join(f"{reasons.get(row['reason'], row['reason'] or '-')}: {row['count']}" for row in quarantined)
+        totals = {}
+        for row in counts:
+            totals[row["status"]] = totals.get(row["status"], 0) + row["count"]
+        title = (
+            f"Inbound payloads: {totals.get('quarantined', 0)} quarantined"
+            + (f" ({summary})" if summary else "")
+            + f", {totals.get('received', 0)} waiting, {totals.get('processed', 0)} processed"
+        )
+        return super().changelist_view(request, extra_context={"title": title, **(extra_context or {})})
+
+    @admin.display(description="Headers")
+    def headers_shown(self, payload):
+        return format_html("<pre>{}</pre>", json.dumps(payload.headers, indent=2, ensure_ascii=False))
+
+    @admin.display(description="Result")
+    def result_shown(self, payload):
+        return format_html("<pre>{}</pre>", json.dumps(payload.result, indent=2, ensure_ascii=False))
+
+    @admin.display(description="Body (first 20,000 characters)")
+    def body_shown(self, payload):
+        text = bytes(payload.body).decode("utf-8", errors="replace")
+        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text[:20_000])
+
+    @admin.action(description="Replay the selected quarantined payloads (verified signatures only)")
+    def replay(self, request, queryset):
+        report = webhooks.replay_quarantined(ids=list(queryset.values_list("id", flat=True)))
+        self.message_user(
+            request,
+            f"{report.processed} processed, {report.still_quarantined} still quarantined, {report.waiting} waiting, "
+            f"{report.skipped_unverified} unverified skipped (use manage.py replay_quarantine --include-unverified).",
+            messages.SUCCESS if not report.still_quarantined else messages.WARNING,
+        )

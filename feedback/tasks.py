@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from feedback.services import pipeline, sla
 from feedback.services.ingest import enqueue_processing
+from feedback.webhooks import services as webhooks
 
 
 @shared_task(acks_late=True)
@@ -31,4 +32,19 @@ def sla_sweep() -> int:
 def recover_unprocessed_mentions() -> int:
     ids = pipeline.unprocessed_ids(older_than=timezone.now() - settings.BATON_RECOVER_AFTER)
     enqueue_processing(ids)
+    return len(ids)
+
+
+@shared_task(acks_late=True)
+def parse_inbound_payload(payload_id: int) -> str | None:
+    outcome = webhooks.parse_payload(payload_id=payload_id)
+    return outcome.status if outcome else None
+
+
+@shared_task(acks_late=True)
+def recover_inbound_payloads() -> int:
+    """Webhook payloads stored but not parsed (lost message, or brand replies still waiting)."""
+    ids = webhooks.stuck_payload_ids(older_than=timezone.now() - settings.BATON_RECOVER_AFTER)
+    for payload_id in ids:
+        webhooks.enqueue_parse(payload_id)
     return len(ids)

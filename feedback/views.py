@@ -79,8 +79,8 @@ def case_action(request, case_id, action):
             for field, errors in exc.fields.items():
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)
-            if not exc.fields:
-                form.add_error(None, exc.message)
+            if not any(field in form.fields for field in exc.fields):
+                form.add_error(None, exc.message)  # the rule's own words, unless a field of the form says it
         else:
             messages.success(request, DONE[action])
             if action == "handoff":

@@ -1,49 +1,29 @@
-from importlib import import_module
-
 import pytest
-from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import Permission
 from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from feedback.models import SlaPolicy
-from teams.models import Department
 from tests.factories import MembershipFactory, UserFactory, department
 
 
 @pytest.fixture(autouse=True, scope="session")
-def _test_settings():
+def _test_settings(tmp_path_factory):
     """Settings for tests that run with DJANGO_DEBUG=false:
     - fast password hashing: every factory user has password "pw"; the production hasher spends ~0.3 s on each;
     - plain-HTTP test clients: otherwise every request is redirected to HTTPS (the deployment check covers it);
-    - static files without the manifest, so pages render without running collectstatic first.
+    - static files without the manifest, so pages render without running collectstatic first
+      (and an empty STATIC_ROOT, so WhiteNoise does not warn that it is missing).
     """
     storages = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     with override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         SECURE_SSL_REDIRECT=False,
         STORAGES=storages,
+        STATIC_ROOT=tmp_path_factory.mktemp("staticfiles"),
     ):
         yield
-
-
-@pytest.fixture(autouse=True)
-def _seeded_reference_data(request):
-    """Departments and SLA policies come from data migrations. A `transaction=True` test ends
-    with a flush that empties every table, so put them back before the next transactional test."""
-    marker = request.node.get_closest_marker("django_db")
-    transactional = (marker is not None and marker.kwargs.get("transaction")) or (
-        "transactional_db" in request.fixturenames
-    )
-    if not transactional:
-        return
-    request.getfixturevalue("_django_db_helper")
-    if not Department.objects.exists():
-        import_module("teams.migrations.0002_default_departments").create(apps, None)
-    if not SlaPolicy.objects.exists():
-        import_module("feedback.migrations.0002_default_sla_policies").create(apps, None)
 
 
 @pytest.fixture

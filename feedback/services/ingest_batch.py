@@ -1,0 +1,136 @@
+"""Storing a list of mentions: validate each item on its own, store the valid ones in one go.
+
+`ingest_mentions` is what the bulk API and the file import share. Each item is validated with
+the API's `MentionInSerializer` (one serializer instance, `run_validation` per item: no copy of
+the fields per item and no query), then every valid item goes to ONE `store_mentions` call, so
+a list costs a fixed number of queries whatever its size. A bad item never refuses the good
+ones: each item gets an outcome, in order: `created`, `duplicate` (already stored, or a repeat
+within the list: it gets the stored id) or `error` with field messages.
+"""
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.db import DataError, IntegrityError, transaction
+from rest_framework.exceptions import ValidationError
+
+from feedback.api.serializers import MentionInSerializer
+from feedback.services.ingest import store_mentions
+
+logger = logging.getLogger(__name__)
+
+# The most items one API request may carry; a file import batches on its own (--batch).
+MAX_LIST_ITEMS = 1000
+
+CREATED, DUPLICATE, ERROR = "created", "duplicate", "error"
+
+FieldErrors = dict[str, list[str]]
+
+
+@dataclass(frozen=True, slots=True)
+class ItemOutcome:
+    index: int
+    outcome: str
+    id: int | None = None
+    fields: FieldErrors | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        if self.outcome == ERROR:
+            return {"index": self.index, "outcome": self.outcome, "fields": self.fields}
+        return {"index": self.index, "outcome": self.outcome, "id": self.id}
+
+
+@dataclass
+class BatchOutcome:
+    results: list[ItemOutcome] = field(default_factory=list)
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for result in self.results if result.outcome == outcome)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "results": [result.as_dict() for result in self.results],
+            "created": self.count(CREATED),
+            "duplicates": self.count(DUPLICATE),
+            "errors": self.count(ERROR),
+        }
+
+
+def field_errors(detail: Any) -> FieldErrors:
+    """DRF error detail -> {field: [message, ...]} with plain strings."""
+
+    def plain(value):
+        if isinstance(value, Mapping):
+            return {str(key): plain(item) for key, item in value.items()}
+        if isinstance(value, list | tuple):
+            return [plain(item) for item in value]
+        return str(value)
+
+    flat = plain(detail)
+    if isinstance(flat, dict):
+        return {key: value if isinstance(value, list) else [value] for key, value in flat.items()}
+    return {"non_field_errors": flat if isinstance(flat, list) else [flat]}
+
+
+def validate_mentions(*, items: Sequence[Any]) -> list[tuple[dict | None, FieldErrors | None]]:
+    """Validate each item on its own. Returns, in order, (validated data, None) or (None, field
+    errors). No database access."""
+    serializer = MentionInSerializer()
+    validated: list[tuple[dict | None, FieldErrors | None]] = []
+    for item in items:
+        if not isinstance(item, Mapping):
+            kind = "null" if item is None else type(item).__name__
+            validated.append((None, {"non_field_errors": [f"Expected a JSON object (one mention), got {kind}."]}))
+            continue
+        try:
+            validated.append((serializer.run_validation(item), None))
+        except ValidationError as exc:
+            validated.append((None, field_errors(exc.detail)))
+    return validated
+
+
+def ingest_mentions(*, items: Sequence[Any], enqueue: bool = True) -> BatchOutcome:
+    """Validate `items` one by one and store the valid ones with one `store_mentions` call.
+
+    Runs in the caller's transaction if there is one (else its own); new mentions are enqueued
+    for processing after commit unless `enqueue` is False. If the database refuses the batch
+    (a value validation cannot see, such as a NUL character in `raw`), the valid items are
+    stored one by one, each in a savepoint, and only the refused ones get an error.
+    """
+    validated = validate_mentions(items=items)
+    valid = [data for data, errors in validated if errors is None]
+    stored: list[tuple[int, bool] | FieldErrors] = []
+    if valid:
+        try:
+            with transaction.atomic():
+                stored = list(store_mentions(valid, enqueue=enqueue))
+        except (DataError, IntegrityError):
+            logger.warning("A batch of %d mentions was refused; storing them one by one", len(valid), exc_info=True)
+            stored = [_store_one(data, enqueue=enqueue) for data in valid]
+    stored_iter = iter(stored)
+    outcome = BatchOutcome()
+    for index, (_, errors) in enumerate(validated):
+        if errors is None:
+            result = next(stored_iter)
+            if isinstance(result, dict):
+                outcome.results.append(ItemOutcome(index=index, outcome=ERROR, fields=result))
+            else:
+                mention_id, created = result
+                outcome.results.append(
+                    ItemOutcome(index=index, outcome=CREATED if created else DUPLICATE, id=mention_id)
+                )
+        else:
+            outcome.results.append(ItemOutcome(index=index, outcome=ERROR, fields=errors))
+    return outcome
+
+
+def _store_one(data: dict, *, enqueue: bool) -> tuple[int, bool] | FieldErrors:
+    try:
+        with transaction.atomic():
+            [result] = store_mentions([data], enqueue=enqueue)
+        return result
+    except (DataError, IntegrityError) as exc:
+        message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return {"non_field_errors": [f"The database refused this mention: {message}"]}
