@@ -1,10 +1,22 @@
+from django import forms
 from django.contrib import admin
 
 from .models import Customer, Identity
+from .services import normalize_handle
+
+
+class IdentityForm(forms.ModelForm):
+    class Meta:
+        model = Identity
+        fields = ["channel", "handle", "customer", "method", "confidence"]
+
+    def clean_handle(self):
+        return normalize_handle(self.cleaned_data["handle"])
 
 
 class IdentityInline(admin.TabularInline):
     model = Identity
+    form = IdentityForm
     extra = 0
 
 
@@ -18,6 +30,7 @@ class CustomerAdmin(admin.ModelAdmin):
 
 @admin.register(Identity)
 class IdentityAdmin(admin.ModelAdmin):
+    form = IdentityForm
     list_display = ["channel", "handle", "customer", "method", "confidence"]
     list_filter = ["channel", "method"]
     search_fields = ["handle", "customer__name"]

@@ -1,4 +1,5 @@
 from django.db import models
+from django.db.models.functions import Lower
 
 
 class Stage(models.TextChoices):
@@ -48,7 +49,11 @@ class Identity(models.Model):
 
     class Meta:
         verbose_name_plural = "identities"
-        constraints = [models.UniqueConstraint(fields=["channel", "handle"], name="identity_unique_channel_handle")]
+        constraints = [
+            models.UniqueConstraint(fields=["channel", "handle"], name="identity_unique_channel_handle"),
+            # Matching is by lower-case handle, so a mixed-case one could never match.
+            models.CheckConstraint(condition=models.Q(handle=Lower("handle")), name="identity_handle_lower_case"),
+        ]
 
     def __str__(self):
         return f"{self.channel}:@{self.handle}"

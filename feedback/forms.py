@@ -3,19 +3,42 @@ from django import forms
 from teams.models import Department
 
 
-class ReplyForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Public reply")
+class CaseActionForm(forms.Form):
+    """The case page shows several action forms at once: each gets its own element ids."""
+
+    action = ""
+
+    def __init__(self, *args, case=None, **kwargs):
+        kwargs.setdefault("auto_id", f"{self.action}_%s")
+        super().__init__(*args, **kwargs)
 
 
-class NoteForm(forms.Form):
-    text = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, label="Internal note")
+class ReplyForm(CaseActionForm):
+    action = "reply"
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 3}), max_length=2000, label="Public reply",
+        error_messages={"required": "Write the reply the customer will see."},
+    )
 
 
-class HandoffForm(forms.Form):
-    to_department = forms.ModelChoiceField(queryset=Department.objects.none(), label="Hand off to")
+class NoteForm(CaseActionForm):
+    action = "note"
+    text = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, label="Internal note",
+        error_messages={"required": "Write the note for your colleagues."},
+    )
+
+
+class HandoffForm(CaseActionForm):
+    action = "handoff"
+    to_department = forms.ModelChoiceField(
+        queryset=Department.objects.none(), label="Hand off to", empty_label="Choose a department",
+        error_messages={"required": "Choose the department that should take the case."},
+    )
     note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 2}), max_length=4000,
         help_text="Required: what the receiving team needs to know.",
+        error_messages={"required": "Write a note for the receiving team: what happened and what they should do next."},
     )
 
     def __init__(self, *args, case=None, **kwargs):
@@ -26,6 +49,7 @@ class HandoffForm(forms.Form):
         self.fields["to_department"].queryset = queryset
 
 
-class ResolveForm(forms.Form):
+class ResolveForm(CaseActionForm):
+    action = "resolve"
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, required=False,
                            label="Resolution note")

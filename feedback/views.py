@@ -3,6 +3,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
@@ -69,9 +70,9 @@ DONE = {"reply": "Reply recorded.", "note": "Note added.", "handoff": "Case hand
 def case_action(request, case_id, action):
     case = selectors.case_for_user(user=request.user, case_id=case_id)
     if action not in ACTIONS:
-        raise PermissionDenied
+        raise Http404(f"No case action {action!r}.")
     form_class, run = ACTIONS[action]
-    form = form_class(request.POST, case=case) if form_class is HandoffForm else form_class(request.POST)
+    form = form_class(request.POST, case=case)
     if form.is_valid():
         try:
             run(case, request.user, form.cleaned_data)

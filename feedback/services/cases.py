@@ -60,6 +60,12 @@ def _move(*, case: Case, to: str, now: datetime, actor=None, reason: str = "") -
         case.resolved_at = None
     case.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
     _event(case=case, kind=EventKind.STATUS, now=now, actor=actor, **{"from": previous, "to": to, "reason": reason})
+    # Clocks follow the status, whoever moves it: resolving meets them, reopening restarts resolution.
+    if to == CaseStatus.RESOLVED:
+        sla.stop_clocks(case=case, metrics=[ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION], now=now)
+    elif previous == CaseStatus.RESOLVED and to == CaseStatus.OPEN:
+        if not case.clocks.filter(metric=ClockMetric.RESOLUTION, stopped_at__isnull=True).exists():
+            sla.start_clocks(case=case, now=now, metrics=[ClockMetric.RESOLUTION])
 
 
 @dataclass
@@ -108,7 +114,6 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
         if case is None and key in resolved and resolved[key].resolved_at >= item.now - REOPEN_WINDOW:
             case = resolved.pop(key)
             _move(case=case, to=CaseStatus.OPEN, now=item.now, reason="The customer wrote again after resolution.")
-            sla.start_clocks(case=case, now=item.now, metrics=[ClockMetric.RESOLUTION])
         if case is None:
             case = Case(customer=item.customer, department=item.department, priority=item.priority,
                         intent=item.intent, subject=item.mention.text[:200], created_at=item.now)
@@ -123,7 +128,8 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
     events, clocks = [], []
     for item in new_cases:
         events.append(CaseEvent(case=item.case, kind=EventKind.CREATED, created_at=item.now,
-                                data={"department": item.department.slug, "priority": item.priority}))
+                                data={"department": item.department.slug, "department_name": item.department.name,
+                                      "priority": item.priority}))
         clocks.extend(sla.new_clocks(case=item.case, now=item.now, policies=policies))
     for item in attachments:
         item.mention.case = item.case
@@ -207,7 +213,8 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
         case.save(update_fields=["department", "assignee", "updated_at"])
         return _event(
             case=case, kind=EventKind.HANDOFF, now=now, actor=by, note=note,
-            **{"from": from_department.slug, "to": to_department.slug},
+            **{"from": from_department.slug, "to": to_department.slug,
+               "from_name": from_department.name, "to_name": to_department.name},
         )
 
 
@@ -217,8 +224,6 @@ def change_status(*, case: Case, to: str, by, reason: str = "", now: datetime | 
         case = _lock_case(case.pk)
         _check_member(user=by, case=case)
         _move(case=case, to=to, now=now, actor=by, reason=reason)
-        if to == CaseStatus.RESOLVED:
-            sla.stop_clocks(case=case, metrics=[ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION], now=now)
     return case
 
 

@@ -100,7 +100,8 @@ def escalate_due(*, now: datetime | None = None, limit: int | None = None) -> in
     )
     done += _escalate_batch(
         level=LEVEL_WARNING,
-        due=Q(warned_at__isnull=True, warn_at__lte=now, breached_at__isnull=True),
+        # A clock already past due breaches instead (next sweep, if this one's batch was full).
+        due=Q(warned_at__isnull=True, warn_at__lte=now, breached_at__isnull=True, due_at__gt=now),
         order="warn_at",
         mark="warned_at",
         now=now,
@@ -142,16 +143,17 @@ def _escalate_batch(*, level: int, due: Q, order: str, mark: str, now: datetime,
 
 
 def _raise_cases(*, case_ids: set[int], level: int) -> None:
-    """Record the level on each case; a breach also raises the case's priority one step."""
+    """Record the level on each case. The first breach of a case also raises its priority one
+    step; a second clock of the same case breaching does not raise it again."""
     if not case_ids:
         return
-    Case.objects.filter(id__in=case_ids, escalation_level__lt=level).update(escalation_level=level)
-    if level < LEVEL_BREACH:
-        return
-    by_priority = defaultdict(list)
-    for case_id, priority in Case.objects.filter(id__in=case_ids).values_list("id", "priority"):
-        by_priority[priority].append(case_id)
-    for priority, ids in by_priority.items():
-        raised = raise_priority(priority)
-        if raised != priority:
-            Case.objects.filter(id__in=ids).update(priority=raised)
+    rising = Case.objects.filter(id__in=case_ids, escalation_level__lt=level)
+    if level >= LEVEL_BREACH:
+        by_priority = defaultdict(list)
+        for case_id, priority in rising.values_list("id", "priority"):
+            by_priority[priority].append(case_id)
+        for priority, ids in by_priority.items():
+            raised = raise_priority(priority)
+            if raised != priority:
+                Case.objects.filter(id__in=ids).update(priority=raised)
+    rising.update(escalation_level=level)

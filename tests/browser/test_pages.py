@@ -109,7 +109,7 @@ def test_service_agent_replies_and_hands_off_to_sales_who_sees_the_note(browser,
         inbox_row(sales_page, service_case).get_by_role("link", name=f"#{service_case.pk}", exact=True).click()
         handoff = sales_page.locator(".timeline li.event-handoff")
         expect(handoff).to_contain_text(note)
-        expect(handoff).to_contain_text(re.compile(r"from Service to Sales", re.IGNORECASE))
+        expect(handoff).to_contain_text(re.compile(r"from Customer service to Sales", re.IGNORECASE))
         expect(sales_page.locator(".timeline li").first).to_have_class(re.compile(r"\bevent-handoff\b"))
         sales_page.screenshot(path=shots / "case-after-handoff.png", full_page=True)
     finally:

@@ -89,3 +89,23 @@ def test_two_workers_linking_the_same_new_handle_get_one_customer():
     assert len(set(results)) == 1
     assert Customer.objects.count() == 1
     assert Identity.objects.filter(channel="x", handle="racecondition").count() == 1
+
+
+def test_a_mixed_case_handle_cannot_be_stored(db):
+    from django.db import IntegrityError, transaction
+
+    from customers.models import Identity
+    from tests.factories import CustomerFactory
+
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Identity.objects.create(channel="x", handle="MixedCase", customer=CustomerFactory())
+
+
+def test_admin_form_lowers_the_handle(db):
+    from customers.admin import IdentityForm
+    from tests.factories import CustomerFactory
+
+    form = IdentityForm(data={"channel": "x", "handle": " @Dana_Flies ", "customer": CustomerFactory().pk,
+                              "method": "manual", "confidence": 1.0})
+    assert form.is_valid(), form.errors
+    assert form.save().handle == "dana_flies"

@@ -202,6 +202,15 @@ class TestCustomerWritesAgain:
         assert case.status == CaseStatus.RESOLVED
         assert _running(attached) == {ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION}
 
+    def test_reopening_by_hand_restarts_the_resolution_clock(self, service_agent):
+        case = CaseFactory(created_at=OPENED)
+        sla.start_clocks(case=case, now=OPENED)
+        resolve(case=case, by=service_agent, now=LATER)
+        assert not SlaClock.objects.filter(case=case, stopped_at__isnull=True).exists()
+        change_status(case=case, to=CaseStatus.OPEN, by=service_agent, reason="Customer called", now=LATER)
+        running = SlaClock.objects.get(case=case, stopped_at__isnull=True)
+        assert (running.metric, running.started_at) == (ClockMetric.RESOLUTION, LATER)
+
     def test_a_closed_case_is_never_reopened(self):
         case = _case(CaseStatus.CLOSED, resolved_at=LATER)
         (attached, created), _ = self._attach(case, LATER + timedelta(hours=1))
@@ -250,7 +259,10 @@ class TestHandoff:
         assert case.assignee is None
         assert case.status == CaseStatus.OPEN
         assert (event.kind, event.actor, event.created_at) == (EventKind.HANDOFF, service_agent, LATER)
-        assert event.data == {"from": "service", "to": "sales", "note": "Wants to upgrade to business."}
+        assert event.data == {
+            "from": "service", "to": "sales", "from_name": "Customer service", "to_name": "Sales",
+            "note": "Wants to upgrade to business.",
+        }
         # The customer-facing clocks keep running across the handoff.
         assert _running(case) == {ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION}
         # The receiving team may now act; the sending team may not.

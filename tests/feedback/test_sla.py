@@ -127,6 +127,24 @@ class TestEscalateDue:
         case.refresh_from_db()
         assert (case.escalation_level, case.priority) == (2, Priority.HIGH)
 
+    def test_a_clock_left_past_due_by_a_full_batch_breaches_without_a_warning_first(self):
+        clocks = [SlaClockFactory(case=CaseFactory(priority=Priority.NORMAL, created_at=OPENED)) for _ in range(3)]
+        # The breach pass takes 2 of 3; the warning pass must not warn the third, which is already due.
+        assert sla.escalate_due(now=DUE + timedelta(minutes=1), limit=2) == 2
+        assert sla.escalate_due(now=DUE + timedelta(minutes=2), limit=2) == 1
+        assert [_levels(clock) for clock in clocks] == [[2], [2], [2]]
+
+    def test_a_second_breached_clock_does_not_raise_the_case_again(self):
+        case = CaseFactory(priority=Priority.NORMAL, created_at=OPENED)
+        SlaClockFactory(case=case)
+        SlaClockFactory(case=case, metric=ClockMetric.RESOLUTION, due_at=DUE + timedelta(hours=1),
+                        warn_at=DUE + timedelta(minutes=30))
+        assert sla.escalate_due(now=DUE) == 1
+        assert sla.escalate_due(now=DUE + timedelta(hours=1)) == 1  # the breach; its warning is skipped
+        case.refresh_from_db()
+        assert (case.escalation_level, case.priority) == (2, Priority.HIGH)
+        assert sorted(Escalation.objects.values_list("level", flat=True)) == [2, 2]
+
     def test_stopped_clocks_are_not_escalated(self):
         case = CaseFactory(created_at=OPENED)
         SlaClockFactory(case=case, stopped_at=OPENED + timedelta(minutes=20))
@@ -198,7 +216,7 @@ class TestSweepTask:
             )
             for i in range(3)
         ]
-        assert sla_sweep.run() == 2  # one breach and one warning: a full batch
+        assert sla_sweep.run() == 1  # one breach fills the batch (no warning for a clock already due)
         for clock in clocks:
             assert Escalation.objects.filter(clock=clock, level=2).count() == 1
         assert Case.objects.filter(escalation_level=2).count() == 3

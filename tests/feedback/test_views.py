@@ -174,7 +174,7 @@ class TestCaseActions:
     def test_empty_reply_is_400_with_the_form_error(self, service_client, service_case):
         response = service_client.post(_action(service_case, "reply"), {"text": ""})
         assert response.status_code == 400
-        assert "This field is required." in response.content.decode()
+        assert "Write the reply the customer will see." in response.content.decode()
         assert not CaseEvent.objects.filter(case=service_case).exists()
 
     def test_note(self, service_client, service_case):
@@ -192,7 +192,10 @@ class TestCaseActions:
         service_case.refresh_from_db()
         assert service_case.department.slug == "after-sales"
         event = CaseEvent.objects.get(case=service_case, kind=EventKind.HANDOFF)
-        assert event.data == {"from": "service", "to": "after-sales", "note": "Asks for compensation for the delay."}
+        assert event.data == {
+            "from": "service", "to": "after-sales", "from_name": "Customer service", "to_name": "After-sales",
+            "note": "Asks for compensation for the delay.",
+        }
         # Gone from the sender's inbox, and its page is now someone else's.
         assert service_case not in service_client.get(reverse("inbox")).context["cases"]
         assert service_client.get(reverse("case-detail", args=[service_case.pk])).status_code == 404
@@ -203,8 +206,9 @@ class TestCaseActions:
         )
         assert response.status_code == 400
         form = response.context["handoff_form"]
-        assert form.errors == {"note": ["This field is required."]}
-        assert "This field is required." in response.content.decode()
+        message = "Write a note for the receiving team: what happened and what they should do next."
+        assert form.errors == {"note": [message]}
+        assert message in response.content.decode()
         service_case.refresh_from_db()
         assert service_case.department.slug == "service"
         assert not CaseEvent.objects.filter(case=service_case).exists()
@@ -241,8 +245,8 @@ class TestCaseActions:
         assert "This case is closed; open a new case to write to the customer." in response.content.decode()
         assert not CaseEvent.objects.filter(case=service_case, kind=EventKind.REPLY).exists()
 
-    def test_unknown_action_is_refused(self, service_client, service_case):
-        assert service_client.post(_action(service_case, "delete"), {}).status_code == 403
+    def test_unknown_action_is_not_found(self, service_client, service_case):
+        assert service_client.post(_action(service_case, "delete"), {}).status_code == 404
 
 
 class TestBoard:
