@@ -76,6 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "teams.context_processors.membership",
+                "feedback.context_processors.notifications",
             ],
         },
     },
@@ -212,6 +213,16 @@ CELERY_BEAT_SCHEDULE = {
 BATON_RECOVER_AFTER = timedelta(minutes=env.int("BATON_RECOVER_AFTER_MINUTES", default=5))
 BATON_SLA_WARN_SHARE = env.float("BATON_SLA_WARN_SHARE", default=0.75)
 BATON_SWEEP_BATCH = env.int("BATON_SWEEP_BATCH", default=500)
+# Email (SLA notifications): the console by default; tests use locmem.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Baton <baton@localhost>")
+# Links in emails start with this.
+BATON_SITE_URL = env.str("BATON_SITE_URL", default="http://127.0.0.1:8000")
 # Webhooks (/hooks/x/<account>/, /hooks/meta/<account>/): a bigger body gets 413 and is quarantined
 # (its first 64 KiB and its size kept). The views read the stream in chunks, so
 # DATA_UPLOAD_MAX_MEMORY_SIZE does not apply to them.

@@ -5,20 +5,91 @@ from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
-from .models import Account, Case, CaseEvent, Escalation, InboundPayload, Mention, SlaClock, SlaPolicy
+from config.errors import BatonError
+
+from .models import (
+    Account,
+    Case,
+    CaseEvent,
+    Escalation,
+    FeedbackNote,
+    Handoff,
+    InboundPayload,
+    Label,
+    LabelCorrection,
+    Mention,
+    Notification,
+    Problem,
+    Promise,
+    RoutingRule,
+    SlaClock,
+    SlaPolicy,
+)
+from .services.labels import correct_label, parse_label_value
 from .services.pipeline import retry_failed
+from .understanding_forms import LinesField
 from .webhooks import services as webhooks
+
+
+class MentionAdminForm(forms.ModelForm):
+    """Labels are read-only here: a correction goes through `labels.correct_label`, like on the case page."""
+
+    correct_label = forms.ChoiceField(
+        choices=[("", "---------"), *Label.choices], required=False, label="Correct a label",
+        help_text="A person's label overrides the model's, is never overwritten by re-processing and is kept "
+                  "as a training example.",
+    )
+    url = forms.URLField(required=False, max_length=500, assume_scheme="https")  # built when admin loads: no warning
+    correct_value = forms.CharField(
+        required=False, max_length=100, label="New value",
+        help_text="The value's code: an intent (complaint, question...), positive/neutral/negative, true/false, "
+                  "a promise slug (empty for none), an ISO 639 language code, or an assessment (rectify...).",
+    )
+
+    class Meta:
+        model = Mention
+        fields = "__all__"  # noqa: DJ007 - the admin lists the fields; the labels are read-only there
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("correct_label"):
+            try:
+                parse_label_value(cleaned["correct_label"], cleaned.get("correct_value"))
+            except BatonError as exc:
+                self.add_error("correct_value", exc.message)
+        return cleaned
+
+
+class LabelCorrectionInline(admin.TabularInline):
+    model = LabelCorrection
+    extra = 0
+    fields = ["label", "old_value", "new_value", "old_confidence", "model_version", "by", "at"]
+    readonly_fields = fields
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Mention)
 class MentionAdmin(admin.ModelAdmin):
+    form = MentionAdminForm
+    inlines = [LabelCorrectionInline]
     list_display = ["external_id", "source", "author_handle", "status", "intent", "sentiment_label", "posted_at"]
-    list_filter = ["status", "source", "intent", "sentiment_label"]
+    list_filter = ["status", "source", "intent", "sentiment_label", "is_complaint", "is_spam", "assessment", "promise",
+                   "language"]
     search_fields = ["external_id", "author_handle", "text"]
     raw_id_fields = ["customer", "case"]
-    readonly_fields = ["received_at", "processed_at", "attempts", "error"]
+    readonly_fields = ["received_at", "processed_at", "attempts", "error", "sentiment", "sentiment_label", "sentiment_confidence", "intent", "intent_confidence", "is_complaint", "complaint_confidence", "promise", "promise_confidence", "is_spam", "spam_confidence", "language", "assessment", "model_version", "corrected_labels", "priority"]
     date_hierarchy = "posted_at"
     actions = ["retry"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and form.cleaned_data.get("correct_label"):
+            correct_label(mention=obj, label=form.cleaned_data["correct_label"],
+                          value=form.cleaned_data.get("correct_value") or "", by=request.user)
+            self.message_user(request, "Label corrected; it is kept as a training example.", messages.SUCCESS)
 
     @admin.action(description="Retry processing of the selected failed mentions")
     def retry(self, request, queryset):
@@ -49,6 +120,16 @@ class CaseAdmin(admin.ModelAdmin):
     inlines = [SlaClockInline, CaseEventInline]
 
 
+@admin.register(RoutingRule)
+class RoutingRuleAdmin(admin.ModelAdmin):
+    """Heads edit rules in the portal (/routing/rules/); this is the superuser's view."""
+
+    list_display = ["name", "position", "is_active", "is_default", "department", "monitor_only"]
+    list_filter = ["is_active", "department"]
+    ordering = ["is_default", "position", "id"]
+    filter_horizontal = ["promises"]
+
+
 @admin.register(CaseEvent)
 class CaseEventAdmin(admin.ModelAdmin):
     list_display = ["case", "kind", "actor", "created_at"]
@@ -56,17 +137,51 @@ class CaseEventAdmin(admin.ModelAdmin):
     raw_id_fields = ["case", "actor"]
 
 
+@admin.register(Handoff)
+class HandoffAdmin(admin.ModelAdmin):
+    """Read here; decided on the incoming page (feedback.services.journey), which keeps the timeline."""
+
+    list_display = ["id", "case", "from_department", "to_department", "status", "created_at", "decided_at"]
+    list_filter = ["status", "to_department", "from_department"]
+    raw_id_fields = ["case", "by", "decided_by"]
+
+
+@admin.register(FeedbackNote)
+class FeedbackNoteAdmin(admin.ModelAdmin):
+    list_display = ["id", "case", "from_department", "to_department", "created_at", "acknowledged_at"]
+    list_filter = ["to_department", "from_department"]
+    raw_id_fields = ["case", "by", "acknowledged_by"]
+
+
+@admin.register(Problem)
+class ProblemAdmin(admin.ModelAdmin):
+    list_display = ["id", "title", "owner_department", "status", "created_at", "resolved_at"]
+    list_filter = ["status", "owner_department"]
+    search_fields = ["title", "description"]
+    raw_id_fields = ["created_by"]
+
+
 @admin.register(SlaPolicy)
 class SlaPolicyAdmin(admin.ModelAdmin):
-    list_display = ["department", "priority", "first_reply_minutes", "resolution_minutes"]
-    list_filter = ["department", "priority"]
+    list_display = ["department", "priority", "first_reply_minutes", "next_reply_minutes", "resolution_minutes",
+                    "handoff_acceptance_minutes", "warn_share", "business_hours"]
+    list_filter = ["department", "priority", "business_hours"]
+    list_editable = ["business_hours"]
 
 
 @admin.register(SlaClock)
 class SlaClockAdmin(admin.ModelAdmin):
-    list_display = ["case", "metric", "started_at", "due_at", "stopped_at", "breached_at"]
-    list_filter = ["metric"]
+    list_display = ["case", "metric", "started_at", "due_at", "paused_at", "stopped_at", "breached_at",
+                    "escalation_level", "next_level", "next_escalation_at"]
+    list_filter = ["metric", "business_hours", "escalation_level"]
     raw_id_fields = ["case"]
+
+
+@admin.register(Notification)
+class NotificationAdmin(admin.ModelAdmin):
+    list_display = ["user", "kind", "case", "created_at", "read_at", "emailed_at"]
+    list_filter = ["kind"]
+    raw_id_fields = ["user", "case", "escalation"]
 
 
 @admin.register(Escalation)
@@ -198,3 +313,39 @@ class InboundPayloadAdmin(admin.ModelAdmin):
             f"{report.skipped_unverified} unverified skipped (use manage.py replay_quarantine --include-unverified).",
             messages.SUCCESS if not report.still_quarantined else messages.WARNING,
         )
+
+
+class PromiseAdminForm(forms.ModelForm):
+    phrases = LinesField(widget=forms.Textarea(attrs={"rows": 6}), required=False,
+                         help_text="One a line: the words customers use about it.")
+    examples = LinesField(widget=forms.Textarea(attrs={"rows": 4}), required=False,
+                          help_text="One a line: posts about it.")
+
+    class Meta:
+        model = Promise
+        fields = ["name", "slug", "description", "phrases", "examples", "department", "target", "is_active"]
+
+
+@admin.register(Promise)
+class PromiseAdmin(admin.ModelAdmin):
+    form = PromiseAdminForm
+    list_display = ["name", "slug", "department", "target", "is_active"]
+    list_filter = ["is_active", "department"]
+    search_fields = ["name", "slug", "description"]
+
+
+@admin.register(LabelCorrection)
+class LabelCorrectionAdmin(admin.ModelAdmin):
+    """The audit trail of people's labels, and the training examples: read-only."""
+
+    list_display = ["at", "mention", "label", "old_value", "new_value", "by", "model_version"]
+    list_filter = ["label", "model_version"]
+    search_fields = ["text", "mention__external_id", "by__username"]
+    raw_id_fields = ["mention", "by"]
+    date_hierarchy = "at"
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False

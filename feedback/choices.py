@@ -61,8 +61,33 @@ class EventKind(models.TextChoices):
     REPLY = "reply", "Reply"
     STATUS = "status", "Status changed"
     ESCALATION = "escalation", "Escalation"
+    RETURNED = "returned", "Handoff sent back"
+    FEEDBACK = "feedback", "Feedback up"
+    ACKNOWLEDGED = "acknowledged", "Feedback acknowledged"
+    STAGE = "stage", "Customer stage changed"
+    PROBLEM = "problem", "Linked to a problem"
+    PROBLEM_FIX = "problem_fix", "Problem resolved"
+
+
+class HandoffStatus(models.TextChoices):
+    PENDING = "pending", "Pending acceptance"
+    ACCEPTED = "accepted", "Accepted"
+    RETURNED = "returned", "Sent back"
+
+
+class ProblemStatus(models.TextChoices):
+    OPEN = "open", "Open"
+    RESOLVED = "resolved", "Resolved"
 
 
 class ClockMetric(models.TextChoices):
     FIRST_REPLY = "first_reply", "First reply"
+    NEXT_REPLY = "next_reply", "Next reply"
     RESOLUTION = "resolution", "Resolution"
+    HANDOFF_ACCEPTANCE = "handoff_acceptance", "Handoff acceptance"
+
+
+# Clocks the customer waits on: they pause while the case is pending (waiting on the customer).
+CUSTOMER_CLOCKS = (ClockMetric.FIRST_REPLY, ClockMetric.NEXT_REPLY, ClockMetric.RESOLUTION)
+# Clocks every new case starts with.
+CASE_CLOCKS = (ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION)

@@ -7,3 +7,33 @@ SLA_TARGETS = {
     "normal": (4 * 60, 72 * 60),
     "low": (24 * 60, 7 * 24 * 60),
 }
+# Next reply and handoff acceptance targets in minutes per priority (added with business hours).
+NEXT_REPLY_TARGETS = {"urgent": 60, "high": 2 * 60, "normal": 4 * 60, "low": 24 * 60}
+HANDOFF_ACCEPTANCE_TARGETS = {"urgent": 30, "high": 60, "normal": 4 * 60, "low": 8 * 60}
+SLA_WARN_SHARE = 0.75
+# Business hours of a department without its own schedule: Monday to Friday, 9 to 17.
+DEFAULT_WEEK = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
+
+# The domain guide's routing defaults, in order (first match wins). Each: (name, conditions,
+# actions); the last one is the default rule. Constants only: the data migration and
+# `routing.ensure_default_rules` read them. Departments are given by slug.
+EMPLOYEE_PRAISE_PHRASES = [
+    "shout out to", "shoutout to", "kudos to", "thanks to", "thank you to", "special thanks",
+    "crew member", "staff member", "flight attendant", "our pilot", "the captain", "agent named",
+    "employee", "went above and beyond", "above and beyond",
+]
+ROUTING_RULES = [
+    ("Spam flagged by understanding: monitor only", {"is_spam": True}, {"monitor_only": True}),
+    ("Spam and trolls: monitor only", {"intents": ["spam_troll"]}, {"monitor_only": True}),
+    ("Press: marketing, with legal review", {"intents": ["press"]},
+     {"department": "marketing", "require_approval": True, "tags": ["legal-review"]}),
+    ("Purchase intent: sales", {"intents": ["purchase_intent"]}, {"department": "sales"}),
+    ("Warranty and returns: after-sales", {"intents": ["warranty_return"]}, {"department": "after-sales"}),
+    ("Complaints and questions: service", {"intents": ["complaint", "question"]}, {"department": "service"}),
+    ("Ideas: product", {"intents": ["idea"]}, {"department": "product"}),
+    ("Praise of a named employee: hr", {"intents": ["praise"], "keywords": "\n".join(EMPLOYEE_PRAISE_PHRASES)},
+     {"department": "hr", "tags": ["employee-praise"]}),
+    ("Praise: marketing", {"intents": ["praise"]}, {"department": "marketing"}),
+    ("Any other complaint: service", {"is_complaint": True}, {"department": "service"}),
+    ("Default: marketing", {}, {"department": "marketing"}),
+]

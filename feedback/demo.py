@@ -41,10 +41,19 @@ from rest_framework.authtoken.models import Token
 from config.errors import BatonError
 from customers.models import Customer, Identity, LinkMethod, Stage
 from customers.services import normalize_handle
-from feedback.choices import OPEN_STATUSES, CaseStatus, EventKind, Intent, MentionStatus, Priority, Source
-from feedback.models import Case, CaseEvent, Escalation, Mention, SlaClock
+from feedback.choices import (
+    OPEN_STATUSES,
+    CaseStatus,
+    EventKind,
+    HandoffStatus,
+    Intent,
+    MentionStatus,
+    Priority,
+    Source,
+)
+from feedback.models import Case, CaseEvent, Escalation, Handoff, Mention, SlaClock
 from feedback.services import cases as case_services
-from feedback.services import sla
+from feedback.services import journey, sla
 from feedback.services.ingest import store_mention
 from feedback.services.pipeline import process_mention
 from teams.models import BoardSeat, Department, Membership, Role
@@ -614,8 +623,17 @@ class _CaseWork:
         case_services.hand_off(case=case, to_department=to_department, note=note, by=self.actor(case), now=when)
         self.report.work["handoffs"] += 1
         rng = random.Random(seed)
-        self.schedule(when + _minutes(rng, 5, 90), self.note, case_id,
+        self.schedule(when + _minutes(rng, 5, 90), self.accept, case_id,
                       text=f"Picked up from {case.department.name}: on it.")
+
+    def accept(self, *, case_id: int, when: datetime, text: str) -> None:
+        """The receiving department accepts the handoff, then says so on the timeline."""
+        handoff = Handoff.objects.filter(case_id=case_id, status=HandoffStatus.PENDING).first()
+        if handoff is None:
+            return
+        case = self._case(case_id)
+        journey.accept_handoff(handoff=handoff, by=self.actor(case), now=when)
+        self.note(case_id=case_id, when=when, text=text)
 
     def note(self, *, case_id: int, when: datetime, text: str) -> None:
         case = self._case(case_id)

@@ -7,18 +7,21 @@ from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
 
-from feedback.choices import OPEN_STATUSES, EventKind
+from feedback.choices import OPEN_STATUSES, EventKind, HandoffStatus
 from feedback.models import Case, CaseEvent, Mention, SlaClock
 from teams.selectors import department_ids_for
 
 
 def inbox_cases(*, user, department_id: int | None = None):
-    """Open cases of the user's departments, newest first, with running clocks prefetched."""
+    """Open cases of the user's departments, newest first, with running clocks prefetched.
+
+    A case handed off to the department is in its incoming list until accepted, not here."""
     departments = department_ids_for(user=user)
     if department_id is not None:
         departments &= {department_id}
     return (
         Case.objects.filter(department_id__in=departments, status__in=OPEN_STATUSES)
+        .exclude(handoffs__status=HandoffStatus.PENDING)
         .select_related("customer", "department", "assignee")
         .prefetch_related(
             Prefetch("clocks", queryset=SlaClock.objects.filter(stopped_at__isnull=True).order_by("due_at"),

@@ -19,13 +19,23 @@ def process_mentions(mention_ids: list[int]) -> None:
     pipeline.process_mentions(mention_ids=mention_ids)
 
 
-@shared_task(acks_late=True)
-def sla_sweep() -> int:
+@shared_task(bind=True, acks_late=True)
+def sla_sweep(self) -> int:
     limit = settings.BATON_SWEEP_BATCH
     escalated = sla.escalate_due(limit=limit)
     if escalated >= limit:
-        sla_sweep.delay()  # a backlog drains without waiting for the next tick
+        # A backlog drains without waiting for the next tick, on the queue this sweep came from.
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        sla_sweep.apply_async(queue=queue) if queue else sla_sweep.delay()
     return escalated
+
+
+@shared_task(acks_late=True)
+def send_notification_emails(notification_ids: list[int]) -> int:
+    """Idempotent: a notification already emailed is skipped."""
+    from feedback.services import notifications
+
+    return notifications.send_emails(notification_ids=notification_ids)
 
 
 @shared_task(acks_late=True)

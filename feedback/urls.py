@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import journey_views, notification_views, rule_views, understanding_views, views
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -8,4 +8,31 @@ urlpatterns = [
     path("cases/<int:case_id>/", views.case_detail, name="case-detail"),
     path("cases/<int:case_id>/<slug:action>/", views.case_action, name="case-action"),
     path("board/", views.board, name="board"),
+    path("notifications/", notification_views.notification_list, name="notifications"),
+    path("routing/rules/", rule_views.rule_list, name="rule-list"),
+    path("routing/rules/new/", rule_views.rule_create, name="rule-create"),
+    path("routing/rules/test/", rule_views.rule_test, name="rule-test-new"),
+    path("routing/rules/reorder/", rule_views.rule_reorder, name="rule-reorder"),
+    path("routing/rules/<int:rule_id>/", rule_views.rule_edit, name="rule-edit"),
+    path("routing/rules/<int:rule_id>/test/", rule_views.rule_test, name="rule-test"),
+    path("routing/rules/<int:rule_id>/move/<str:direction>/", rule_views.rule_move, name="rule-move"),
+    path("routing/rules/<int:rule_id>/toggle/", rule_views.rule_toggle, name="rule-toggle"),
+    path("routing/rules/<int:rule_id>/delete/", rule_views.rule_delete, name="rule-delete"),
+    path("me/away/", rule_views.toggle_away, name="toggle-away"),
+    path("incoming/", journey_views.incoming, name="incoming"),
+    path("handoffs/<int:handoff_id>/accept/", journey_views.handoff_accept, name="handoff-accept"),
+    path("handoffs/<int:handoff_id>/return/", journey_views.handoff_return, name="handoff-return"),
+    path("feedback/", journey_views.feedback_list, name="feedback-list"),
+    path("feedback/<int:feedback_id>/acknowledge/", journey_views.feedback_acknowledge, name="feedback-acknowledge"),
+    path("problems/", journey_views.problem_list, name="problems"),
+    path("problems/<int:problem_id>/", journey_views.problem_detail, name="problem-detail"),
+    path("problems/<int:problem_id>/resolve/", journey_views.problem_resolve, name="problem-resolve"),
+    path("promises/", understanding_views.promise_list, name="promise-list"),
+    path("promises/new/", understanding_views.promise_create, name="promise-create"),
+    path("promises/<slug:slug>/", understanding_views.promise_detail, name="promise-detail"),
+    path("promises/<slug:slug>/edit/", understanding_views.promise_edit, name="promise-edit"),
+    path("promises/<slug:slug>/toggle/", understanding_views.promise_toggle, name="promise-toggle"),
+    path("promises/<slug:slug>/delete/", understanding_views.promise_delete, name="promise-delete"),
+    path("cases/<int:case_id>/mentions/<int:mention_id>/labels/", understanding_views.label_correct,
+         name="label-correct"),
 ]

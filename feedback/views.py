@@ -8,9 +8,12 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from config.errors import BatonError
-from feedback import selectors
-from feedback.forms import HandoffForm, NoteForm, ReplyForm, ResolveForm
+from feedback import journey_selectors, selectors
+from feedback.forms import HandoffForm, NoteForm, ReplyForm
+from feedback.journey_forms import FeedbackUpForm, OutcomeResolveForm, ProblemLinkForm, StageForm
+from feedback.journey_views import journey_context
 from feedback.services import cases as case_services
+from feedback.services import journey, problems
 from teams.selectors import departments_for, is_board
 
 
@@ -28,8 +31,11 @@ def inbox(request):
     department_id = request.GET.get("department")
     department_id = int(department_id) if department_id and department_id.isdigit() else None
     cases = selectors.inbox_cases(user=request.user, department_id=department_id)[:200]
-    template = "feedback/partials/_inbox_rows.html" if request.htmx else "feedback/case_list.html"
-    return render(request, template, {"cases": cases, "department_id": department_id})
+    if request.htmx:
+        return render(request, "feedback/partials/_inbox_rows.html", {"cases": cases, "department_id": department_id})
+    counts = journey_selectors.journey_counts(user=request.user)
+    return render(request, "feedback/case_list.html", {"cases": cases, "department_id": department_id,
+                                                       "journey_counts": counts})
 
 
 def _case_page(request, case, *, forms=None, status=200):
@@ -39,15 +45,16 @@ def _case_page(request, case, *, forms=None, status=200):
         "reply_form": forms.get("reply") or ReplyForm(),
         "note_form": forms.get("note") or NoteForm(),
         "handoff_form": forms.get("handoff") or HandoffForm(case=case),
-        "resolve_form": forms.get("resolve") or ResolveForm(),
+        "resolve_form": forms.get("resolve") or OutcomeResolveForm(case=case),
         **selectors.case_detail(case=case),
+        **journey_context(request, case, forms),
     }
     return render(request, "feedback/case_detail.html", context, status=status)
 
 
 @login_required
 def case_detail(request, case_id):
-    case = selectors.case_for_user(user=request.user, case_id=case_id)
+    case = journey_selectors.case_for_viewer(user=request.user, case_id=case_id)
     return _case_page(request, case)
 
 
@@ -60,9 +67,32 @@ ACTIONS = {
             case=case, to_department=data["to_department"], note=data["note"], by=user
         ),
     ),
-    "resolve": (ResolveForm, lambda case, user, data: case_services.resolve(case=case, by=user, note=data["note"])),
+    "resolve": (
+        OutcomeResolveForm,
+        lambda case, user, data: journey.resolve_case(case=case, by=user, note=data["note"], outcome=data["outcome"]),
+    ),
+    "feedback": (
+        FeedbackUpForm,
+        lambda case, user, data: journey.send_feedback(
+            case=case, to_department=data["to_department"], text=data["text"], by=user
+        ),
+    ),
+    "problem": (
+        ProblemLinkForm,
+        lambda case, user, data: problems.link_case(
+            case=case, by=user, problem=data["problem"], title=data["title"], description=data["description"]
+        ),
+    ),
+    "stage": (
+        StageForm,
+        lambda case, user, data: journey.move_stage(
+            customer=case.customer, to=data["to"], by=user, reason=data["reason"], case=case
+        ),
+    ),
 }
-DONE = {"reply": "Reply recorded.", "note": "Note added.", "handoff": "Case handed off.", "resolve": "Case resolved."}
+DONE = {"reply": "Reply recorded.", "note": "Note added.", "resolve": "Case resolved.",
+        "handoff": "Case handed off: it waits for the receiving department to accept it.",
+        "feedback": "Feedback sent.", "problem": "Case linked to the problem.", "stage": "Customer stage changed."}
 
 
 @login_required

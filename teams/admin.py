@@ -1,6 +1,6 @@
 from django.contrib import admin
 
-from .models import BoardSeat, Department, Membership
+from .models import BoardSeat, BusinessSchedule, ClosedDay, Department, Membership
 
 
 class MembershipInline(admin.TabularInline):
@@ -11,7 +11,7 @@ class MembershipInline(admin.TabularInline):
 
 @admin.register(Department)
 class DepartmentAdmin(admin.ModelAdmin):
-    list_display = ["name", "slug"]
+    list_display = ["name", "slug", "assignment", "reopen_window"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
@@ -19,8 +19,8 @@ class DepartmentAdmin(admin.ModelAdmin):
 
 @admin.register(Membership)
 class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "department", "role"]
-    list_filter = ["department", "role"]
+    list_display = ["user", "department", "role", "away"]
+    list_filter = ["department", "role", "away"]
     search_fields = ["user__username", "department__name"]
     autocomplete_fields = ["user", "department"]
 
@@ -29,3 +29,14 @@ class MembershipAdmin(admin.ModelAdmin):
 class BoardSeatAdmin(admin.ModelAdmin):
     list_display = ["user", "created_at"]
     autocomplete_fields = ["user"]
+
+
+class ClosedDayInline(admin.TabularInline):
+    model = ClosedDay
+    extra = 1
+
+
+@admin.register(BusinessSchedule)
+class BusinessScheduleAdmin(admin.ModelAdmin):
+    list_display = ["department", "time_zone", "holiday_country", "holiday_subdivision", "updated_at"]
+    inlines = [ClosedDayInline]

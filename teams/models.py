@@ -1,5 +1,13 @@
+from datetime import timedelta
+
 from django.conf import settings
 from django.db import models
+
+
+class Assignment(models.TextChoices):
+    ROUND_ROBIN = "round_robin", "Round robin among available agents"
+    LEAST_OPEN = "least_open", "The available agent with the fewest open cases"
+    NONE = "none", "Leave new cases unassigned"
 
 
 class Department(models.Model):
@@ -8,12 +16,88 @@ class Department(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=80)
     description = models.TextField(blank=True)
+    # Settings a head edits (feedback.services.assignment, feedback.services.cases).
+    reopen_window = models.DurationField(
+        default=timedelta(days=7), help_text="A post this long after a case was resolved reopens it."
+    )
+    assignment = models.CharField(max_length=12, choices=Assignment.choices, default=Assignment.ROUND_ROBIN)
+    # Round robin: the user id assigned last; moved under the department's row lock.
+    assignment_cursor = models.BigIntegerField(default=0, editable=False)
 
     class Meta:
         ordering = ["name"]
 
     def __str__(self):
         return self.name
+
+
+def _default_week():
+    from feedback.defaults import DEFAULT_WEEK
+
+    return {day: [list(span) for span in spans] for day, spans in DEFAULT_WEEK.items()}
+
+
+class BusinessSchedule(models.Model):
+    """A department's business hours: a weekly schedule in a time zone, minus the public holidays
+    of a country (the `holidays` package) and custom closed days. SLA policies in business hours
+    count only these hours (feedback.services.business_hours)."""
+
+    department = models.OneToOneField(Department, on_delete=models.CASCADE, related_name="business_schedule")
+    time_zone = models.CharField(max_length=64, default="UTC", help_text="An IANA name, e.g. Europe/Berlin.")
+    week = models.JSONField(
+        default=_default_week,
+        help_text='Open intervals per weekday, local time: {"mon": [["09:00", "12:00"], ["13:00", "17:00"]], ...}; '
+                  "a day left out is closed.",
+    )
+    holiday_country = models.CharField(
+        max_length=10, blank=True, help_text="ISO country code whose public holidays are closed (e.g. DE, US).",
+    )
+    holiday_subdivision = models.CharField(max_length=10, blank=True, help_text="Optional state or region, e.g. BY.")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"Business hours of {self.department}"
+
+    def clean(self):
+        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+        from django.core.exceptions import ValidationError
+
+        from feedback.services.business_hours import Schedule, parse_week
+
+        errors = {}
+        try:
+            ZoneInfo(self.time_zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            errors["time_zone"] = f"Unknown time zone {self.time_zone!r}."
+        try:
+            Schedule(week=parse_week(self.week))
+        except (ValueError, TypeError, AttributeError) as exc:
+            errors["week"] = str(exc)
+        if self.holiday_country:
+            import holidays
+
+            try:
+                holidays.country_holidays(self.holiday_country, subdiv=self.holiday_subdivision or None)
+            except NotImplementedError as exc:
+                errors["holiday_country"] = str(exc)
+        if errors:
+            raise ValidationError(errors)
+
+
+class ClosedDay(models.Model):
+    """A custom closed date of a schedule (company holiday, office move)."""
+
+    schedule = models.ForeignKey(BusinessSchedule, on_delete=models.CASCADE, related_name="closed_days")
+    date = models.DateField()
+    name = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        constraints = [models.UniqueConstraint(fields=["schedule", "date"], name="closedday_unique_schedule_date")]
+
+    def __str__(self):
+        return f"{self.date} ({self.name or 'closed'})"
 
 
 class Role(models.TextChoices):
@@ -26,6 +110,7 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.AGENT)
+    away = models.BooleanField(default=False, help_text="Away: gets no new cases.")
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "department"], name="membership_unique_user_department")]

@@ -27,3 +27,16 @@ def leads_of(*, department_id: int):
     return Membership.objects.filter(department_id=department_id, role__in=[Role.LEAD, Role.HEAD]).select_related(
         "user"
     )
+
+
+def headed_departments(*, user):
+    """Departments whose settings and routing rules the user may manage: a head's, or all for a superuser."""
+    if not user.is_authenticated:
+        return Department.objects.none()
+    if user.is_superuser:
+        return Department.objects.order_by("name")
+    return Department.objects.filter(memberships__user=user, memberships__role=Role.HEAD).distinct().order_by("name")
+
+
+def is_away(*, user) -> bool:
+    return user.is_authenticated and Membership.objects.filter(user=user, away=True).exists()

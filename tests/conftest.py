@@ -58,6 +58,7 @@ def default_departments_and_policies(request):
     uses_db = {"db", "transactional_db", "live_server"} & set(request.fixturenames)
     if marker is None and not uses_db:
         return
+    from feedback.services.routing import ensure_default_rules
     from feedback.services.sla import ensure_default_policies
     from teams.services import ensure_default_departments
 
@@ -67,3 +68,4 @@ def default_departments_and_policies(request):
     request.getfixturevalue("transactional_db" if transactional else "db")
     ensure_default_departments()
     ensure_default_policies()
+    ensure_default_rules()

@@ -90,3 +90,7 @@ class SlaClockFactory(factory.django.DjangoModelFactory):
     started_at = factory.LazyAttribute(lambda clock: clock.case.created_at)
     warn_at = factory.LazyAttribute(lambda clock: clock.started_at + timedelta(hours=3))
     due_at = factory.LazyAttribute(lambda clock: clock.started_at + timedelta(hours=4))
+    target_minutes = factory.LazyAttribute(lambda clock: int((clock.due_at - clock.started_at).total_seconds() // 60))
+    department = factory.LazyAttribute(lambda clock: clock.case.department)
+    next_level = 1  # the sweep's next escalation: the warning
+    next_escalation_at = factory.LazyAttribute(lambda clock: clock.warn_at)

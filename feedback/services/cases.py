@@ -11,9 +11,10 @@ from django.utils import timezone
 
 from config.errors import NotAllowed, TransitionError
 from customers.models import Customer
-from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, EventKind
-from feedback.models import Case, CaseEvent, Mention, SlaClock
+from feedback.choices import CUSTOMER_CLOCKS, OPEN_STATUSES, CaseStatus, ClockMetric, EventKind, HandoffStatus
+from feedback.models import Case, CaseEvent, Handoff, Mention, SlaClock
 from feedback.services import sla
+from feedback.services.assignment import assign
 from teams.models import Department
 from teams.selectors import department_ids_for
 
@@ -27,7 +28,8 @@ TRANSITIONS: dict[str, set[str]] = {
 }
 
 
-# A post within this long after a case was resolved reopens it instead of opening a new one.
+# A post within this long after a case was resolved reopens it instead of opening a new one:
+# the default of `Department.reopen_window`, which each department sets.
 REOPEN_WINDOW = timedelta(days=7)
 
 
@@ -42,6 +44,13 @@ def _lock_case(case_id: int) -> Case:
 def _check_member(*, user, case: Case) -> None:
     if user is not None and case.department_id not in department_ids_for(user=user):
         raise NotAllowed(f"You are not a member of {case.department}, which owns this case.")
+    # A handed-off case is worked only once the receiving department accepted it (the system,
+    # e.g. a brand reply seen on the channel, still records what happens).
+    if user is not None and case.handoffs.filter(status=HandoffStatus.PENDING).exists():
+        raise TransitionError(
+            f"This case waits for {case.department} to accept the handoff: accept it (or send it back) first.",
+            code="handoff_pending",
+        )
 
 
 def _move(*, case: Case, to: str, now: datetime, actor=None, reason: str = "") -> None:
@@ -60,9 +69,14 @@ def _move(*, case: Case, to: str, now: datetime, actor=None, reason: str = "") -
         case.resolved_at = None
     case.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
     _event(case=case, kind=EventKind.STATUS, now=now, actor=actor, **{"from": previous, "to": to, "reason": reason})
-    # Clocks follow the status, whoever moves it: resolving meets them, reopening restarts resolution.
+    # Clocks follow the status, whoever moves it: resolving meets them, reopening restarts resolution,
+    # pending (waiting on the customer) pauses them and leaving pending resumes them.
+    if previous == CaseStatus.PENDING:
+        sla.resume_clocks(case=case, now=now)
     if to == CaseStatus.RESOLVED:
-        sla.stop_clocks(case=case, metrics=[ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION], now=now)
+        sla.stop_clocks(case=case, metrics=list(CUSTOMER_CLOCKS), now=now)
+    elif to == CaseStatus.PENDING:
+        sla.pause_clocks(case=case, now=now)
     elif previous == CaseStatus.RESOLVED and to == CaseStatus.OPEN:
         if not case.clocks.filter(metric=ClockMetric.RESOLUTION, stopped_at__isnull=True).exists():
             sla.start_clocks(case=case, now=now, metrics=[ClockMetric.RESOLUTION])
@@ -80,6 +94,11 @@ class Attachment:
     now: datetime
     case: Case | None = None
     created: bool = False
+    # From the routing rule that matched (feedback.services.routing.RouteDecision).
+    rule_id: int | None = None
+    tags: tuple[str, ...] = ()
+    requires_approval: bool = False
+    assign_to_lead: bool = False
 
 
 def attach_mentions(attachments: list[Attachment], *, policies: dict | None = None) -> list[Attachment]:
@@ -101,29 +120,35 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
         open_cases[(case.customer_id, case.department_id)] = case  # the newest wins
     earliest = min(item.now for item in attachments)
     resolved: dict[tuple[int, int], Case] = {}
-    for case in candidates.filter(status=CaseStatus.RESOLVED, resolved_at__gte=earliest - REOPEN_WINDOW).order_by(
+    widest = max(item.department.reopen_window for item in attachments)  # each department has its own window
+    for case in candidates.filter(status=CaseStatus.RESOLVED, resolved_at__gte=earliest - widest).order_by(
         "resolved_at", "pk"
     ):
         resolved[(case.customer_id, case.department_id)] = case
 
     new_cases: list[Attachment] = []
     woken: dict[int, tuple[Case, datetime]] = {}  # pending cases the customer wrote to
+    awaiting: dict[int, tuple[Case, datetime]] = {}  # cases that now wait for a next reply
     for item in sorted(attachments, key=lambda item: item.now):
         key = (item.customer.pk, item.department.pk)
         case = open_cases.get(key)
-        if case is None and key in resolved and resolved[key].resolved_at >= item.now - REOPEN_WINDOW:
+        if case is None and key in resolved and resolved[key].resolved_at >= item.now - item.department.reopen_window:
             case = resolved.pop(key)
             _move(case=case, to=CaseStatus.OPEN, now=item.now, reason="The customer wrote again after resolution.")
         if case is None:
             case = Case(customer=item.customer, department=item.department, priority=item.priority,
-                        intent=item.intent, subject=item.mention.text[:200], created_at=item.now)
+                        intent=item.intent, subject=item.mention.text[:200], created_at=item.now,
+                        routed_by_id=item.rule_id, tags=list(item.tags), requires_approval=item.requires_approval)
             item.created = True
             new_cases.append(item)
         open_cases[key] = case
         item.case = case
         if case.pk and case.status == CaseStatus.PENDING:
             woken.setdefault(case.pk, (case, item.now))
+        if case.pk and case.first_replied_at is not None:
+            awaiting.setdefault(case.pk, (case, item.now))  # the customer wrote again after a reply
 
+    assign(cases=[item.case for item in new_cases], to_lead=[item.assign_to_lead for item in new_cases])
     Case.objects.bulk_create([item.case for item in new_cases])
     events, clocks = [], []
     for item in new_cases:
@@ -142,6 +167,7 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
     SlaClock.objects.bulk_create(clocks)
     for case, now in woken.values():
         _move(case=case, to=CaseStatus.OPEN, now=now, reason="The customer wrote again.")
+    sla.start_next_reply_clocks(cases=list(awaiting.values()), policies=policies)
     return attachments
 
 
@@ -169,6 +195,7 @@ def record_reply(*, case: Case, by, text: str, now: datetime | None = None) -> C
             case.first_replied_at = now
             case.save(update_fields=["first_replied_at", "updated_at"])
             sla.stop_clocks(case=case, metrics=[ClockMetric.FIRST_REPLY], now=now)
+        sla.stop_clocks(case=case, metrics=[ClockMetric.NEXT_REPLY], now=now)
         if case.status == CaseStatus.NEW:
             _move(case=case, to=CaseStatus.OPEN, now=now, actor=by, reason="First reply sent.")
     return event
@@ -185,9 +212,12 @@ def add_note(*, case: Case, by, text: str, now: datetime | None = None) -> CaseE
         return _event(case=case, kind=EventKind.NOTE, now=now, actor=by, text=text)
 
 
-def hand_off(*, case: Case, to_department: Department, note: str, by, now: datetime | None = None) -> CaseEvent:
+def hand_off(*, case: Case, to_department: Department, note: str, by, now: datetime | None = None) -> Handoff:
     """Pass the case to another department. A handoff always carries a note.
 
+    The case moves to the receiving department at once, with a pending Handoff: that department
+    sees it in its incoming list and must accept it (`journey.accept_handoff`) before working it,
+    or send it back (`journey.return_handoff`). The handoff acceptance clock runs until then.
     The customer-facing clocks keep running: the customer does not care who holds the case.
     """
     now = now or timezone.now()
@@ -208,14 +238,22 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
                 fields={"to_department": ["Choose another department."]},
             )
         from_department = case.department
+        # `_check_member` refused a pending handoff for people; the system is held to it too
+        # (and the partial unique constraint `handoff_one_pending_per_case` backs this up).
+        if case.handoffs.filter(status=HandoffStatus.PENDING).exists():
+            raise TransitionError("This case already waits for a department to accept a handoff.")
+        handoff = Handoff.objects.create(case=case, from_department=from_department, to_department=to_department,
+                                         note=note, by=by, created_at=now)
         case.department = to_department
         case.assignee = None
         case.save(update_fields=["department", "assignee", "updated_at"])
-        return _event(
-            case=case, kind=EventKind.HANDOFF, now=now, actor=by, note=note,
+        _event(
+            case=case, kind=EventKind.HANDOFF, now=now, actor=by, note=note, handoff_id=handoff.pk,
             **{"from": from_department.slug, "to": to_department.slug,
                "from_name": from_department.name, "to_name": to_department.name},
         )
+        sla.start_clocks(case=case, now=now, metrics=[ClockMetric.HANDOFF_ACCEPTANCE])
+        return handoff
 
 
 def change_status(*, case: Case, to: str, by, reason: str = "", now: datetime | None = None) -> Case:

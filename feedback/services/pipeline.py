@@ -21,13 +21,15 @@ from feedback.choices import MentionStatus
 from feedback.models import Mention
 from feedback.services import sla
 from feedback.services.cases import Attachment, attach_mentions
-from feedback.services.routing import route
-from feedback.services.understand import understand_text
+from feedback.services.labels import UNDERSTANDING_FIELDS, apply_understanding
+from feedback.services.promises import active_vocabulary
+from feedback.services.routing import load_rules, route
+from feedback.services.understand import understand_texts
 from teams.models import Department
 
 logger = logging.getLogger(__name__)
 
-_UPDATED_FIELDS = ["sentiment", "sentiment_label", "intent", "customer", "case", "status", "processed_at", "error",
+_UPDATED_FIELDS = [*UNDERSTANDING_FIELDS, "priority", "customer", "case", "status", "processed_at", "error",
                    "attempts"]
 
 
@@ -93,7 +95,10 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
         return 0
 
     with _stage(timings, "understand"):
-        understood = [understand_text(mention.text) for mention in mentions]
+        # The active promises are read once per batch (one query); the model reads the whole batch at once.
+        vocabulary = active_vocabulary()
+        promise_ids = {promise.slug: promise.id for promise in vocabulary}
+        understood = understand_texts([mention.text for mention in mentions], promises=vocabulary)
 
     with _stage(timings, "link"):
         handles = [
@@ -104,20 +109,23 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
 
     with _stage(timings, "route"):
         departments = Department.objects.in_bulk(field_name="slug")
+        rules = load_rules()  # compiled once per batch
         attachments = []
         for mention, reading, (channel, handle, _) in zip(mentions, understood, handles, strict=True):
-            mention.sentiment = reading.sentiment
-            mention.sentiment_label = reading.sentiment_label
-            mention.intent = reading.intent
+            # Every label with its confidence; a label a person corrected stays, and routing reads the labels in force.
+            apply_understanding(mention=mention, reading=reading, promise_ids=promise_ids)
             mention.customer = customers[(channel, normalize_handle(handle))]
             decision = route(
-                intent=reading.intent, sentiment=reading.sentiment, followers=mention.author_followers,
-                customer_value=mention.customer.value,
+                intent=mention.intent, sentiment=mention.sentiment, followers=mention.author_followers,
+                customer_value=mention.customer.value, mention=mention, customer=mention.customer, rules=rules,
             )
+            mention.priority = decision.priority
             if decision.creates_case:
                 attachments.append(Attachment(
                     mention=mention, customer=mention.customer, department=departments[decision.department_slug],
-                    priority=decision.priority, intent=reading.intent, now=mention.received_at,  # clocks run from receipt
+                    priority=decision.priority, intent=mention.intent, now=mention.received_at,  # clocks run from receipt
+                    rule_id=decision.rule_id, tags=decision.tags, requires_approval=decision.require_approval,
+                    assign_to_lead=decision.assign_to_lead,
                 ))
 
     with _stage(timings, "case_and_clocks"):

@@ -1,16 +1,27 @@
-"""Understanding, first version: VADER sentiment and keyword intent.
+"""Understanding: what a post says, as labels with confidences.
 
-`understand_text` is the one entry point the pipeline calls; the learned model
-(feedback/understanding/) replaces the keyword rules behind it.
+`understand_texts` is the adapter the pipeline calls, once per batch; `understand_text` is the
+same for one text. Version "rules-1" (this module): VADER sentiment, keyword intent, complaint
+and spam rules, promise phrases, py3langid language, and the assessment derived from those by
+the pure function `assess`. The learned model (feedback/understanding/) replaces the internals;
+the `Understanding` dataclass is the stable interface.
+
+Confidences of rules-1 are rough, fixed numbers per rule (a keyword rule is surer than a
+fallback); they are there so the portal can show them and the learned model can replace them.
 """
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from feedback.choices import Intent, Sentiment
+from feedback.models import Assessment
+from feedback.services.promises import PromiseVocabulary, default_vocabulary
+
+MODEL_VERSION = "rules-1"
 
 NEGATIVE_BELOW = -0.05
 POSITIVE_ABOVE = 0.05
@@ -78,24 +89,240 @@ _THANKS = _words(r"thank", r"thx", r"love", r"great", r"awesome", r"amazing", r"
 class Understanding:
     sentiment: float
     sentiment_label: str
+    sentiment_confidence: float
     intent: str
+    intent_confidence: float
+    is_complaint: bool
+    complaint_confidence: float
+    promise: str | None  # a promise slug
+    promise_confidence: float
+    is_spam: bool
+    spam_confidence: float
+    language: str  # ISO 639 code, "und" when undetermined
+    assessment: str
+    model_version: str
+
+
+def _classify_intent(text: str, compound: float) -> tuple[str, float]:
+    for intent, pattern in _RULES:
+        if pattern.search(text):
+            return intent, 0.7
+    if compound <= -0.5 and not is_rant(text):  # angry without a keyword; a rant or a joke is no complaint
+        return Intent.COMPLAINT, 0.55
+    if _QUESTION.search(text):
+        return Intent.QUESTION, 0.6
+    if compound >= 0.3 or (compound > POSITIVE_ABOVE and _THANKS.search(text)):
+        return Intent.PRAISE, 0.6
+    return Intent.OTHER, 0.35
 
 
 def classify_intent(text: str, compound: float) -> str:
-    for intent, pattern in _RULES:
-        if pattern.search(text):
-            return intent
+    return _classify_intent(text, compound)[0]
+
+
+def sentiment_confidence(compound: float) -> float:
+    """Rough: the further from the neutral band, the surer (VADER alone is right about half the time
+    on airline tweets, so it never claims more than 0.8)."""
+    label = sentiment_label(compound)
+    if label == Sentiment.NEUTRAL:
+        return 0.5 if compound else 0.55
+    return round(0.4 + 0.4 * abs(compound), 3)
+
+
+_COMPLAINT_WORDS = dict(_RULES)[Intent.COMPLAINT]
+_SPAM_WORDS = dict(_RULES)[Intent.SPAM_TROLL]
+
+
+def classify_complaint(text: str, compound: float, intent: str) -> tuple[bool, float]:
+    """A complaint is a breach of expectation (something went wrong), not merely a negative tone:
+    complaint keywords count whatever the intent (a refund asked for a cancelled flight is one)."""
+    if intent == Intent.SPAM_TROLL:
+        return False, 0.7
+    if _COMPLAINT_WORDS.search(text):
+        return True, 0.75 if intent == Intent.COMPLAINT else 0.65
     if compound <= -0.5:
-        return Intent.COMPLAINT
-    if _QUESTION.search(text):
-        return Intent.QUESTION
-    if compound >= 0.3 or (compound > POSITIVE_ABOVE and _THANKS.search(text)):
-        return Intent.PRAISE
-    return Intent.OTHER
+        # Strongly negative without any concrete breach: a complaint, unless it reads as a rant or a joke.
+        return (False, 0.5) if is_rant(text) else (True, 0.55)
+    if intent == Intent.PRAISE:
+        return False, 0.75
+    return False, 0.6
 
 
-def understand_text(text: str) -> Understanding:
-    compound = _vader().polarity_scores(text)["compound"]
-    return Understanding(
-        sentiment=compound, sentiment_label=sentiment_label(compound), intent=classify_intent(text, compound)
+def classify_spam(text: str) -> tuple[bool, float]:
+    if _SPAM_WORDS.search(text):
+        return True, 0.8
+    return False, 0.8
+
+
+# --- Promise phrases --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PromiseMatcher:
+    pattern: re.Pattern | None
+    slugs: dict[str, str]  # normalised phrase -> slug
+
+    def match(self, text: str) -> str | None:
+        """The promise of the longest phrase found in the text (the earliest on a tie)."""
+        if self.pattern is None:
+            return None
+        best = None
+        for found in self.pattern.finditer(text):
+            phrase = _normalise(found.group("phrase"))
+            if best is None or len(phrase) > len(best):
+                best = phrase
+        return self.slugs.get(best) if best else None
+
+
+def _normalise(phrase: str) -> str:
+    return re.sub(r"\s+", " ", phrase.strip().lower())
+
+
+@lru_cache(maxsize=8)
+def _matcher(vocabulary: tuple[PromiseVocabulary, ...]) -> _PromiseMatcher:
+    """One regex over every phrase, longest first, whole words with a plural or -ed/-ing ending.
+    A phrase two promises share belongs to the first."""
+    slugs: dict[str, str] = {}
+    for promise in vocabulary:
+        for phrase in promise.phrases:
+            phrase = _normalise(phrase)
+            if phrase:
+                slugs.setdefault(phrase, promise.slug)
+    if not slugs:
+        return _PromiseMatcher(pattern=None, slugs={})
+    alternatives = "|".join(
+        r"\s+".join(map(re.escape, phrase.split(" "))) for phrase in sorted(slugs, key=len, reverse=True)
     )
+    pattern = re.compile(rf"(?<!\w)(?P<phrase>{alternatives})(?:s|es|d|ed|ing)?(?!\w)", re.IGNORECASE)
+    return _PromiseMatcher(pattern=pattern, slugs=slugs)
+
+
+PROMISE_CONFIDENCE = 0.6
+
+
+# --- Language ---------------------------------------------------------------------------
+
+UNDETERMINED = "und"
+LANGUAGE_MIN_CONFIDENCE = 0.4
+_NOT_LANGUAGE = re.compile(r"@\w+|#|https?://\S+|www\.\S+")
+
+
+@lru_cache(maxsize=1)
+def _language_identifier():
+    from py3langid.langid import MODEL_FILE, LanguageIdentifier
+
+    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
+
+
+def detect_language(text: str) -> tuple[str, float]:
+    """ISO 639 code and probability (py3langid, offline); "und" for text without enough language
+    in it (handles, links and a word or two)."""
+    cleaned = _NOT_LANGUAGE.sub(" ", text).strip()
+    if not re.search(r"[^\W\d_]", cleaned):
+        return UNDETERMINED, 0.0
+    language, confidence = _language_identifier().classify(cleaned)
+    if confidence < LANGUAGE_MIN_CONFIDENCE:
+        return UNDETERMINED, confidence
+    return language, confidence
+
+
+# --- Assessment -------------------------------------------------------------------------
+
+# A rager rants, jokes or mocks rather than reporting what happened to them.
+_RANT = re.compile(
+    r"\b(?:lol|lmao|rofl|haha\w*|jk|joke|joking|satire|sarcasm|meme|wtf|smh)\b|/s\b|😂|🤣|🙄|!!!", re.IGNORECASE
+)
+# Misguided: repeats a claim or a rumour as fact ("I heard you're charging for carry-ons now?").
+_RUMOUR = re.compile(
+    r"\b(?:i heard|is it true|rumou?rs?|supposedly|apparently|they say|people say|word is|fake news|hoax|"
+    r"conspiracy|scam)\b",
+    re.IGNORECASE,
+)
+
+
+def is_rant(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) >= 0.7
+    return shouting or bool(_RANT.search(text))
+
+
+def is_misguided(text: str) -> bool:
+    return bool(_RUMOUR.search(text))
+
+
+def assess(*, sentiment_label: str, intent: str, is_complaint: bool, is_spam: bool, about_us: bool = True,
+           rant: bool = False, misguided: bool = False) -> str:
+    """The response recommendation of the domain guide (US Air Force web posting assessment).
+
+    In order, the first that applies:
+    1. negative and a troll (spam or the spam_troll intent) -> monitor_only, no reply;
+    2. not about us (spam, advertising, or `about_us` false) -> ignore;
+    3. a complaint (the flag or the intent) -> rectify, whatever the tone (sarcastic praise of a delay is one);
+    4. positive -> concur (thank, share);
+    5. negative and a rager (`rant`: a rant, joke or satire, not a complaint) -> monitor_only, tell the lead;
+    6. negative or neutral and misguided (`misguided`: repeats a claim or rumour) -> fix_facts;
+    7. negative (an unhappy customer) -> rectify;
+    8. neutral, balanced -> concur (reply with the facts, proactively).
+    """
+    negative = sentiment_label == Sentiment.NEGATIVE
+    troll = is_spam or intent == Intent.SPAM_TROLL
+    if troll and negative:
+        return Assessment.MONITOR_ONLY
+    if troll or not about_us:
+        return Assessment.IGNORE
+    if is_complaint or intent == Intent.COMPLAINT:
+        return Assessment.RECTIFY
+    if sentiment_label == Sentiment.POSITIVE:
+        return Assessment.CONCUR
+    if negative and rant:
+        return Assessment.MONITOR_ONLY
+    if misguided:
+        return Assessment.FIX_FACTS
+    if negative:
+        return Assessment.RECTIFY
+    return Assessment.CONCUR
+
+
+def assess_text(text: str, *, sentiment_label: str, intent: str, is_complaint: bool, is_spam: bool) -> str:
+    """`assess` with the rant and rumour signals read from the text (also used after a correction)."""
+    return assess(sentiment_label=sentiment_label, intent=intent, is_complaint=is_complaint, is_spam=is_spam,
+                  rant=is_rant(text), misguided=is_misguided(text))
+
+
+# --- The adapter ------------------------------------------------------------------------
+
+
+def understand_texts(texts: list[str], *, promises: Sequence[PromiseVocabulary] | None = None) -> list[Understanding]:
+    """Understand a batch of texts.
+
+    `promises` is the vocabulary to match promises against: the pipeline passes the active
+    Promise rows (`promises.active_vocabulary()`, loaded once per batch). Without it, Baton's
+    default promises are used, so this function never reads the database itself.
+    """
+    matcher = _matcher(tuple(default_vocabulary() if promises is None else promises))
+    results = []
+    for text in texts:
+        text = text or ""
+        compound = _vader().polarity_scores(text)["compound"]
+        label = sentiment_label(compound)
+        intent, intent_confidence = _classify_intent(text, compound)
+        is_complaint, complaint_confidence = classify_complaint(text, compound, intent)
+        is_spam, spam_confidence = classify_spam(text)
+        promise = matcher.match(text)
+        language, _ = detect_language(text)
+        results.append(Understanding(
+            sentiment=compound, sentiment_label=label, sentiment_confidence=sentiment_confidence(compound),
+            intent=intent, intent_confidence=intent_confidence,
+            is_complaint=is_complaint, complaint_confidence=complaint_confidence,
+            promise=promise, promise_confidence=PROMISE_CONFIDENCE if promise else 0.0,
+            is_spam=is_spam, spam_confidence=spam_confidence,
+            language=language,
+            assessment=assess_text(text, sentiment_label=label, intent=intent, is_complaint=is_complaint,
+                                   is_spam=is_spam),
+            model_version=MODEL_VERSION,
+        ))
+    return results
+
+
+def understand_text(text: str, *, promises: Sequence[PromiseVocabulary] | None = None) -> Understanding:
+    return understand_texts([text], promises=promises)[0]

@@ -104,9 +104,13 @@ def test_service_agent_replies_and_hands_off_to_sales_who_sees_the_note(browser,
     try:
         sales_page = sales_context.new_page()
         log_in(sales_page, "sam.sales")
-        expect(inbox_row(sales_page, service_case)).to_have_count(1)
+        # Not in the sales inbox until accepted: it waits in the incoming list.
         expect(inbox_row(sales_page, sales_case)).to_have_count(1)
-        inbox_row(sales_page, service_case).get_by_role("link", name=f"#{service_case.pk}", exact=True).click()
+        expect(inbox_row(sales_page, service_case)).to_have_count(0)
+        expect(sales_page.locator("#incoming-count")).to_contain_text("Incoming handoffs: 1")
+        sales_page.locator("#incoming-count").click()
+        sales_page.locator(f"#incoming-rows a[href='/cases/{service_case.pk}/']").click()
+        expect(sales_page.locator("#pending-handoff")).to_contain_text(note)
         handoff = sales_page.locator(".timeline li.event-handoff")
         expect(handoff).to_contain_text(note)
         expect(handoff).to_contain_text(re.compile(r"from Customer service to Sales", re.IGNORECASE))
@@ -114,6 +118,48 @@ def test_service_agent_replies_and_hands_off_to_sales_who_sees_the_note(browser,
         sales_page.screenshot(path=shots / "case-after-handoff.png", full_page=True)
     finally:
         sales_context.close()
+
+
+def test_service_hands_off_to_sales_who_accepts_from_the_incoming_list(browser, page, live_server, cases, shots,
+                                                                       js_errors):
+    service_case, _ = cases
+    member("dana.service", "service")
+    member("sam.sales", "sales")
+    note = "Rita asks for a business class quote on her rebooked flight."
+
+    log_in(page, "dana.service")
+    page.goto(f"/cases/{service_case.pk}/")
+    page.get_by_label("Hand off to").select_option(label="Sales")
+    page.get_by_label("Handoff note").fill(note)
+    page.get_by_role("button", name="Hand off").click()
+    expect(page).to_have_url(re.compile(r"/inbox/$"))
+    page.get_by_role("link", name="Incoming", exact=True).click()
+    expect(page.locator("#sent-rows")).to_contain_text(note)
+    page.goto(f"/cases/{service_case.pk}/")
+    expect(page.locator("#sent-handoff")).to_contain_text("awaiting acceptance")
+    expect(page.get_by_role("button", name="Record reply")).to_have_count(0)
+
+    sales_context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
+    sales_context.set_default_timeout(5_000)
+    try:
+        sales_page = sales_context.new_page()
+        log_in(sales_page, "sam.sales")
+        sales_page.get_by_role("link", name="Incoming", exact=True).click()
+        expect(sales_page).to_have_url(re.compile(r"/incoming/$"))
+        row = sales_page.locator("#incoming-rows tr", has_text=note)
+        expect(row).to_contain_text("Customer service")
+        sales_page.screenshot(path=shots / "incoming.png", full_page=True)
+        row.get_by_role("button", name="Accept").click()
+        expect(sales_page).to_have_url(re.compile(rf"/cases/{service_case.pk}/$"))
+        expect(sales_page.locator(".messages")).to_contain_text("accepted")
+        expect(sales_page.locator(".timeline li").first).to_have_class(re.compile(r"\bevent-accepted\b"))
+        expect(sales_page.get_by_role("button", name="Record reply")).to_be_visible()
+        sales_page.get_by_role("link", name="Inbox", exact=True).click()
+        expect(inbox_row(sales_page, service_case)).to_have_count(1)
+        expect(sales_page.locator("#incoming-count")).to_contain_text("Incoming handoffs: 0")
+    finally:
+        sales_context.close()
+    assert js_errors == []
 
 
 def test_inbox_colours_sla_badges_by_time_left(page, live_server, shots):

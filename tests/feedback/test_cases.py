@@ -8,7 +8,7 @@ import pytest
 from django.db import transaction
 
 from config.errors import NotAllowed, TransitionError
-from feedback.choices import CaseStatus, ClockMetric, EventKind, Intent, Priority
+from feedback.choices import CaseStatus, ClockMetric, EventKind, HandoffStatus, Intent, Priority
 from feedback.models import Case, CaseEvent, SlaClock
 from feedback.services import sla
 from feedback.services.cases import (
@@ -20,6 +20,7 @@ from feedback.services.cases import (
     record_reply,
     resolve,
 )
+from feedback.services.journey import accept_handoff
 from tests.factories import CaseFactory, CustomerFactory, MentionFactory, department
 
 pytestmark = pytest.mark.django_db
@@ -250,22 +251,34 @@ class TestCustomerWritesAgain:
 
 
 class TestHandoff:
-    def test_handoff_moves_the_case_and_writes_an_event(self, service_agent, sales_agent):
+    def test_handoff_moves_the_case_and_waits_for_acceptance(self, service_agent, sales_agent):
         case = _case(CaseStatus.OPEN, assignee=service_agent)
-        event = hand_off(case=case, to_department=department("sales"), note="Wants to upgrade to business.",
-                         by=service_agent, now=LATER)
+        handoff = hand_off(case=case, to_department=department("sales"), note="Wants to upgrade to business.",
+                           by=service_agent, now=LATER)
         case.refresh_from_db()
         assert case.department.slug == "sales"
         assert case.assignee is None
         assert case.status == CaseStatus.OPEN
+        assert (handoff.status, handoff.from_department.slug, handoff.to_department.slug, handoff.by,
+                handoff.note, handoff.created_at) == (
+            HandoffStatus.PENDING, "service", "sales", service_agent, "Wants to upgrade to business.", LATER,
+        )
+        event = CaseEvent.objects.get(case=case)
         assert (event.kind, event.actor, event.created_at) == (EventKind.HANDOFF, service_agent, LATER)
         assert event.data == {
             "from": "service", "to": "sales", "from_name": "Customer service", "to_name": "Sales",
-            "note": "Wants to upgrade to business.",
+            "note": "Wants to upgrade to business.", "handoff_id": handoff.pk,
         }
-        # The customer-facing clocks keep running across the handoff.
-        assert _running(case) == {ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION}
-        # The receiving team may now act; the sending team may not.
+        # The customer-facing clocks keep running across the handoff; the acceptance clock starts.
+        assert _running(case) == {ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION, ClockMetric.HANDOFF_ACCEPTANCE}
+        acceptance = SlaClock.objects.get(case=case, metric=ClockMetric.HANDOFF_ACCEPTANCE)
+        assert acceptance.started_at == LATER
+        # Nobody works the case until the receiving team accepts it; the sending team no longer may.
+        with pytest.raises(TransitionError, match="waits for Sales to accept the handoff"):
+            add_note(case=case, by=sales_agent, text="Called the customer.")
+        with pytest.raises(NotAllowed):
+            add_note(case=case, by=service_agent, text="One more thing")
+        accept_handoff(handoff=handoff, by=sales_agent, now=LATER + timedelta(minutes=5))
         add_note(case=case, by=sales_agent, text="Called the customer.")
         with pytest.raises(NotAllowed):
             add_note(case=case, by=service_agent, text="One more thing")

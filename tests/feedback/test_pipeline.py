@@ -3,7 +3,7 @@ from datetime import UTC, datetime
 import pytest
 
 from feedback.choices import CaseStatus, ClockMetric, EventKind, Intent, MentionStatus
-from feedback.models import Case, CaseEvent, Mention, SlaClock
+from feedback.models import Case, CaseEvent, Mention, RoutingRule, SlaClock
 from feedback.services.ingest import store_mention
 from feedback.services.pipeline import process_mention, process_mentions, retry_failed
 from teams.models import Department
@@ -75,7 +75,8 @@ def test_failure_is_kept_on_the_mention_and_can_be_retried(django_capture_on_com
     assert "product" in mention.error
     assert mention.attempts == 1
 
-    Department.objects.create(slug="product", name="Product")  # the fix
+    product = Department.objects.create(slug="product", name="Product")  # the fix: the department, and its rule's
+    RoutingRule.objects.filter(name="Ideas: product").update(department=product)
     with django_capture_on_commit_callbacks() as callbacks:
         assert retry_failed() == 1
     assert len(callbacks) == 1

@@ -1,10 +1,13 @@
-"""The default routing table and priority scoring (feedback/services/routing.py). No database needed."""
+"""The seeded default rules and priority scoring (feedback/services/routing.py).
+
+Rule conditions, actions and pages: test_routing_rules.py."""
 
 from decimal import Decimal
 
 import pytest
 
 from feedback.choices import Intent, Priority
+from feedback.models import RoutingRule
 from feedback.services.routing import (
     DEFAULT_DEPARTMENT,
     HIGH_REACH_FOLLOWERS,
@@ -27,13 +30,17 @@ from feedback.services.routing import (
         (Intent.PRESS, "marketing"),
     ],
 )
+@pytest.mark.django_db
 def test_default_table_sends_each_intent_to_its_department(intent, department):
     decision = route(intent=intent, sentiment=0.0)
     assert decision.department_slug == department
     assert decision.creates_case
-    assert decision.rule == f"default:{intent}"
+    rule = RoutingRule.objects.get(pk=decision.rule_id)
+    assert rule.intents == [intent] or intent in rule.intents
+    assert decision.rule == rule.name
 
 
+@pytest.mark.django_db
 def test_spam_and_trolls_get_no_case_whatever_their_reach():
     decision = route(intent=Intent.SPAM_TROLL, sentiment=-0.9, followers=2_000_000, customer_value=Decimal("99999"))
     assert decision.department_slug is None
@@ -42,11 +49,12 @@ def test_spam_and_trolls_get_no_case_whatever_their_reach():
 
 
 @pytest.mark.parametrize("intent", [Intent.OTHER, "an_intent_we_do_not_know_yet"])
+@pytest.mark.django_db
 def test_anything_unclaimed_falls_back_to_marketing(intent):
     decision = route(intent=intent, sentiment=0.0)
     assert DEFAULT_DEPARTMENT == "marketing"
     assert decision.department_slug == "marketing"
-    assert decision.rule == "default:fallback"
+    assert decision.rule_id == RoutingRule.objects.get(is_default=True).pk
     assert decision.creates_case
 
 
@@ -67,6 +75,7 @@ def test_anything_unclaimed_falls_back_to_marketing(intent):
         (Intent.SPAM_TROLL, -0.9, Priority.LOW),
     ],
 )
+@pytest.mark.django_db
 def test_base_priority_from_intent_and_sentiment(intent, sentiment, priority):
     assert score_priority(intent=intent, sentiment=sentiment, followers=None, customer_value=None) == priority
     assert route(intent=intent, sentiment=sentiment).priority == priority
@@ -105,6 +114,7 @@ def test_raise_priority_one_step_at_a_time():
     assert raise_priority(Priority.LOW, 2) == Priority.HIGH
 
 
+@pytest.mark.django_db
 def test_praise_from_a_big_account_is_raised_from_low():
     decision = route(intent=Intent.PRAISE, sentiment=0.9, followers=250_000)
     assert decision.department_slug == "marketing"

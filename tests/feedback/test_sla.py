@@ -103,9 +103,10 @@ class TestEscalateDue:
         clock = SlaClockFactory(case=CaseFactory(priority=Priority.NORMAL, created_at=OPENED))
         assert sla.escalate_due(now=DUE) == 1
         assert sla.escalate_due(now=DUE + timedelta(minutes=1)) == 0
-        assert sla.escalate_due(now=DUE + timedelta(days=3)) == 0
-        assert _levels(clock) == [2]
-        assert len(_escalation_events(clock.case)) == 1
+        assert sla.escalate_due(now=DUE + timedelta(days=3)) == 1  # level 3: half the target again
+        assert sla.escalate_due(now=DUE + timedelta(days=4)) == 0
+        assert _levels(clock) == [2, 3]
+        assert len(_escalation_events(clock.case)) == 2
         clock.case.refresh_from_db()
         assert clock.case.priority == Priority.HIGH  # raised once, not once per sweep
 

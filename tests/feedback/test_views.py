@@ -7,8 +7,8 @@ from django.contrib import admin
 from django.urls import reverse
 from django.utils import timezone
 
-from feedback.choices import CaseStatus, ClockMetric, EventKind, Intent
-from feedback.models import Case, CaseEvent, SlaClock
+from feedback.choices import CaseStatus, ClockMetric, EventKind, HandoffStatus, Intent
+from feedback.models import Case, CaseEvent, Handoff, SlaClock
 from feedback.services import sla
 from tests.factories import (
     BoardSeatFactory,
@@ -111,8 +111,8 @@ class TestInbox:
                                assignee=UserFactory())
             SlaClockFactory(case=case, metric=ClockMetric.FIRST_REPLY)
             SlaClockFactory(case=case, metric=ClockMetric.RESOLUTION, due_at=case.created_at + timedelta(days=3))
-        # session, user, the context processor's two, department ids, cases, their clocks
-        with django_assert_max_num_queries(8):
+        # session, user, the context processor's two, department ids, cases, their clocks, the journey counts
+        with django_assert_max_num_queries(9):
             response = service_client.get(reverse("inbox"))
         assert response.status_code == 200
         assert len(response.context["cases"]) == 30
@@ -192,13 +192,20 @@ class TestCaseActions:
         service_case.refresh_from_db()
         assert service_case.department.slug == "after-sales"
         event = CaseEvent.objects.get(case=service_case, kind=EventKind.HANDOFF)
+        handoff = Handoff.objects.get(case=service_case)
+        assert (handoff.status, handoff.from_department.slug) == (HandoffStatus.PENDING, "service")
         assert event.data == {
             "from": "service", "to": "after-sales", "from_name": "Customer service", "to_name": "After-sales",
-            "note": "Asks for compensation for the delay.",
+            "note": "Asks for compensation for the delay.", "handoff_id": handoff.pk,
         }
-        # Gone from the sender's inbox, and its page is now someone else's.
+        # Gone from the sender's inbox; its page is read-only for the sender until after-sales decides.
         assert service_case not in service_client.get(reverse("inbox")).context["cases"]
-        assert service_client.get(reverse("case-detail", args=[service_case.pk])).status_code == 404
+        page = service_client.get(reverse("case-detail", args=[service_case.pk]))
+        assert page.status_code == 200
+        assert "Sent to After-sales, awaiting acceptance" in page.content.decode()
+        assert 'id="reply"' not in page.content.decode()
+        response = service_client.post(_action(service_case, "note"), {"text": "One more thing"})
+        assert response.status_code == 404
 
     def test_handoff_without_a_note_is_400_with_the_form_error(self, service_client, service_case):
         response = service_client.post(

@@ -6,11 +6,13 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.bench import ingest, pipeline
+from feedback.bench import ingest, pipeline, routing, sla
 
 BENCHES = {
     "pipeline": pipeline,
     "ingest": ingest,
+    "routing": routing,
+    "sla": sla,
 }
 
 
