@@ -213,6 +213,9 @@ CELERY_BEAT_SCHEDULE = {
 BATON_RECOVER_AFTER = timedelta(minutes=env.int("BATON_RECOVER_AFTER_MINUTES", default=5))
 BATON_SLA_WARN_SHARE = env.float("BATON_SLA_WARN_SHARE", default=0.75)
 BATON_SWEEP_BATCH = env.int("BATON_SWEEP_BATCH", default=500)
+# Understanding: "model" (the learned model, trained from the shipped data on first use and cached
+# in BATON_VAR_DIR/models/) or "rules" (keyword rules and VADER only).
+BATON_UNDERSTANDING_ENGINE = env.str("BATON_UNDERSTANDING_ENGINE", default="model")
 # Email (SLA notifications): the console by default; tests use locmem.
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")

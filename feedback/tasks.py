@@ -1,6 +1,7 @@
 """Celery tasks: thin wrappers that take ids and call services."""
 
 from celery import shared_task
+from celery.signals import worker_init
 from django.conf import settings
 from django.utils import timezone
 
@@ -58,3 +59,13 @@ def recover_inbound_payloads() -> int:
     for payload_id in ids:
         webhooks.enqueue_parse(payload_id)
     return len(ids)
+
+
+@worker_init.connect
+def load_understanding_model(**kwargs):
+    """Load (or first train) the understanding model once in the worker's main process, before
+    it forks its pool: the children share it instead of each loading it on their first batch."""
+    if settings.BATON_UNDERSTANDING_ENGINE == "model":
+        from feedback.understanding import load_default
+
+        load_default()

@@ -13,6 +13,7 @@ def _test_settings(tmp_path_factory):
     """Settings for tests that run with DJANGO_DEBUG=false:
     - fast password hashing: every factory user has password "pw"; the production hasher spends ~0.3 s on each;
     - plain-HTTP test clients: otherwise every request is redirected to HTTPS (the deployment check covers it);
+    - the rules engine for understanding (see below);
     - static files without the manifest, so pages render without running collectstatic first
       (and an empty STATIC_ROOT, so WhiteNoise does not warn that it is missing).
     """
@@ -20,6 +21,10 @@ def _test_settings(tmp_path_factory):
     with override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         SECURE_SSL_REDIRECT=False,
+        # Most tests assert routing outcomes of known texts: they use the deterministic rules engine.
+        # The learned model (the default) is tested in tests/feedback/understanding/,
+        # tests/feedback/test_understand_model.py and by both real-worker tests in test_worker.py.
+        BATON_UNDERSTANDING_ENGINE="rules",
         STORAGES=storages,
         STATIC_ROOT=tmp_path_factory.mktemp("staticfiles"),
     ):

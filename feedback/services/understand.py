@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
+from django.conf import settings
 from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from feedback.choices import Intent, Sentiment
@@ -292,14 +293,58 @@ def assess_text(text: str, *, sentiment_label: str, intent: str, is_complaint: b
 # --- The adapter ------------------------------------------------------------------------
 
 
-def understand_texts(texts: list[str], *, promises: Sequence[PromiseVocabulary] | None = None) -> list[Understanding]:
+ENGINES = ("model", "rules")
+
+
+def understand_texts(texts: list[str], *, promises: Sequence[PromiseVocabulary] | None = None,
+                     engine: str | None = None) -> list[Understanding]:
     """Understand a batch of texts.
 
     `promises` is the vocabulary to match promises against: the pipeline passes the active
     Promise rows (`promises.active_vocabulary()`, loaded once per batch). Without it, Baton's
     default promises are used, so this function never reads the database itself.
+    `engine`: "model" (the learned model of feedback/understanding/, the default) or "rules"
+    (rules-1 below); settings.BATON_UNDERSTANDING_ENGINE chooses when not given.
     """
+    engine = engine or settings.BATON_UNDERSTANDING_ENGINE
+    if engine not in ENGINES:
+        raise ValueError(f"Unknown understanding engine {engine!r}; use one of {', '.join(ENGINES)}.")
     matcher = _matcher(tuple(default_vocabulary() if promises is None else promises))
+    if engine == "model":
+        return _understand_with_model(texts, matcher)
+    return _understand_with_rules(texts, matcher)
+
+
+def _understand_with_model(texts: list[str], matcher: "_PromiseMatcher") -> list[Understanding]:
+    """The learned model's labels. Its promises are the airline's nine slugs: one that is not an
+    active promise here is dropped, and the company's own promises are matched by their phrases."""
+    from feedback.understanding import load_default  # scikit-learn loads only where it is used
+
+    if not texts:
+        return []
+    active = set(matcher.slugs.values())
+    results = []
+    for text, labels in zip(texts, load_default().predict([text or "" for text in texts]), strict=True):
+        promise, promise_confidence = labels["promise"]["label"], labels["promise"]["confidence"]
+        if promise not in active:
+            promise = matcher.match(text or "")
+            promise_confidence = PROMISE_CONFIDENCE if promise else 0.0
+        results.append(Understanding(
+            sentiment=labels["sentiment"]["compound"],
+            sentiment_label=labels["sentiment"]["label"],
+            sentiment_confidence=labels["sentiment"]["confidence"],
+            intent=labels["intent"]["label"], intent_confidence=labels["intent"]["confidence"],
+            is_complaint=labels["is_complaint"]["label"], complaint_confidence=labels["is_complaint"]["confidence"],
+            promise=promise, promise_confidence=promise_confidence,
+            is_spam=labels["is_spam"]["label"], spam_confidence=labels["is_spam"]["confidence"],
+            language=labels["language"]["label"] or UNDETERMINED,
+            assessment=labels["assessment"]["label"],
+            model_version=labels["version"],
+        ))
+    return results
+
+
+def _understand_with_rules(texts: list[str], matcher: "_PromiseMatcher") -> list[Understanding]:
     results = []
     for text in texts:
         text = text or ""
@@ -324,5 +369,6 @@ def understand_texts(texts: list[str], *, promises: Sequence[PromiseVocabulary] 
     return results
 
 
-def understand_text(text: str, *, promises: Sequence[PromiseVocabulary] | None = None) -> Understanding:
-    return understand_texts([text], promises=promises)[0]
+def understand_text(text: str, *, promises: Sequence[PromiseVocabulary] | None = None,
+                    engine: str | None = None) -> Understanding:
+    return understand_texts([text], promises=promises, engine=engine)[0]

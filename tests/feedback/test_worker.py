@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from celery.contrib.testing.worker import start_worker
 from celery.signals import task_postrun
-from django.conf import settings
 from django.db import connections
 
 from config.celery import app
@@ -36,10 +35,20 @@ def _wait_for(predicate, timeout=30.0, interval=0.1):
     return False
 
 
+@pytest.fixture(scope="module")
+def default_model_path():
+    """The default understanding model, trained once (or read from the cache in BATON_VAR_DIR)."""
+    from feedback.understanding import default_model_path, load_default
+
+    load_default()
+    return default_model_path()
+
+
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
-def test_worker_on_redis_processes_a_mention():
+def test_worker_on_redis_processes_a_mention(settings, default_model_path):
     assert settings.CELERY_BROKER_URL.startswith("redis://"), "make test runs the worker on Redis"
+    settings.BATON_UNDERSTANDING_ENGINE = "model"  # the default, as `make run` uses it
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge("celery")
 
@@ -59,6 +68,8 @@ def test_worker_on_redis_processes_a_mention():
     task_postrun.disconnect(close_worker_connections)
     assert processed, "the worker did not process the mention within 30 s"
     mention.refresh_from_db()
+    assert mention.model_version.startswith("understanding-")
+    assert mention.is_complaint
     assert mention.case is not None
     assert mention.case.department.slug == "service"
     assert mention.customer.identities.get().handle == "redis_rita"
@@ -66,10 +77,13 @@ def test_worker_on_redis_processes_a_mention():
 
 @pytest.mark.worker
 @pytest.mark.slow
-def test_worker_on_embedded_stack_processes_a_mention(tmp_path):
-    """SQLite in WAL mode and kombu's filesystem broker, as `make run` uses them."""
+def test_worker_on_embedded_stack_processes_a_mention(tmp_path, default_model_path):
+    """SQLite in WAL mode and kombu's filesystem broker, as `make run` uses them, with the
+    learned understanding model (the trained file is shared so the worker need not train it)."""
     env = {
         **os.environ,
+        "BATON_UNDERSTANDING_ENGINE": "model",
+        "BATON_UNDERSTANDING_MODEL": str(default_model_path),
         "DJANGO_DEBUG": "true",
         "BATON_VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'baton.sqlite3'}",
@@ -95,10 +109,9 @@ def test_worker_on_embedded_stack_processes_a_mention(tmp_path):
         database = sqlite3.connect(tmp_path / "baton.sqlite3", timeout=30)
 
         def status():
-            row = database.execute(
-                "SELECT status, case_id FROM feedback_mention WHERE external_id = 'embedded-1'"
+            return database.execute(
+                "SELECT status, case_id, model_version FROM feedback_mention WHERE external_id = 'embedded-1'"
             ).fetchone()
-            return row
 
         assert _wait_for(lambda: status() and status()[0] == MentionStatus.PROCESSED, timeout=60), (
             f"not processed; mention row: {status()}"
@@ -108,6 +121,7 @@ def test_worker_on_embedded_stack_processes_a_mention(tmp_path):
             (status()[1],),
         ).fetchone()[0]
         assert department == "marketing"  # praise goes to marketing
+        assert status()[2].startswith("understanding-")
         assert database.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         database.close()
     finally:

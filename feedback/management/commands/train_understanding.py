@@ -1,0 +1,41 @@
+"""python manage.py train_understanding [--data FILE ...] [--out PATH] [--folds N] [--no-cv] [--no-shipped]
+
+Retrains the understanding model (feedback/understanding/) on the shipped training data plus any
+labelled CSV given with --data (a `text` column and any of sentiment, intent, is_complaint,
+promise, is_spam; an optional `weight`), prints 5-fold cross-validated scores per label, and
+saves the model (default var/models/<version>.joblib). To serve it, point
+BATON_UNDERSTANDING_MODEL at the saved file.
+
+Exit status 2: a missing or unreadable file, no text column, an unknown label value.
+"""
+
+import json
+
+from django.core.management.base import BaseCommand, CommandError
+
+from feedback.understanding.data import DataError
+from feedback.understanding.train import retrain
+
+
+class Command(BaseCommand):
+    help = "Retrain the understanding model on the shipped data plus labelled CSV files; print CV scores."
+
+    def add_arguments(self, parser):
+        parser.add_argument("--data", action="append", default=[], metavar="FILE",
+                            help="a labelled CSV to train on as well (repeatable)")
+        parser.add_argument("--out", metavar="PATH", help="where to save the model (default var/models/<version>.joblib)")
+        parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
+        parser.add_argument("--no-cv", action="store_true", help="skip cross-validation")
+        parser.add_argument("--no-shipped", action="store_true", help="train on the --data files only")
+
+    def handle(self, *args, data, out, folds, no_cv, no_shipped, **options):
+        if no_shipped and not data:
+            raise CommandError("--no-shipped needs at least one --data file", returncode=2)
+        if folds < 2:
+            raise CommandError("--folds must be at least 2", returncode=2)
+        try:
+            model, path, scores = retrain(data, extra_examples=None, include_shipped=not no_shipped, out=out,
+                                          folds=folds, cv=not no_cv, log=self.stdout.write)
+        except DataError as exc:
+            raise CommandError(str(exc), returncode=2) from exc
+        self.stdout.write(json.dumps({"version": model.version, "path": str(path), "cv": scores}))

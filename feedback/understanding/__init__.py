@@ -1,0 +1,133 @@
+"""Baton's understanding model core: labels a post's text (pure Python, no Django).
+
+    from feedback.understanding import load_default
+    model = load_default()                # trained from the shipped data at first use, then cached
+    model.version
+    model.predict(["@united lost my bag again"])   # -> [{"sentiment": {...}, "intent": {...}, ...}]
+
+`train(datasets, extra_examples=...)` fits a new model; `model.save(path)` / `load(path)`.
+The default model is cached in $BATON_VAR_DIR/models/understanding-<version>.joblib
+(BATON_VAR_DIR defaults to the project's var/ folder).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import threading
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from .data import (
+    LABELS,
+    DataError,
+    normalise_example,
+    read_csv,
+    shipped_examples,
+    shipped_fingerprint,
+)
+from .model import ALGORITHM_VERSION, CONFIG, MODEL_NAME, UnderstandingModel, cross_validate, load
+
+__all__ = ["DataError", "LABELS", "UnderstandingModel", "collect_examples", "cross_validate", "default_model_path",
+           "default_version", "load", "load_default", "reset_default", "train", "train_default", "var_dir"]
+
+log = logging.getLogger(__name__)
+
+_lock = threading.Lock()
+_default: UnderstandingModel | None = None
+
+
+def var_dir() -> Path:
+    return Path(os.environ.get("BATON_VAR_DIR") or Path(__file__).resolve().parents[2] / "var")
+
+
+def default_version() -> str:
+    """The default model's version: the algorithm version plus a fingerprint of the shipped data,
+    the code, the configuration and the scikit-learn version (a new scikit-learn retrains rather than
+    unpickling a model it may not read)."""
+    import sklearn
+
+    digest = hashlib.sha1()
+    digest.update(shipped_fingerprint().encode())
+    for module in ("data.py", "model.py", "text.py"):  # any change to the code retrains
+        digest.update((Path(__file__).resolve().parent / module).read_bytes())
+    digest.update(repr((ALGORITHM_VERSION, sorted(CONFIG.items()), sklearn.__version__)).encode())
+    return f"{MODEL_NAME}-{ALGORITHM_VERSION}+{digest.hexdigest()[:10]}"
+
+
+def default_model_path() -> Path:
+    return var_dir() / "models" / f"{default_version()}.joblib"
+
+
+def collect_examples(datasets: Iterable = (), *, extra_examples: Sequence[dict] | None = None,
+                     include_shipped: bool = False) -> list[dict]:
+    """Examples from the shipped files (optional), labelled CSV paths or lists of row dicts in
+    `datasets`, and `extra_examples` (dicts with "text", any label keys, optional "weight")."""
+    examples = shipped_examples() if include_shipped else []
+    for dataset in datasets:
+        if isinstance(dataset, (str, Path)):
+            examples.extend(read_csv(dataset, require_labels=True))
+        else:
+            examples.extend(normalise_example(row) for row in dataset)
+    if extra_examples:
+        # Hook for company corrections: a person's corrected labels, e.g.
+        # {"text": ..., "intent": "idea", "weight": 2.0}
+        examples.extend(normalise_example(row) for row in extra_examples)
+    return examples
+
+
+def train(datasets: Iterable = (), *, extra_examples: Sequence[dict] | None = None, include_shipped: bool = False,
+          version: str | None = None, description: str = "") -> UnderstandingModel:
+    """A model trained on `datasets` (CSV paths or lists of example dicts) plus `extra_examples`;
+    with include_shipped=True the shipped training data comes first."""
+    examples = collect_examples(datasets, extra_examples=extra_examples, include_shipped=include_shipped)
+    if not examples:
+        raise DataError("no labelled examples to train on")
+    return UnderstandingModel().fit(examples, version=version, description=description)
+
+
+def reset_default() -> None:
+    """Forget the per-process default model (tests; after retraining)."""
+    global _default
+    with _lock:
+        _default = None
+
+
+def train_default() -> UnderstandingModel:
+    return UnderstandingModel().fit(shipped_examples(), version=default_version(),
+                                    description="shipped data: feedback/understanding/data/*.csv")
+
+
+def load_default() -> UnderstandingModel:
+    """The default model, once per process.
+
+    With BATON_UNDERSTANDING_MODEL set, the model file it names (one `train_understanding`
+    saved). Otherwise the model trained on the shipped data: loaded from its cache file, or
+    trained (about 15-30 s on one core) and cached there."""
+    global _default
+    if _default is not None:
+        return _default
+    with _lock:
+        if _default is not None:
+            return _default
+        chosen = os.environ.get("BATON_UNDERSTANDING_MODEL")
+        if chosen:
+            _default = load(chosen)
+            return _default
+        path = default_model_path()
+        model = None
+        if path.is_file():
+            try:
+                model = load(path)
+            except Exception:  # a corrupt or incompatible cache file: retrain
+                log.warning("could not load %s, retraining the understanding model", path, exc_info=True)
+        if model is None:
+            log.info("training the default understanding model (%s)", path.name)
+            model = train_default()
+            try:
+                model.save(path)
+            except OSError:
+                log.warning("could not cache the understanding model at %s", path, exc_info=True)
+        _default = model
+        return model

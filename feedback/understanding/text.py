@@ -1,0 +1,232 @@
+"""Text normalisation, hand-written lexicons and rules used by the understanding model.
+
+Everything here is pure Python (no Django, no fitted state), so it is cheap to import and to test.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+
+import numpy as np
+import scipy.sparse as sp
+
+# --- Normalisation ------------------------------------------------------------------------
+
+_URL = re.compile(r"https?://\S+|www\.\S+|\{link\}|pic\.twitter\.com/\S+", re.IGNORECASE)
+_HANDLE = re.compile(r"@\w+")
+_NUMBER = re.compile(r"\d+(?:[.,:]\d+)*")
+_ELONGATED = re.compile(r"(\w)\1{2,}")
+_SPACES = re.compile(r"\s+")
+_ENTITIES = (("&amp;", "&"), ("&lt;", "<"), ("&gt;", ">"), ("&quot;", '"'), ("&#39;", "'"))
+
+
+def normalise(text: str) -> str:
+    """Lower-cased text with URLs, @handles and numbers replaced by placeholders, HTML entities
+    decoded and letters repeated three or more times shortened to two ("sooooo" -> "soo")."""
+    text = text or ""
+    for entity, char in _ENTITIES:
+        text = text.replace(entity, char)
+    text = _URL.sub(" URL ", text)
+    text = _HANDLE.sub(" @USER ", text)
+    text = _ELONGATED.sub(r"\1\1", text)
+    text = _NUMBER.sub("0", text)
+    return _SPACES.sub(" ", text).strip().lower()
+
+
+# --- VADER and surface features ------------------------------------------------------------
+
+
+@lru_cache(maxsize=1)
+def vader():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    return SentimentIntensityAnalyzer()
+
+
+DENSE_NAMES = ("compound", "pos", "neg", "neu", "vader_pos", "vader_neg", "exclamations", "questions",
+               "upper_share", "has_url", "handles", "length")
+
+
+def dense_row(text: str, scores: dict) -> list[float]:
+    n = max(len(text), 1)
+    compound = scores["compound"]
+    return [
+        compound, scores["pos"], scores["neg"], scores["neu"],
+        float(compound > 0.05), float(compound < -0.05),
+        text.count("!") / 3, text.count("?") / 3, sum(c.isupper() for c in text) / n,
+        float(bool(_URL.search(text))), len(_HANDLE.findall(text)) / 3, min(len(text), 300) / 300,
+    ]
+
+
+# --- Lexicons ------------------------------------------------------------------------------
+# Keyword cues written from the domain (airline promises, the nine intents). They are features
+# (counts, capped at 3) that the learned models weigh; a few intent rules below also use them.
+
+LEXICON = {
+    "on_time": r"\b(?:delay(?:ed|s)?|late|on time|wait(?:ed|ing)? (?:on|for) (?:the )?(?:plane|crew|pilot|gate)|"
+               r"sitting on (?:the )?(?:tarmac|runway|plane)|tarmac|missed (?:my )?connection|"
+               r"miss(?:ed)? (?:my|our) (?:connecting|flight)|hours? late|mins? late|still (?:at|on) the gate|departure)\b",
+    "flights_operate": r"\b(?:cancel+(?:ed|ation|ations|s)?|grounded|rebook(?:ed|ing)?|re-?booked|flightled)\b",
+    "bags_arrive": r"\b(?:lost|missing|where is my|where's my|delayed) (?:bag|bags|luggage|baggage|suitcase)|"
+                   r"\b(?:bag|bags|luggage|baggage|suitcase)s? (?:is|are|was|were|still|never|didn't|did not|not) ?"
+                   r"(?:lost|missing|arriv|here|show)|\bbaggage claim|\bbags?\b|\bluggage\b|\bbaggage\b",
+    "bags_intact": r"\b(?:damag(?:ed|e)|broken|broke|destroy(?:ed)?|ripped|torn|smashed|crushed|cracked|wheel|handle|"
+                   r"busted|ruined)\b",
+    "helpful_service": r"\b(?:customer service|cust(?:omer)? serv|on hold|hold time|call(?:ed|ing)? back|hung up|phone|"
+                       r"no (?:one|reply|response|answer)|agent|representative|rep|help(?:ful|less)?|unhelpful|refund|"
+                       r"voucher|dm|email|response)\b",
+    "friendly_crew": r"\b(?:rude|attendant|flight attendant|fa|crew|stewardess|attitude|unprofessional|yell(?:ed|ing)?|"
+                     r"gate agent|pilot|staff|employee|disrespect(?:ful)?)\b",
+    "easy_booking": r"\b(?:book(?:ed|ing)?|website|site|online|app|reservation|ticket(?:s|ing)?|fare|price|charge(?:d)?|"
+                    r"fee|change fee|seat assignment|upgrade|miles|points|status|error|check-?in online|"
+                    r"boarding pass|link|page)\b",
+    "comfortable_flight": r"\b(?:seat|seats|legroom|leg room|wifi|wi-fi|entertainment|tv|movie|food|snack|drink|meal|"
+                          r"cold|hot|dirty|smell|uncomfortable|cramped|turbulence|plane|aircraft|outlet|power|"
+                          r"bathroom|lavatory|overhead|bin|carry-?on)\b",
+    "short_lines": r"\b(?:line|lines|queue|long wait|waiting in line|security|tsa|counter|check-?in (?:line|counter)|"
+                   r"kiosk|understaffed|short staff(?:ed)?|only one agent|one agent)\b",
+    "question": r"(?:\?|^(?:how|what|when|where|why|who|which|can|could|is|are|do|does|did|will|would|should)\b|"
+                r"\bany (?:idea|way)\b|\bwondering\b)",
+    "idea": r"\b(?:you should|should (?:add|make|have|offer|let|allow|bring|consider)|"
+            r"please (?:add|bring|make|consider|offer|allow|let)|would (?:love|be nice|be great|be cool) (?:if|to)|"
+            r"why not|suggest(?:ion)?|feature(?: request)?|wish (?:you|there|it)|"
+            r"it would be (?:great|nice|awesome|cool)|how about|idea|consider adding|could you (?:add|make)|"
+            r"needs? (?:an? )?option)\b",
+    "purchase": r"\b(?:want(?:ing)? to (?:buy|order|purchase|get|upgrade|switch)|"
+                r"looking (?:to|for) (?:buy|purchase|a new|an? )|(?:buy|purchase|order)(?:ing)? (?:a|an|the|one|new)|"
+                r"price of|how much (?:is|does|for)|in stock|available (?:in|at|for)|where can i (?:buy|get|find)|"
+                r"sign(?:ing)? up|subscribe|pre-?order|thinking (?:of|about) (?:buying|getting|switching)|quote|"
+                r"deal on|discount)\b",
+    "warranty": r"\b(?:warrant(?:y|ies)|return(?:ed|ing|s)?|refund(?:ed|s)?|replace(?:ment|d)?|exchange|repair(?:ed|s)?|"
+                r"rma|defect(?:ive)?|broken|faulty|stopped working|doesn't work|doesnt work|not working|money back|"
+                r"send it back|under guarantee|guarantee)\b",
+    "press": r"\b(?:journalist|reporter|writing (?:a|an) (?:piece|article|story|blog)|for (?:an? )?(?:article|story|piece)|"
+             r"press (?:office|team|contact|release|enquir|inquir)|media (?:enquir|inquir|contact)|"
+             r"pr (?:dept|department|team|contact)|comment for|statement|interview|blogger|analyst|editor|"
+             r"our readers|publication|newspaper|magazine)\b",
+    "praise": r"\b(?:thank(?:s| you)|love|great|awesome|amazing|excellent|best|fantastic|wonderful|kudos|shout ?out|"
+              r"appreciate|perfect|impressed)\b",
+    "spam": r"(?:check (?:out )?my|subscribe to my|my channel|follow me|free (?:money|gift|iphone)|click here|"
+            r"visit (?:my|our)|\bwww\.|\.com\b|promo code|earn \$|make money|giveaway|watch\?v=)",
+}
+LEXICON_KEYS = tuple(LEXICON)
+_LEXICON_RX = tuple(re.compile(LEXICON[key], re.IGNORECASE) for key in LEXICON_KEYS)
+
+
+def lexicon_row(text: str) -> list[float]:
+    return [min(len(rx.findall(text)), 3) for rx in _LEXICON_RX]
+
+
+def dense_features(texts: list[str], lexicon_scale: float = 0.5) -> tuple[sp.csr_matrix, list[dict]]:
+    """The VADER, surface and lexicon block for a batch, and the VADER scores per text."""
+    analyzer = vader()
+    rows, scores = [], []
+    for text in texts:
+        s = analyzer.polarity_scores(text)
+        scores.append(s)
+        rows.append(dense_row(text, s) + [v * lexicon_scale for v in lexicon_row(text)])
+    return sp.csr_matrix(np.asarray(rows, dtype=np.float64).reshape(len(texts), len(DENSE_NAMES) + len(LEXICON_KEYS))), scores
+
+
+N_DENSE = len(DENSE_NAMES) + len(LEXICON_KEYS)
+
+# --- Intent rules --------------------------------------------------------------------------
+# Rare intents have (almost) no training examples, so precise phrases decide them when present.
+# Checked in order; the first match overrides the learned intent.
+
+INTENT_RULES = (
+    ("spam_troll", re.compile(
+        r"(?:giveaway|#ad\b|#sponsored|#promo\b|\bwin an? |\bchance to win|cash ?back|promo code|discount code|"
+        r"coupon code|follow me|check out my|subscribe to my|my (?:youtube )?channel|sign up (?:with|at|here)|"
+        r"click (?:here|the link)|enter here|free (?:gift|money|iphone|ipad|followers)|make money|earn \$)",
+        re.IGNORECASE)),
+    ("press", re.compile(
+        r"\b(?:i'?m an? (?:journalist|reporter|writer|blogger|editor|analyst|producer)|"
+        r"(?:journalist|reporter|editor|producer) (?:at|for|with)|"
+        r"writing (?:a|an) (?:piece|article|story|feature|blog post|report)|"
+        r"(?:for|on) (?:an? |my |our )?(?:article|story|piece|report|segment) (?:on|about)|"
+        r"press (?:office|team|contact|enquir\w*|inquir\w*)|media (?:enquir\w*|inquir\w*|contact|relations)|"
+        r"pr (?:dept|department|team|contact|person)|(?:request|like|ask) (?:for )?(?:a )?comment|"
+        r"on the record|interview (?:request|with)|"
+        r"who (?:can|could) i (?:talk|speak) to (?:in|at|about) (?:pr|press|media))\b", re.IGNORECASE)),
+    ("warranty_return", re.compile(
+        r"\b(?:warrant(?:y|ies)|under guarantee|(?:return|exchange|replace|repair|send back)(?:ed|ing)? "
+        r"(?:it|this|them|my|the|an?)|return (?:policy|label|request)|replacement|refund(?:ed)?|rma|money back|"
+        r"reversal|chargeback|faulty|defective|(?:stopped|stop) working|dead on arrival|broke after)\b",
+        re.IGNORECASE)),
+    ("purchase_intent", re.compile(
+        r"\b(?:(?:want|wanting|would like|looking|planning|trying|going|hoping|ready) to "
+        r"(?:buy|order|purchase|book|get a new|upgrade to|switch to|subscribe)|"
+        r"(?:interested in|thinking (?:of|about)) (?:buying|getting|purchasing|booking|switching|ordering)|"
+        r"where can i (?:buy|get|purchase|order|find)|(?:can|could) i (?:buy|order|purchase|reserve|book)|"
+        r"is (?:it|this|the \w+) (?:available|in stock)|(?:in[- ]store|online) availability|in stock|"
+        r"price (?:of|for)|how much (?:is|are|does|for|would)|pre-?order|"
+        r"when (?:are|will|do) (?:your |the )?(?:flights|tickets|fares)\w* (?:for \w+ )?(?:be )?"
+        r"(?:released|available|on sale|go on sale|open)|looking for a (?:new|quote)|get a quote|sign ?up for)\b",
+        re.IGNORECASE)),
+    ("idea", re.compile(
+        r"\b(?:you (?:guys )?should (?:really |also |totally |definitely )?"
+        r"(?:add|make|have|offer|let|allow|bring|consider|do|put|start|introduce|include)|"
+        r"(?:please|pls|plz) (?:add|bring back|bring|make|consider|offer|allow|let us|introduce|include)|"
+        r"would (?:love|be (?:so )?(?:nice|great|cool|awesome|helpful|good)) (?:if|to see)|"
+        r"it would be (?:great|nice|awesome|cool|helpful) (?:if|to)|why not (?:add|make|have|offer|put|do|let)|"
+        r"feature request|suggestion|i suggest|(?:wish|hope) (?:you|there was|there were|it had)|"
+        r"how about (?:adding|a|an|you)|consider adding|could you (?:add|make|introduce)|need(?:s)? (?:an? )?option to)\b",
+        re.IGNORECASE)),
+)
+
+
+def intent_rule(text: str) -> str | None:
+    for intent, rx in INTENT_RULES:
+        if rx.search(text):
+            return intent
+    return None
+
+
+# --- Assessment ----------------------------------------------------------------------------
+# The same decision as feedback.services.understand.assess (kept Django-free here).
+
+_RANT = re.compile(
+    r"\b(?:lol|lmao|rofl|haha\w*|jk|joke|joking|satire|sarcasm|meme|wtf|smh)\b|/s\b|😂|🤣|🙄|!!!", re.IGNORECASE
+)
+_RUMOUR = re.compile(
+    r"\b(?:i heard|is it true|rumou?rs?|supposedly|apparently|they say|people say|word is|fake news|hoax|"
+    r"conspiracy|scam)\b",
+    re.IGNORECASE,
+)
+
+
+def is_rant(text: str) -> bool:
+    letters = [c for c in text if c.isalpha()]
+    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) >= 0.7
+    return shouting or bool(_RANT.search(text))
+
+
+def is_misguided(text: str) -> bool:
+    return bool(_RUMOUR.search(text))
+
+
+def assess(*, sentiment: str, intent: str, is_complaint: bool, is_spam: bool, rant: bool = False,
+           misguided: bool = False) -> str:
+    """The response recommendation of the domain guide, first rule that applies:
+    spam/troll and not negative -> ignore; troll and negative -> monitor_only; a complaint -> rectify;
+    positive -> concur; negative rant -> monitor_only; misguided -> fix_facts; negative -> rectify;
+    neutral -> concur."""
+    negative = sentiment == "negative"
+    troll = is_spam or intent == "spam_troll"
+    if troll and not negative:
+        return "ignore"
+    if troll:
+        return "monitor_only"
+    if is_complaint:
+        return "rectify"
+    if sentiment == "positive":
+        return "concur"
+    if negative and rant:
+        return "monitor_only"
+    if misguided:
+        return "fix_facts"
+    if negative:
+        return "rectify"
+    return "concur"

@@ -1,0 +1,77 @@
+import csv
+import json
+import random
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from feedback.understanding import load
+
+from .conftest import small_examples
+
+
+def write_csv(path, rows, columns):
+    with path.open("w", encoding="utf-8", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=columns, extrasaction="ignore")
+        writer.writeheader()
+        for row in rows:
+            writer.writerow({k: (int(v) if isinstance(v, bool) else v) for k, v in row.items()})
+    return path
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("understanding")
+    examples = [e for e in small_examples() if "weight" not in e]
+    columns = ["text", "sentiment", "intent", "is_complaint", "promise", "is_spam"]
+    train = write_csv(folder / "train.csv", [e for i, e in enumerate(examples) if i % 5], columns)
+    held_out = [e for i, e in enumerate(examples) if i % 5 == 0]
+    test = write_csv(folder / "test.csv", random.Random(0).sample(held_out, 300), columns)
+    tiny = write_csv(folder / "tiny.csv", [e for i, e in enumerate(examples) if i % 5][::4], columns)
+    return train, test, tiny
+
+
+def test_evaluate_with_train_prints_report_and_json_line(files):
+    train, test, _ = files
+    out = StringIO()
+    call_command("evaluate_understanding", "--data", str(test), "--train", str(train), stdout=out, stderr=StringIO())
+    lines = out.getvalue().strip().splitlines()
+    summary = json.loads(lines[-1])
+    assert summary["n"] == 300
+    assert {"sentiment", "is_complaint", "is_spam"} <= set(summary)
+    for label, scores in summary.items():
+        if label != "n":
+            assert 0.0 <= scores["accuracy"] <= 1.0 and 0.0 <= scores["macro_f1"] <= 1.0
+    assert summary["sentiment"]["accuracy"] > 0.6
+    text = out.getvalue()
+    assert "== sentiment" in text and "confusion" in text and "precision" in text
+
+
+@pytest.mark.parametrize("content", [None, "body,intent\nhi,other\n", "text,intent\nhi,shouting\n"])
+def test_evaluate_bad_input_exits_2(tmp_path, content):
+    path = tmp_path / "in.csv"
+    if content is not None:
+        path.write_text(content, encoding="utf-8")
+    with pytest.raises(CommandError) as info:
+        call_command("evaluate_understanding", "--data", str(path), stdout=StringIO())
+    assert info.value.returncode == 2
+
+
+def test_train_command_saves_a_model(files, tmp_path):
+    _, _, tiny = files
+    target = tmp_path / "model.joblib"
+    out = StringIO()
+    call_command("train_understanding", "--no-shipped", "--data", str(tiny), "--folds", "3", "--out", str(target),
+                 stdout=out)
+    result = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert result["path"] == str(target) and target.is_file()
+    assert result["cv"]["sentiment"]["accuracy"] > 0.6
+    assert load(target).version == result["version"]
+
+
+def test_train_command_bad_input_exits_2(tmp_path):
+    with pytest.raises(CommandError) as info:
+        call_command("train_understanding", "--data", str(tmp_path / "missing.csv"), "--no-cv", stdout=StringIO())
+    assert info.value.returncode == 2

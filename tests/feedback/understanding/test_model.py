@@ -1,0 +1,120 @@
+import copy
+import json
+
+import pytest
+
+import feedback.understanding as understanding
+from feedback.understanding import UnderstandingModel, cross_validate, load
+from feedback.understanding.data import INTENTS, PROMISES
+
+LABEL_KEYS = ("language", "sentiment", "intent", "is_complaint", "promise", "is_spam", "assessment")
+
+
+def test_labels_obvious_examples(small_model):
+    complaint, praise, spam = small_model.predict([
+        "@united my flight was delayed 5 hours and now you lost my bag. Worst airline ever, still waiting for help",
+        "@JetBlue thank you so much, the crew on my flight was amazing! Love you guys",
+        "Check out my channel and subscribe please!!! http://youtube.com/xyz",
+    ])
+    assert complaint["sentiment"]["label"] == "negative"
+    assert complaint["sentiment"]["compound"] < 0
+    assert complaint["is_complaint"]["label"] is True
+    assert complaint["intent"]["label"] == "complaint"
+    assert complaint["promise"]["label"] in ("on_time", "bags_arrive")
+    assert complaint["is_spam"]["label"] is False
+    assert complaint["assessment"]["label"] == "rectify"
+    assert complaint["language"]["label"] == "en"
+
+    assert praise["sentiment"]["label"] == "positive"
+    assert praise["intent"]["label"] == "praise"
+    assert praise["is_complaint"]["label"] is False
+    assert praise["assessment"]["label"] == "concur"
+
+    assert spam["is_spam"]["label"] is True
+    assert spam["intent"]["label"] == "spam_troll"
+    assert spam["assessment"]["label"] == "ignore"
+
+
+def test_every_label_has_confidence_and_version(small_model):
+    [result] = small_model.predict(["@acme where can I buy the new model?"])
+    assert result["version"] == small_model.version
+    for key in LABEL_KEYS:
+        assert 0.0 <= result[key]["confidence"] <= 1.0, key
+        assert result[key]["version"] == small_model.version
+    assert result["intent"]["label"] in INTENTS
+    assert result["promise"]["best"] in PROMISES
+    assert result["intent"]["label"] == "purchase_intent" and result["intent"]["source"] == "rule"
+    # plain Python values only: the result goes to JSON and to the database as it is
+    assert json.loads(json.dumps(result)) == result
+    assert type(result["promise"]["best"]) is str and all(type(k) is str for k in result["intent"]["scores"])
+
+
+def test_batch_edge_cases(small_model):
+    assert small_model.predict([]) == []
+    empty, none = small_model.predict(["", None])
+    assert empty["language"]["label"] == "und" and none["sentiment"]["compound"] == 0.0
+
+
+def test_save_and_load_round_trip(small_model, tmp_path):
+    path = tmp_path / "m.joblib"
+    small_model.save(path)
+    loaded = load(path)
+    texts = ["@united lost my bag", "great service today"]
+    assert loaded.version == small_model.version
+    assert loaded.predict(texts) == small_model.predict(texts)
+
+
+def test_partial_training_leaves_missing_labels_empty():
+    model = UnderstandingModel().fit([{"text": t, "sentiment": s} for t, s in [
+        ("I love it", "positive"), ("great, thanks", "positive"), ("awful, broken", "negative"),
+        ("terrible service", "negative"), ("it is a phone", "neutral"), ("the shop opens at 9", "neutral")]])
+    [result] = model.predict(["I love this"])
+    assert result["sentiment"]["label"] == "positive"
+    assert result["is_complaint"]["label"] is None and result["promise"]["label"] is None
+
+
+def test_version_changes_with_training_data(examples):
+    a = UnderstandingModel().fit(examples[:400])
+    b = UnderstandingModel().fit(examples[:400], version="custom-1")
+    c = UnderstandingModel().fit(examples[:401])
+    assert a.version.startswith("understanding-") and b.version == "custom-1" and c.version != a.version
+
+
+def test_cross_validate_small(examples):
+    scores = cross_validate(examples[::3], folds=3, labels=("sentiment", "is_spam"))
+    assert set(scores) == {"sentiment", "is_spam"}
+    assert scores["sentiment"]["accuracy"] > 0.6 and scores["is_spam"]["accuracy"] > 0.8
+
+
+def test_load_default_trains_once_and_caches(small_model, monkeypatch):
+    calls = []
+
+    def fake_train():
+        calls.append(1)
+        model = copy.copy(small_model)
+        model.version = understanding.default_version()
+        return model
+
+    monkeypatch.setattr(understanding, "train_default", fake_train)
+    understanding.reset_default()
+    try:
+        first = understanding.load_default()
+        assert understanding.load_default() is first and calls == [1]
+        path = understanding.default_model_path()
+        assert path.is_file() and path.name.startswith("understanding-")
+        understanding.reset_default()
+        monkeypatch.setattr(understanding, "train_default", lambda: pytest.fail("should load the cache"))
+        assert understanding.load_default().version == first.version
+    finally:
+        understanding.reset_default()
+
+
+def test_load_default_honours_model_override(small_model, tmp_path, monkeypatch):
+    path = tmp_path / "chosen.joblib"
+    small_model.save(path)
+    monkeypatch.setenv("BATON_UNDERSTANDING_MODEL", str(path))
+    understanding.reset_default()
+    try:
+        assert understanding.load_default().version == small_model.version
+    finally:
+        understanding.reset_default()

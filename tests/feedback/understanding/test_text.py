@@ -1,0 +1,53 @@
+import pytest
+
+from feedback.understanding import language
+from feedback.understanding.text import LEXICON_KEYS, assess, intent_rule, is_misguided, is_rant, lexicon_row, normalise
+
+
+def test_normalise_replaces_handles_urls_numbers_and_elongations():
+    text = "@United   Sooooo late!!! Flight 1234 http://t.co/abc &amp; {link}"
+    assert normalise(text) == "@user soo late!!! flight 0 url & url"
+
+
+@pytest.mark.parametrize(("text", "intent"), [
+    ("Hi, I'm a journalist at the Herald writing a piece on airport delays, who can I talk to?", "press"),
+    ("@acme you should add a dark mode to the app", "idea"),
+    ("@acme I want to buy the new headphones, are they in stock in Leeds?", "purchase_intent"),
+    ("@acme my kettle stopped working after a week, can I get a replacement under warranty?", "warranty_return"),
+    ("Enter our giveaway for a chance to win an iPad! https://t.co/x", "spam_troll"),
+    ("@united my flight is delayed again", None),
+])
+def test_intent_rules(text, intent):
+    assert intent_rule(text) == intent
+
+
+def test_lexicon_counts_promise_cues():
+    row = dict(zip(LEXICON_KEYS, lexicon_row("my bag arrived broken and the flight was cancelled"), strict=True))
+    assert row["bags_intact"] >= 1 and row["flights_operate"] >= 1 and row["bags_arrive"] >= 1
+    assert row["press"] == 0
+
+
+def test_assessment_follows_the_domain_guide():
+    base = {"is_complaint": False, "is_spam": False}
+    assert assess(sentiment="neutral", intent="spam_troll", **base) == "ignore"
+    assert assess(sentiment="negative", intent="spam_troll", **base) == "monitor_only"
+    assert assess(sentiment="negative", intent="complaint", is_complaint=True, is_spam=False) == "rectify"
+    assert assess(sentiment="positive", intent="praise", **base) == "concur"
+    assert assess(sentiment="negative", intent="other", rant=True, **base) == "monitor_only"
+    assert assess(sentiment="negative", intent="question", misguided=True, **base) == "fix_facts"
+    assert assess(sentiment="negative", intent="other", **base) == "rectify"
+    assert assess(sentiment="neutral", intent="question", **base) == "concur"
+    assert is_rant("lol this airline is a joke 😂") and not is_rant("My bag is lost.")
+    assert is_misguided("I heard you are charging for carry-ons now?")
+
+
+@pytest.mark.parametrize(("text", "code"), [
+    ("@united my flight was cancelled and nobody at the desk will help us rebook", "en"),
+    ("@iberia mi vuelo lleva tres horas de retraso y nadie nos dice nada", "es"),
+    ("@airfrance mon vol a été annulé et personne ne répond au téléphone", "fr"),
+    ("@lufthansa mein Koffer ist nicht angekommen, bitte helfen Sie mir", "de"),
+    ("@united http://t.co/abc #", "und"),
+    ("", "und"),
+])
+def test_language(text, code):
+    assert language.detect(text)[0] == code
