@@ -1,5 +1,7 @@
 """Celery tasks: thin wrappers that take ids and call services."""
 
+import gc
+
 from celery import shared_task
 from celery.signals import worker_init
 from django.conf import settings
@@ -69,3 +71,4 @@ def load_understanding_model(**kwargs):
         from feedback.understanding import load_default
 
         load_default()
+    gc.freeze()  # the model and Django live as long as the worker: keep them out of full collections

@@ -21,7 +21,7 @@ from feedback.models import Mention
 logger = logging.getLogger(__name__)
 
 # Processing is enqueued in chunks of this many ids: one task message per chunk.
-PROCESS_CHUNK = 100
+PROCESS_CHUNK = 250
 
 
 

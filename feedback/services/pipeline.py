@@ -20,6 +20,7 @@ from customers.services import link_authors, normalize_handle
 from feedback.choices import MentionStatus
 from feedback.models import Mention
 from feedback.services import sla
+from feedback.services.bulk import update_rows
 from feedback.services.cases import Attachment, attach_mentions
 from feedback.services.labels import UNDERSTANDING_FIELDS, apply_understanding
 from feedback.services.promises import active_vocabulary
@@ -138,7 +139,7 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
             mention.processed_at = now
             mention.error = ""
             mention.attempts += 1  # the rows are locked: no concurrent increment to lose
-        Mention.objects.bulk_update(mentions, _UPDATED_FIELDS)
+        update_rows(Mention, mentions, _UPDATED_FIELDS)
     return len(mentions)
 
 

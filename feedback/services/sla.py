@@ -23,13 +23,14 @@ from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from feedback.choices import CASE_CLOCKS, CUSTOMER_CLOCKS, CaseStatus, ClockMetric, EventKind, Priority
 from feedback.defaults import DEFAULT_WEEK, HANDOFF_ACCEPTANCE_TARGETS, NEXT_REPLY_TARGETS, SLA_TARGETS
 from feedback.models import Case, CaseEvent, Escalation, SlaClock, SlaPolicy
 from feedback.services import business_hours as bh
+from feedback.services.bulk import update_rows
 from feedback.services.routing import raise_priority
 from teams.models import BusinessSchedule, Department
 
@@ -387,31 +388,7 @@ def escalate_due(*, now: datetime | None = None, limit: int | None = None) -> in
 
 
 def _update_clocks(clocks: list[SlaClock], fields: list[str]) -> None:
-    """One UPDATE ... FROM (VALUES ...) on PostgreSQL: Django's bulk_update builds a CASE per field
-    that costs more than the rest of the batch."""
-    if not clocks:
-        return
-    if connection.vendor != "postgresql":
-        SlaClock.objects.bulk_update(clocks, fields)
-        return
-    meta = SlaClock._meta
-    columns = [meta.get_field(name) for name in fields]
-    types = ["bigint"] + [column.db_type(connection) for column in columns]
-    row = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
-    params = []
-    for clock in clocks:
-        params.append(clock.pk)
-        params.extend(column.get_db_prep_save(getattr(clock, column.attname), connection) for column in columns)
-    quote = connection.ops.quote_name
-    sql = (
-        f"UPDATE {quote(meta.db_table)} AS k SET "
-        + ", ".join(f"{quote(column.column)} = v.{quote(column.column)}" for column in columns)
-        + f" FROM (VALUES {', '.join([row] * len(clocks))}) AS v(id, "
-        + ", ".join(quote(column.column) for column in columns)
-        + ") WHERE k.id = v.id"
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    update_rows(SlaClock, clocks, fields)
 
 
 def _raise_cases(*, case_ids: set[int], level: int) -> None:

@@ -262,36 +262,33 @@ def test_a_refused_batch_falls_back_to_one_by_one(store_path):
     assert [result.outcome for result in again.results] == [DUPLICATE] * 3
 
 
-def test_enqueue_sends_one_message_per_chunk(monkeypatch):
-    from feedback import tasks
+def test_enqueue_sends_one_message_per_chunk(settings):
+    """On the real broker (Redis in `make test`): one message per chunk of ids, through one producer."""
+    import base64
+    import json
 
-    monkeypatch.setattr(tasks.process_mentions.app.conf, "task_always_eager", False)
-    sent = []
+    import redis
 
-    class Producer:
-        pass
+    from config.celery import app
 
-    class Pool:
-        def __enter__(self):
-            return Producer
-
-        def __exit__(self, *exc):
-            return False
-
-    monkeypatch.setattr(tasks.process_mentions.app, "producer_or_acquire", lambda *args, **kwargs: Pool())
-    monkeypatch.setattr(tasks.process_mentions, "apply_async",
-                        lambda args, producer=None: sent.append(("many", args, producer)))
-    monkeypatch.setattr(tasks.process_mention, "apply_async",
-                        lambda args, producer=None: sent.append(("one", args, producer)))
-    ingest.enqueue_processing(list(range(1, 202)))
-    assert sent == [
-        ("many", (list(range(1, 101)),), Producer),
-        ("many", (list(range(101, 201)),), Producer),
-        ("one", (201,), Producer),
-    ]
-    sent.clear()
+    assert settings.CELERY_BROKER_URL.startswith("redis://")
+    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")
+    chunk = ingest.PROCESS_CHUNK
+    ingest.enqueue_processing(list(range(1, 2 * chunk + 2)))
     ingest.enqueue_processing([])
-    assert sent == []
+    sent = []
+    for raw in reversed(broker.lrange("celery", 0, -1)):  # kombu pushes on the left
+        message = json.loads(raw)
+        args, _, _ = json.loads(base64.b64decode(message["body"]))
+        sent.append((message["headers"]["task"], args))
+    broker.delete("celery")
+    assert sent == [
+        ("feedback.tasks.process_mentions", [list(range(1, chunk + 1))]),
+        ("feedback.tasks.process_mentions", [list(range(chunk + 1, 2 * chunk + 1))]),
+        ("feedback.tasks.process_mention", [2 * chunk + 1]),
+    ]
 
 
 @pytest.mark.django_db
