@@ -6,13 +6,14 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.bench import ingest, pipeline, routing, sla
+from feedback.bench import ingest, pipeline, routing, sla, understand
 
 BENCHES = {
     "pipeline": pipeline,
     "ingest": ingest,
     "routing": routing,
     "sla": sla,
+    "understand": understand,
 }
 
 

@@ -1,0 +1,43 @@
+"""bench understand: the whole understanding layer on one process, in batches as the worker runs it."""
+
+import os
+import time
+
+from feedback.bench.common import sample_texts
+from feedback.services.promises import active_vocabulary
+from feedback.services.understand import understand_texts
+
+BATCH = 250
+
+
+def add_arguments(parser):
+    parser.add_argument("--n", type=int, default=20_000, help="Texts to understand (default 20000).")
+    parser.add_argument("--engine", choices=["model", "rules"], default=None,
+                        help="Understanding engine (default: settings.BATON_UNDERSTANDING_ENGINE).")
+
+
+def run(*, n: int, engine: str | None, out) -> dict:
+    if n < 1:
+        raise ValueError("--n must be at least 1")
+    texts = sample_texts()
+    texts = [texts[i % len(texts)] for i in range(n)]
+    vocabulary = active_vocabulary()
+    started = time.perf_counter()
+    warm = understand_texts(texts[:1], promises=vocabulary, engine=engine)  # loads (or trains) the model
+    load_s = time.perf_counter() - started
+    version = warm[0].model_version
+    out(f"bench understand: {n} texts, batches of {BATCH}, model {version} (load {load_s:.1f} s), one process")
+    started, cpu = time.perf_counter(), time.process_time()
+    for start in range(0, n, BATCH):
+        understand_texts(texts[start : start + BATCH], promises=vocabulary, engine=engine)
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
+    out(f"  {n / elapsed:,.0f} mentions/s wall clock, {n / cpu:,.0f} per CPU second")
+    return {
+        "bench": "understand",
+        "n": n,
+        "model_version": version,
+        "mentions_per_s": round(n / elapsed, 1),
+        "mentions_per_cpu_s": round(n / cpu, 1),
+        "load_s": round(load_s, 2),
+        "cores": os.cpu_count(),
+    }
