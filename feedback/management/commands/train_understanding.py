@@ -1,7 +1,7 @@
 """python manage.py train_understanding [--data FILE ...] [--out PATH] [--folds N] [--no-cv] [--no-shipped]
 
 Retrains the understanding model (feedback/understanding/) on the shipped training data plus any
-labelled CSV given with --data (a `text` column and any of sentiment, intent, is_complaint,
+labelled CSV given with --data and the labels people corrected in the portal (a `text` column and any of sentiment, intent, is_complaint,
 promise, is_spam; an optional `weight`), prints 5-fold cross-validated scores per label, and
 saves the model (default var/models/<version>.joblib). To serve it, point
 BATON_UNDERSTANDING_MODEL at the saved file.
@@ -13,8 +13,12 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
+from feedback.services.labels import correction_examples
 from feedback.understanding.data import DataError
 from feedback.understanding.train import retrain
+
+# A person's correction outweighs one row of the shipped data.
+CORRECTION_WEIGHT = 2.0
 
 
 class Command(BaseCommand):
@@ -27,14 +31,20 @@ class Command(BaseCommand):
         parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
         parser.add_argument("--no-cv", action="store_true", help="skip cross-validation")
         parser.add_argument("--no-shipped", action="store_true", help="train on the --data files only")
+        parser.add_argument("--no-corrections", action="store_true",
+                            help="leave out the labels people corrected in the portal")
 
-    def handle(self, *args, data, out, folds, no_cv, no_shipped, **options):
+    def handle(self, *args, data, out, folds, no_cv, no_shipped, no_corrections, **options):
         if no_shipped and not data:
             raise CommandError("--no-shipped needs at least one --data file", returncode=2)
         if folds < 2:
             raise CommandError("--folds must be at least 2", returncode=2)
+        corrections = [] if no_corrections else [
+            {**example, "weight": CORRECTION_WEIGHT} for example in correction_examples()
+        ]
+        self.stdout.write(f"{len(corrections)} label correction(s) from the portal, each counted {CORRECTION_WEIGHT:g}x")
         try:
-            model, path, scores = retrain(data, extra_examples=None, include_shipped=not no_shipped, out=out,
+            model, path, scores = retrain(data, extra_examples=corrections or None, include_shipped=not no_shipped, out=out,
                                           folds=folds, cv=not no_cv, log=self.stdout.write)
         except DataError as exc:
             raise CommandError(str(exc), returncode=2) from exc

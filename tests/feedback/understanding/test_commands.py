@@ -63,8 +63,8 @@ def test_train_command_saves_a_model(files, tmp_path):
     _, _, tiny = files
     target = tmp_path / "model.joblib"
     out = StringIO()
-    call_command("train_understanding", "--no-shipped", "--data", str(tiny), "--folds", "3", "--out", str(target),
-                 stdout=out)
+    call_command("train_understanding", "--no-shipped", "--no-corrections", "--data", str(tiny), "--folds", "3",
+                 "--out", str(target), stdout=out)
     result = json.loads(out.getvalue().strip().splitlines()[-1])
     assert result["path"] == str(target) and target.is_file()
     assert result["cv"]["sentiment"]["accuracy"] > 0.6
@@ -73,5 +73,24 @@ def test_train_command_saves_a_model(files, tmp_path):
 
 def test_train_command_bad_input_exits_2(tmp_path):
     with pytest.raises(CommandError) as info:
-        call_command("train_understanding", "--data", str(tmp_path / "missing.csv"), "--no-cv", stdout=StringIO())
+        call_command("train_understanding", "--data", str(tmp_path / "missing.csv"), "--no-cv", "--no-corrections",
+                     stdout=StringIO())
     assert info.value.returncode == 2
+
+
+@pytest.mark.django_db
+def test_train_command_learns_from_the_portals_corrections(files, tmp_path):
+    from datetime import UTC, datetime
+
+    from feedback.services.ingest import store_mention
+    from feedback.services.labels import correct_label
+    from tests.factories import UserFactory
+
+    mention, _ = store_mention(source="x", external_id="c1", text="@airline the seat would be nicer with a footrest",
+                               posted_at=datetime(2026, 11, 20, tzinfo=UTC), author_handle="dana", enqueue=False)
+    correct_label(mention=mention, label="intent", value="idea", by=UserFactory(is_superuser=True))
+    _, _, tiny = files
+    out = StringIO()
+    call_command("train_understanding", "--no-shipped", "--data", str(tiny), "--no-cv",
+                 "--out", str(tmp_path / "m.joblib"), stdout=out)
+    assert "1 label correction(s) from the portal" in out.getvalue()
