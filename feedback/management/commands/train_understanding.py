@@ -15,7 +15,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from feedback.services.labels import correction_examples
 from feedback.understanding.data import DataError
-from feedback.understanding.train import retrain
+from feedback.understanding.retraining import retrain
 
 # A person's correction outweighs one row of the shipped data.
 CORRECTION_WEIGHT = 2.0

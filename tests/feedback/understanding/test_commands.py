@@ -94,3 +94,11 @@ def test_train_command_learns_from_the_portals_corrections(files, tmp_path):
     call_command("train_understanding", "--no-shipped", "--data", str(tiny), "--no-cv",
                  "--out", str(tmp_path / "m.joblib"), stdout=out)
     assert "1 label correction(s) from the portal" in out.getvalue()
+
+
+def test_the_train_function_survives_the_retraining_module_being_imported():
+    """A submodule named like the package's `train` function used to replace it on import."""
+    import feedback.understanding
+    import feedback.understanding.retraining  # noqa: F401 - the import is the point
+
+    assert callable(feedback.understanding.train)
