@@ -21,6 +21,8 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from feedback.choices import Intent, Sentiment
 from feedback.models import Assessment
 from feedback.services.promises import PromiseVocabulary, default_vocabulary
+from feedback.understanding import text as text_rules
+from feedback.understanding.text import is_misguided, is_rant  # noqa: F401 - part of this module's interface
 
 MODEL_VERSION = "rules-1"
 
@@ -229,59 +231,14 @@ def detect_language(text: str) -> tuple[str, float]:
 
 # --- Assessment -------------------------------------------------------------------------
 
-# A rager rants, jokes or mocks rather than reporting what happened to them.
-_RANT = re.compile(
-    r"\b(?:lol|lmao|rofl|haha\w*|jk|joke|joking|satire|sarcasm|meme|wtf|smh)\b|/s\b|😂|🤣|🙄|!!!", re.IGNORECASE
-)
-# Misguided: repeats a claim or a rumour as fact ("I heard you're charging for carry-ons now?").
-_RUMOUR = re.compile(
-    r"\b(?:i heard|is it true|rumou?rs?|supposedly|apparently|they say|people say|word is|fake news|hoax|"
-    r"conspiracy|scam)\b",
-    re.IGNORECASE,
-)
-
-
-def is_rant(text: str) -> bool:
-    letters = [c for c in text if c.isalpha()]
-    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) >= 0.7
-    return shouting or bool(_RANT.search(text))
-
-
-def is_misguided(text: str) -> bool:
-    return bool(_RUMOUR.search(text))
-
-
 def assess(*, sentiment_label: str, intent: str, is_complaint: bool, is_spam: bool, about_us: bool = True,
            rant: bool = False, misguided: bool = False) -> str:
-    """The response recommendation of the domain guide (US Air Force web posting assessment).
-
-    In order, the first that applies:
-    1. negative and a troll (spam or the spam_troll intent) -> monitor_only, no reply;
-    2. not about us (spam, advertising, or `about_us` false) -> ignore;
-    3. a complaint (the flag or the intent) -> rectify, whatever the tone (sarcastic praise of a delay is one);
-    4. positive -> concur (thank, share);
-    5. negative and a rager (`rant`: a rant, joke or satire, not a complaint) -> monitor_only, tell the lead;
-    6. negative or neutral and misguided (`misguided`: repeats a claim or rumour) -> fix_facts;
-    7. negative (an unhappy customer) -> rectify;
-    8. neutral, balanced -> concur (reply with the facts, proactively).
-    """
-    negative = sentiment_label == Sentiment.NEGATIVE
-    troll = is_spam or intent == Intent.SPAM_TROLL
-    if troll and negative:
-        return Assessment.MONITOR_ONLY
-    if troll or not about_us:
-        return Assessment.IGNORE
-    if is_complaint or intent == Intent.COMPLAINT:
-        return Assessment.RECTIFY
-    if sentiment_label == Sentiment.POSITIVE:
-        return Assessment.CONCUR
-    if negative and rant:
-        return Assessment.MONITOR_ONLY
-    if misguided:
-        return Assessment.FIX_FACTS
-    if negative:
-        return Assessment.RECTIFY
-    return Assessment.CONCUR
+    """The response recommendation of the domain guide: `feedback.understanding.text.assess`,
+    the one implementation (the model package is Django-free and uses it too)."""
+    return Assessment(text_rules.assess(
+        sentiment=sentiment_label, intent=intent, is_complaint=is_complaint, is_spam=is_spam, about_us=about_us,
+        rant=rant, misguided=misguided,
+    ))
 
 
 def assess_text(text: str, *, sentiment_label: str, intent: str, is_complaint: bool, is_spam: bool) -> str:
