@@ -96,6 +96,7 @@ class Mention(models.Model):
     promise = models.ForeignKey(
         "Promise", null=True, blank=True, on_delete=models.SET_NULL, related_name="mentions",
         help_text="The company promise the post is about, if any.",
+        db_index=False,  # mention_promise_received (promise, received_at) serves promise lookups
     )
     promise_confidence = models.FloatField(null=True, blank=True)
     is_spam = models.BooleanField(null=True, blank=True, help_text="Spam or a troll: monitored, no case.")
