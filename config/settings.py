@@ -168,6 +168,8 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Mentions in, cases and customers out.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # The schema and docs, like every other endpoint, are for users Baton knows.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     # Swagger UI from the pip package, not a CDN: works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",

@@ -216,3 +216,8 @@ def test_openapi_schema_for_an_authenticated_user(api_client):
     assert "openapi: 3" in content
     assert "/api/v1/mentions/" in content
     assert "MentionIn" in content
+
+
+@pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/"])
+def test_openapi_schema_and_docs_need_a_known_user(client, path):
+    assert client.get(path).status_code in (401, 403)
