@@ -21,8 +21,8 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 from feedback.choices import Intent, Sentiment
 from feedback.models import Assessment
 from feedback.services.promises import PromiseVocabulary, default_vocabulary
-from feedback.understanding import text as text_rules
-from feedback.understanding.text import is_misguided, is_rant  # noqa: F401 - part of this module's interface
+from feedback.understanding import assessment as text_rules
+from feedback.understanding.assessment import is_misguided, is_rant  # noqa: F401 - part of this module's interface
 
 MODEL_VERSION = "rules-1"
 

@@ -18,6 +18,7 @@ import os
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .data import (
     LABELS,
@@ -27,7 +28,22 @@ from .data import (
     shipped_examples,
     shipped_fingerprint,
 )
-from .model import ALGORITHM_VERSION, CONFIG, MODEL_NAME, UnderstandingModel, cross_validate, load
+
+# The model module brings scikit-learn, SciPy and NumPy (most of a second to import): load it only
+# when a model is trained or used, not in every process that imports this package (the web
+# process imports `text` for the assessment rules).
+if TYPE_CHECKING:
+    from .model import UnderstandingModel
+
+_FROM_MODEL = {"ALGORITHM_VERSION", "CONFIG", "MODEL_NAME", "UnderstandingModel", "cross_validate", "load"}
+
+
+def __getattr__(name):
+    if name in _FROM_MODEL:
+        from . import model
+
+        return getattr(model, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 __all__ = ["DataError", "LABELS", "UnderstandingModel", "collect_examples", "cross_validate", "default_model_path",
            "default_version", "load", "load_default", "reset_default", "train", "train_default", "var_dir"]
@@ -35,7 +51,7 @@ __all__ = ["DataError", "LABELS", "UnderstandingModel", "collect_examples", "cro
 log = logging.getLogger(__name__)
 
 _lock = threading.Lock()
-_default: UnderstandingModel | None = None
+_default = None  # the default UnderstandingModel, once loaded
 
 
 def var_dir() -> Path:
@@ -52,6 +68,8 @@ def default_version() -> str:
     digest.update(shipped_fingerprint().encode())
     for module in ("data.py", "model.py", "text.py"):  # any change to the code retrains
         digest.update((Path(__file__).resolve().parent / module).read_bytes())
+    from .model import ALGORITHM_VERSION, CONFIG, MODEL_NAME
+
     digest.update(repr((ALGORITHM_VERSION, sorted(CONFIG.items()), sklearn.__version__)).encode())
     return f"{MODEL_NAME}-{ALGORITHM_VERSION}+{digest.hexdigest()[:10]}"
 
@@ -84,6 +102,8 @@ def train(datasets: Iterable = (), *, extra_examples: Sequence[dict] | None = No
     examples = collect_examples(datasets, extra_examples=extra_examples, include_shipped=include_shipped)
     if not examples:
         raise DataError("no labelled examples to train on")
+    from .model import UnderstandingModel
+
     return UnderstandingModel().fit(examples, version=version, description=description)
 
 
@@ -95,6 +115,8 @@ def reset_default() -> None:
 
 
 def train_default() -> UnderstandingModel:
+    from .model import UnderstandingModel
+
     return UnderstandingModel().fit(shipped_examples(), version=default_version(),
                                     description="shipped data: feedback/understanding/data/*.csv")
 
@@ -108,6 +130,8 @@ def load_default() -> UnderstandingModel:
     global _default
     if _default is not None:
         return _default
+    from .model import load
+
     with _lock:
         if _default is not None:
             return _default
