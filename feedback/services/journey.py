@@ -17,6 +17,7 @@ from customers.models import Customer, Stage
 from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, EventKind, HandoffStatus
 from feedback.models import Case, CaseEvent, FeedbackNote, Handoff
 from feedback.services import sla
+from feedback.services.assignment import assign
 from feedback.services.cases import _check_member, _event, _lock_case, change_status
 from teams.models import Department
 from teams.selectors import department_ids_for
@@ -76,6 +77,10 @@ def accept_handoff(*, handoff: Handoff, by, now: datetime | None = None) -> Hand
         handoff.save(update_fields=["status", "decided_by", "decided_at"])
         _event(case=case, kind=EventKind.ACCEPTED, now=now, actor=by, **_handoff_data(handoff))
         sla.stop_clocks(case=case, metrics=[ClockMetric.HANDOFF_ACCEPTANCE], now=now)
+        # The receiving department's assignment strategy picks who works it (as for a new case).
+        assign(cases=[case])
+        if case.assignee_id is not None:
+            case.save(update_fields=["assignee", "updated_at"])
     return handoff
 
 

@@ -112,6 +112,13 @@ class TestAccept:
         add_note(case=case, by=sales_agent, text="Quoted the upgrade.")
         assert case in inbox_cases(user=sales_agent)
 
+    def test_accepting_assigns_the_case_by_the_receiving_departments_strategy(self, handed_off, sales_agent):
+        case, handoff = handed_off
+        assert case.assignee is None
+        accept_handoff(handoff=handoff, by=sales_agent, now=DECIDED)
+        case.refresh_from_db()
+        assert case.assignee == sales_agent  # the only available sales agent, round robin by default
+
     def test_only_the_receiving_department_accepts(self, handed_off, service_agent, after_sales_agent):
         _, handoff = handed_off
         for user in (service_agent, after_sales_agent):
