@@ -1,5 +1,6 @@
-"""Default SLA targets: (first reply, resolution) in calendar minutes per priority. Constants
-only: the data migration, `sla.ensure_default_policies` and the no-policy fallback read them."""
+"""Baton's defaults: SLA targets, routing rules, the business week. Constants, plus
+`create_routing_rules`, which takes the model classes it writes so that the data migration (with
+historical models) and `routing.ensure_default_rules` share it."""
 
 SLA_TARGETS = {
     "urgent": (60, 8 * 60),
@@ -37,3 +38,18 @@ ROUTING_RULES = [
     ("Any other complaint: service", {"is_complaint": True}, {"department": "service"}),
     ("Default: marketing", {}, {"department": "marketing"}),
 ]
+
+
+def create_routing_rules(RoutingRule, departments: dict) -> int:  # noqa: N803 - a model class
+    """Create ROUTING_RULES in order, the last as the default; `departments` maps slug -> department.
+    Only into an empty rule table. Returns how many were created."""
+    if RoutingRule.objects.exists():
+        return 0
+    for position, (name, conditions, actions) in enumerate(ROUTING_RULES):
+        actions = dict(actions)
+        slug = actions.pop("department", None)
+        RoutingRule.objects.create(
+            name=name, position=(position + 1) * 10, is_default=position == len(ROUTING_RULES) - 1,
+            department=departments.get(slug) if slug else None, **conditions, **actions,
+        )
+    return len(ROUTING_RULES)

@@ -29,7 +29,18 @@ class NoteForm(CaseActionForm):
     )
 
 
-class HandoffForm(CaseActionForm):
+class OtherDepartmentForm(CaseActionForm):
+    """A case action aimed at another department (`to_department`): offers all but the case's own."""
+
+    def __init__(self, *args, case=None, **kwargs):
+        super().__init__(*args, case=case, **kwargs)
+        queryset = Department.objects.all()
+        if case is not None:
+            queryset = queryset.exclude(pk=case.department_id)
+        self.fields["to_department"].queryset = queryset
+
+
+class HandoffForm(OtherDepartmentForm):
     action = "handoff"
     to_department = forms.ModelChoiceField(
         queryset=Department.objects.none(), label="Hand off to", empty_label="Choose a department",
@@ -40,13 +51,6 @@ class HandoffForm(CaseActionForm):
         help_text="Required: what the receiving team needs to know.",
         error_messages={"required": "Write a note for the receiving team: what happened and what they should do next."},
     )
-
-    def __init__(self, *args, case=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        queryset = Department.objects.all()
-        if case is not None:
-            queryset = queryset.exclude(pk=case.department_id)
-        self.fields["to_department"].queryset = queryset
 
 
 class ResolveForm(CaseActionForm):

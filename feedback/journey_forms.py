@@ -4,7 +4,7 @@ from django import forms
 
 from customers.models import Stage
 from feedback.choices import ProblemStatus
-from feedback.forms import CaseActionForm, ResolveForm
+from feedback.forms import CaseActionForm, OtherDepartmentForm, ResolveForm
 from feedback.models import Problem
 from feedback.services.journey import OUTCOMES, PURCHASE_DEPARTMENTS, STAGE_TRANSITIONS
 from teams.models import Department
@@ -37,7 +37,7 @@ class OutcomeResolveForm(ResolveForm):
         return data
 
 
-class FeedbackUpForm(CaseActionForm):
+class FeedbackUpForm(OtherDepartmentForm):
     action = "feedback"
     to_department = forms.ModelChoiceField(
         queryset=Department.objects.none(), label="Feedback to", empty_label="Choose a department",
@@ -47,13 +47,6 @@ class FeedbackUpForm(CaseActionForm):
         widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, label="Feedback",
         error_messages={"required": "Write what the other department should know or change."},
     )
-
-    def __init__(self, *args, case=None, **kwargs):
-        super().__init__(*args, **kwargs)
-        queryset = Department.objects.all()
-        if case is not None:
-            queryset = queryset.exclude(pk=case.department_id)
-        self.fields["to_department"].queryset = queryset
 
 
 class ProblemLinkForm(CaseActionForm):

@@ -15,7 +15,7 @@ from django.db import transaction
 
 from config.errors import BatonError
 from feedback.choices import Intent, Priority
-from feedback.defaults import ROUTING_RULES
+from feedback.defaults import create_routing_rules
 from feedback.models import Mention, RoutingRule
 
 DEFAULT_DEPARTMENT = "marketing"  # only if the default rule is missing: the social team owns the rest
@@ -290,17 +290,7 @@ def ensure_default_rules() -> int:
     """Create the domain guide's default rules if there are none. Returns how many were created."""
     from teams.models import Department
 
-    if RoutingRule.objects.exists():
-        return 0
-    departments = Department.objects.in_bulk(field_name="slug")
-    for position, (name, conditions, actions) in enumerate(ROUTING_RULES):
-        actions = dict(actions)
-        slug = actions.pop("department", None)
-        RoutingRule.objects.create(
-            name=name, position=(position + 1) * 10, is_default=position == len(ROUTING_RULES) - 1,
-            department=departments.get(slug) if slug else None, **conditions, **actions,
-        )
-    return len(ROUTING_RULES)
+    return create_routing_rules(RoutingRule, Department.objects.in_bulk(field_name="slug"))
 
 
 def save_rule(*, rule: RoutingRule, promises=None, by=None) -> RoutingRule:

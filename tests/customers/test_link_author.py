@@ -1,12 +1,11 @@
 """Linking a post's author to a CRM record (customers/services.py: link_author)."""
 
-import threading
 
 import pytest
-from django.db import connections
 
 from customers.models import Customer, Identity, LinkMethod, Stage
 from customers.services import link_author, normalize_handle
+from tests.concurrency import run_at_once
 from tests.factories import CustomerFactory, IdentityFactory
 
 
@@ -66,23 +65,9 @@ def test_normalize_handle():
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_linking_the_same_new_handle_get_one_customer():
     workers = 6
-    barrier = threading.Barrier(workers)
-    results, errors = [], []
-
-    def link():
-        try:
-            barrier.wait(timeout=10)
-            results.append(link_author(channel="x", handle="@RaceCondition", name="Racer").pk)
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=link) for _ in range(workers)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    results, errors = run_at_once(
+        lambda: link_author(channel="x", handle="@RaceCondition", name="Racer").pk, workers
+    )
 
     assert errors == []
     assert len(results) == workers

@@ -1,11 +1,10 @@
 """Assignment inside a department (round robin, least open cases, away members, leads) and the
 per-department reopen window."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connection, transaction
+from django.db import transaction
 from django.urls import reverse
 
 from feedback.choices import CaseStatus, Intent, Priority
@@ -13,6 +12,7 @@ from feedback.models import Case
 from feedback.services.assignment import set_away
 from feedback.services.cases import Attachment, attach_mentions, resolve
 from teams.models import Assignment, Department, Membership, Role
+from tests.concurrency import run_at_once
 from tests.factories import CaseFactory, CustomerFactory, MembershipFactory, MentionFactory, UserFactory, department
 
 NOW = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -117,24 +117,12 @@ def test_existing_cases_keep_their_assignee():
 @pytest.mark.django_db(transaction=True)
 def test_round_robin_is_fair_under_two_concurrent_workers():
     a, b = _members(n=2)
-    per_thread, errors = 15, []
-    barrier = threading.Barrier(2)
-
+    per_thread = 15
     def worker():
-        try:
-            barrier.wait()
-            for _ in range(per_thread):
-                _new_cases(1)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connection.close()
+        for _ in range(per_thread):
+            _new_cases(1)
 
-    threads = [threading.Thread(target=worker) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    _, errors = run_at_once(worker, 2)
     assert not errors
     counts = {user: Case.objects.filter(assignee=user).count() for user in (a, b)}
     assert counts == {a: per_thread, b: per_thread}  # no turn handed out twice

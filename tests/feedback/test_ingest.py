@@ -1,11 +1,10 @@
-import threading
 from datetime import UTC, datetime
 
 import pytest
-from django.db import connections
 
 from feedback.models import Mention
 from feedback.services.ingest import store_mention, store_mentions
+from tests.concurrency import run_at_once
 
 POSTED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
@@ -48,23 +47,7 @@ def test_emoji_and_right_to_left_text_round_trip():
 
 @pytest.mark.django_db(transaction=True)
 def test_concurrent_deliveries_of_one_mention_store_one_row():
-    barrier = threading.Barrier(6)
-    outcomes, errors = [], []
-
-    def deliver():
-        try:
-            barrier.wait()
-            outcomes.append(store_mention(enqueue=False, **_item("same"))[1])
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=deliver) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    outcomes, errors = run_at_once(lambda: store_mention(enqueue=False, **_item("same"))[1], 6)
     assert not errors
     assert Mention.objects.filter(source="x", external_id="same").count() == 1
     assert sorted(outcomes) == [False] * 5 + [True]

@@ -1,10 +1,8 @@
 """SLA clocks and the escalation sweep (feedback/services/sla.py, feedback/tasks.py: sla_sweep)."""
 
-import threading
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from django.db import connections
 from django.utils import timezone
 
 from feedback.choices import CaseStatus, ClockMetric, EventKind, Priority
@@ -12,6 +10,7 @@ from feedback.models import Case, CaseEvent, Escalation, SlaClock, SlaPolicy
 from feedback.services import sla
 from feedback.tasks import sla_sweep
 from teams.models import Department
+from tests.concurrency import run_at_once
 from tests.factories import CaseFactory, SlaClockFactory, department
 
 OPENED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
@@ -233,23 +232,7 @@ def test_two_sweeps_at_once_escalate_each_clock_exactly_once():
         for _ in range(15)
     ]
     sweeps = 4
-    barrier = threading.Barrier(sweeps)
-    counts, errors = [], []
-
-    def sweep():
-        try:
-            barrier.wait(timeout=10)
-            counts.append(sla.escalate_due(now=now))
-        except Exception as exc:  # noqa: BLE001 - reported by the assertion below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=sweep) for _ in range(sweeps)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    counts, errors = run_at_once(lambda: sla.escalate_due(now=now), sweeps)
 
     assert errors == []
     assert sum(counts) == 30

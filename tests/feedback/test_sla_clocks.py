@@ -1,12 +1,11 @@
 """SLA clocks per metric, pause and resume, business hours, escalation levels 3 and 4, and the
 notifications they send (feedback/services/sla.py, cases.py, notifications.py)."""
 
-import threading
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 from django.core import mail
-from django.db import connections, transaction
+from django.db import transaction
 from django.urls import reverse
 
 from feedback.choices import CaseStatus, ClockMetric, Intent, Priority
@@ -16,6 +15,7 @@ from feedback.services.cases import attach_mention, change_status, hand_off, rec
 from feedback.services.journey import accept_handoff
 from feedback.tasks import send_notification_emails
 from teams.models import BusinessSchedule, ClosedDay, Role
+from tests.concurrency import run_at_once
 from tests.factories import (
     BoardSeatFactory,
     CaseFactory,
@@ -346,23 +346,7 @@ def test_two_sweeps_at_once_create_each_notification_once():
     now = MONDAY + 10 * H
     for _ in range(20):
         SlaClockFactory(case=CaseFactory(priority=Priority.URGENT, assignee=people["agent"], created_at=MONDAY))
-    barrier = threading.Barrier(4)
-    errors = []
-
-    def sweep():
-        try:
-            barrier.wait(timeout=10)
-            sla.sweep(now=now, limit=3)
-        except Exception as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=sweep) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
+    _, errors = run_at_once(lambda: sla.sweep(now=now, limit=3), 4)
     assert errors == []
     # breach, board and level 3 (10 h > 4 h + 2 h) for each clock; never a warning for a clock already due
     assert Escalation.objects.count() == 60

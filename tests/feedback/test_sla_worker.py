@@ -20,20 +20,12 @@ from feedback.choices import ClockMetric, EventKind, Priority
 from feedback.models import Case, CaseEvent, Escalation, Notification, SlaClock
 from feedback.tasks import sla_sweep
 from teams.models import Role
+from tests.concurrency import wait_for
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory, department
 
 ROOT = Path(__file__).resolve().parents[2]
 CLOCKS = 3000
 BATCH = 40
-
-
-def _wait_for(predicate, timeout=60.0, interval=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def _worker(queue: str, name: str) -> subprocess.Popen:
@@ -87,7 +79,7 @@ def test_a_worker_killed_in_the_middle_of_a_sweep_loses_and_doubles_nothing():
     first = _worker(queue, "doomed")
     try:
         sla_sweep.apply_async(queue=queue)  # a full batch re-queues itself onto this queue
-        assert _wait_for(lambda: Escalation.objects.count() >= 300, timeout=90), "the first worker never swept"
+        assert wait_for(lambda: Escalation.objects.count() >= 300, timeout=90, interval=0.02), "the first worker never swept"
         os.kill(first.pid, signal.SIGKILL)
         first.wait(timeout=10)
     finally:
@@ -101,7 +93,7 @@ def test_a_worker_killed_in_the_middle_of_a_sweep_loses_and_doubles_nothing():
     second = _worker(queue, "heir")
     try:
         sla_sweep.apply_async(queue=queue)  # the next beat tick
-        assert _wait_for(lambda: Escalation.objects.count() >= CLOCKS, timeout=120), (
+        assert wait_for(lambda: Escalation.objects.count() >= CLOCKS, timeout=120), (
             f"the second worker stopped at {Escalation.objects.count()} of {CLOCKS}"
         )
         time.sleep(1.0)  # let any duplicate message run: it must change nothing

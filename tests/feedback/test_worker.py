@@ -9,7 +9,6 @@ import os
 import sqlite3
 import subprocess
 import sys
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -22,17 +21,9 @@ from config.celery import app
 from feedback.choices import MentionStatus
 from feedback.models import Mention
 from feedback.services.ingest import store_mention
+from tests.concurrency import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def _wait_for(predicate, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +53,7 @@ def test_worker_on_redis_processes_a_mention(settings, default_model_path):
             posted_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC), author_handle="redis_rita",
         )
         assert created
-        processed = _wait_for(
+        processed = wait_for(
             lambda: Mention.objects.filter(pk=mention.pk, status=MentionStatus.PROCESSED).exists()
         )
     task_postrun.disconnect(close_worker_connections)
@@ -113,7 +104,7 @@ def test_worker_on_embedded_stack_processes_a_mention(tmp_path, default_model_pa
                 "SELECT status, case_id, model_version FROM feedback_mention WHERE external_id = 'embedded-1'"
             ).fetchone()
 
-        assert _wait_for(lambda: status() and status()[0] == MentionStatus.PROCESSED, timeout=60), (
+        assert wait_for(lambda: status() and status()[0] == MentionStatus.PROCESSED, timeout=60), (
             f"not processed; mention row: {status()}"
         )
         department = database.execute(
@@ -171,6 +162,6 @@ def test_mentions_accepted_while_the_broker_is_down_are_processed_when_it_is_bac
     task_postrun.connect(close_worker_connections, weak=False)
     with start_worker(app, pool="solo", perform_ping_check=False, shutdown_timeout=10):
         assert recover_unprocessed_mentions.run() == 1
-        processed = _wait_for(lambda: Mention.objects.filter(pk=mention.pk, status=MentionStatus.PROCESSED).exists())
+        processed = wait_for(lambda: Mention.objects.filter(pk=mention.pk, status=MentionStatus.PROCESSED).exists())
     task_postrun.disconnect(close_worker_connections)
     assert processed
