@@ -66,11 +66,11 @@ def default_version() -> str:
 
     digest = hashlib.sha1()
     digest.update(shipped_fingerprint().encode())
-    for module in ("data.py", "model.py", "text.py"):  # any change to the code retrains
+    for module in ("data.py", "model.py", "text.py", "embeddings.py"):  # any change to the code retrains
         digest.update((Path(__file__).resolve().parent / module).read_bytes())
-    from .model import ALGORITHM_VERSION, CONFIG, MODEL_NAME
+    from .model import ALGORITHM_VERSION, MODEL_NAME, default_config
 
-    digest.update(repr((ALGORITHM_VERSION, sorted(CONFIG.items()), sklearn.__version__)).encode())
+    digest.update(repr((ALGORITHM_VERSION, sorted(default_config().items()), sklearn.__version__)).encode())
     return f"{MODEL_NAME}-{ALGORITHM_VERSION}+{digest.hexdigest()[:10]}"
 
 

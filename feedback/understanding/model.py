@@ -2,10 +2,12 @@
 
 Features (computed once per batch, shared by every head):
   word TF-IDF (1-2 grams) and character TF-IDF (char_wb 2-5 grams) over normalised text
-  (@handles, URLs, numbers replaced; elongations shortened), VADER scores, surface cues
-  (!, ?, capitals, links, handles, length) and counts of hand-written lexicon cues.
+  (URLs and numbers replaced, @handles kept as tokens; elongations shortened), VADER scores,
+  surface cues (!, ?, capitals, links, handles, length), counts of hand-written lexicon cues and,
+  unless turned off, the all-MiniLM-L6-v2 sentence embedding (embeddings.py).
 Heads (stacked in three stages):
-  1. sentiment: logistic regression (C=4);  is_spam: NB-weighted logistic regression (C=4)
+  1. sentiment: logistic regression (C=4);  is_spam: NB-weighted logistic regression (C=4) on
+     every feature but the embedding (which costs spam accuracy)
   2. is_complaint: logistic regression (C=4) on the features + the sentiment probabilities;
      promise: class-balanced logistic regression (C=4), trained on negative airline tweets
   3. intent: logistic regression (C=4) on the features + sentiment, complaint and spam
@@ -17,6 +19,7 @@ See README.md in this folder for what was tried and the cross-validated scores.
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Sequence
 
@@ -35,7 +38,7 @@ from .text import assess, dense_features, intent_rule, is_misguided, is_rant, no
 
 MODEL_NAME = "understanding"
 # Bump when features, heads or rules change: the default model's cache file name changes with it.
-ALGORITHM_VERSION = "1"
+ALGORITHM_VERSION = "2"
 
 CONFIG = {
     "word_ngrams": (1, 2),
@@ -49,7 +52,18 @@ CONFIG = {
     # training data has it) at this confidence, or for any other post at the higher one.
     "promise_min_confidence_negative": 0.3,
     "promise_min_confidence_other": 0.6,
+    # sentence embeddings appended to the features of every head but is_spam (None: without them)
+    "embeddings": "all-MiniLM-L6-v2",
+    "embedding_scale": 0.6,
 }
+
+
+def default_config() -> dict:
+    """CONFIG, without embeddings when BATON_UNDERSTANDING_EMBEDDINGS is off (the fast model)."""
+    config = dict(CONFIG)
+    if os.environ.get("BATON_UNDERSTANDING_EMBEDDINGS", "on").strip().lower() in ("off", "0", "false", "no"):
+        config["embeddings"] = None
+    return config
 
 TOKEN_PATTERN = r"(?u)[\w']+|[^\w\s]"
 
@@ -153,10 +167,16 @@ class Featurizer:
         return self
 
     def transform(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, list[dict]]:
+        """The feature matrix (the embedding, when configured, in the last `n_embedding` columns)
+        and the VADER scores of each text."""
         normalised = [normalise(t) for t in texts]
         dense, scores = dense_features(list(texts), self.config["lexicon_scale"])
-        X = sp.hstack([self.word.transform(normalised), self.char.transform(normalised), dense], format="csr",
-                      dtype=np.float64)
+        blocks = [self.word.transform(normalised), self.char.transform(normalised), dense]
+        if self.n_embedding:
+            from . import embeddings
+
+            blocks.append(sp.csr_matrix(embeddings.encode(list(texts)) * self.config["embedding_scale"]))
+        X = sp.hstack(blocks, format="csr", dtype=np.float64)
         return X, scores
 
     @property
@@ -164,6 +184,12 @@ class Featurizer:
         from .text import N_DENSE
 
         return N_DENSE
+
+    @property
+    def n_embedding(self) -> int:
+        from .embeddings import DIMENSIONS
+
+        return DIMENSIONS if self.config.get("embeddings") else 0
 
 
 # --- Training helpers ---------------------------------------------------------------------
@@ -206,13 +232,21 @@ SENTIMENT_ORDER = ("negative", "neutral", "positive")
 class Heads:
     """The fitted heads and how they stack."""
 
-    def __init__(self, config: dict, n_dense: int):
+    def __init__(self, config: dict, n_dense: int, n_embedding: int = 0):
         self.config = config
         self.n_dense = n_dense
+        self.n_embedding = n_embedding
         self.sentiment = self.is_spam = self.is_complaint = self.promise = self.intent = None
 
+    def spam_features(self, X):
+        """Every column but the embedding: the spam head does better without it (0.958 vs 0.963)."""
+        return X[:, :X.shape[1] - self.n_embedding] if self.n_embedding else X
+
+    def spam_proba(self, X):
+        return _proba(self.is_spam, self.spam_features(X), (False, True))[:, 1]
+
     def stage1(self, X):
-        return _proba(self.sentiment, X, SENTIMENT_ORDER), _proba(self.is_spam, X, (False, True))[:, 1]
+        return _proba(self.sentiment, X, SENTIMENT_ORDER), self.spam_proba(X)
 
     def complaint_features(self, X, p_sent):
         return sp.hstack([X, sp.csr_matrix(p_sent * self.config["stack_scale"])], format="csr")
@@ -230,8 +264,8 @@ class Heads:
                 rows = _rows(examples, label)
                 if len(rows):
                     y = np.array([examples[i][label] for i in rows])
-                    setattr(self, label, _fit_head(label, X[rows], y, _weights(examples, rows), self.config,
-                                                   self.n_dense))
+                    Xr = self.spam_features(X[rows]) if label == "is_spam" else X[rows]
+                    setattr(self, label, _fit_head(label, Xr, y, _weights(examples, rows), self.config, self.n_dense))
         if "is_complaint" in only:
             rows = _rows(examples, "is_complaint")
             if len(rows):
@@ -284,7 +318,7 @@ class UnderstandingModel:
     """Labels texts. `predict(texts)` returns one dict per text (see `predict`)."""
 
     def __init__(self, config: dict | None = None):
-        self.config = dict(CONFIG if config is None else config)
+        self.config = default_config() if config is None else dict(config)
         self.version = f"{MODEL_NAME}-{ALGORITHM_VERSION}"
         self.trained_on: dict = {}
         self.featurizer: Featurizer | None = None
@@ -300,7 +334,7 @@ class UnderstandingModel:
         unique = list(dict.fromkeys(texts))
         self.featurizer = Featurizer(self.config).fit(unique)
         X, _ = self.featurizer.transform(texts)
-        self.heads = Heads(self.config, self.featurizer.n_dense).fit(X, examples)
+        self.heads = Heads(self.config, self.featurizer.n_dense, self.featurizer.n_embedding).fit(X, examples)
         counts = {label: int(sum(label in e for e in examples)) for label in LABELS}
         self.trained_on = {"examples": len(examples), "per_label": counts, "description": description,
                            "sklearn": sklearn.__version__, "seconds": round(time.perf_counter() - started, 1)}
@@ -457,7 +491,7 @@ def cross_validate(examples: Sequence[dict], *, folds: int = 5, seed: int = 0, l
     probability comes from a model that saw the row. Intent is scored after the rules; promise
     on the rows that have one (the best guess, whatever the gating).
     """
-    config = dict(CONFIG if config is None else config)
+    config = default_config() if config is None else dict(config)
     texts = [e["text"] for e in examples]
     featurizer = Featurizer(config).fit(list(dict.fromkeys(texts)))
     X, _ = featurizer.transform(texts)
@@ -478,7 +512,8 @@ def cross_validate(examples: Sequence[dict], *, folds: int = 5, seed: int = 0, l
         if label in ("is_complaint", "intent"):
             held = set(texts[i] for i in rows)
             aux_examples = [e if e["text"] not in held else {"text": e["text"]} for e in examples]
-            aux = Heads(config, featurizer.n_dense).fit(X, aux_examples, only=("sentiment", "is_spam", "is_complaint"))
+            aux = Heads(config, featurizer.n_dense, featurizer.n_embedding).fit(
+                X, aux_examples, only=("sentiment", "is_spam", "is_complaint"))
         n_splits = max(2, min(folds, int(counts.max())))
         skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         pred = np.empty(len(rows), dtype=object)
@@ -488,7 +523,7 @@ def cross_validate(examples: Sequence[dict], *, folds: int = 5, seed: int = 0, l
             train_rows = np.concatenate([rows[train], extra_rows])
             sub = [examples[i] for i in train_rows]
             Xtr = X[train_rows]
-            heads = Heads(config, featurizer.n_dense)
+            heads = Heads(config, featurizer.n_dense, featurizer.n_embedding)
             if aux is not None:
                 heads.sentiment, heads.is_spam = aux.sentiment, aux.is_spam
                 if label == "intent":
@@ -501,7 +536,7 @@ def cross_validate(examples: Sequence[dict], *, folds: int = 5, seed: int = 0, l
                 P = _proba(heads.sentiment, Xte, SENTIMENT_ORDER)
                 pred[test] = [SENTIMENT_ORDER[k] for k in P.argmax(1)]
             elif label == "is_spam":
-                pred[test] = list(_proba(heads.is_spam, Xte, (False, True))[:, 1] >= 0.5)
+                pred[test] = list(heads.spam_proba(Xte) >= 0.5)
             elif label == "is_complaint":
                 p_sent, _ = heads.stage1(Xte)
                 pred[test] = list(heads.complaint_proba(Xte, p_sent) >= 0.5)

