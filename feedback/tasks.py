@@ -1,6 +1,7 @@
 """Celery tasks: thin wrappers that take ids and call services."""
 
 import gc
+import os
 
 from celery import shared_task
 from celery.signals import worker_init
@@ -64,11 +65,16 @@ def recover_inbound_payloads() -> int:
 
 
 @worker_init.connect
-def load_understanding_model(**kwargs):
-    """Load (or first train) the understanding model once in the worker's main process, before
-    it forks its pool: the children share it instead of each loading it on their first batch."""
+def load_understanding_model(sender=None, **kwargs):
+    """Load the understanding model once in the worker's main process, before it forks its pool:
+    the children share it instead of each loading it on their first batch. A missing model is
+    trained in a separate process (prepare_default), so torch never starts here; each child loads
+    the embedding model on its first batch, with the cores shared out between the children."""
     if settings.BATON_UNDERSTANDING_ENGINE == "model":
-        from feedback.understanding import load_default
+        from feedback.understanding import load_default, prepare_default
 
+        children = max(1, int(getattr(sender, "concurrency", 1) or 1))
+        os.environ.setdefault("BATON_EMBEDDING_THREADS", str(max(1, (os.cpu_count() or 1) // children)))
+        prepare_default()
         load_default()
     gc.freeze()  # the model and Django live as long as the worker: keep them out of full collections

@@ -15,6 +15,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import os
+import subprocess
+import sys
 import threading
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -105,6 +107,19 @@ def train(datasets: Iterable = (), *, extra_examples: Sequence[dict] | None = No
     from .model import UnderstandingModel
 
     return UnderstandingModel().fit(examples, version=version, description=description)
+
+
+def prepare_default() -> None:
+    """Make sure the default model's cache file exists, training it in a separate Python process
+    when it does not. A process that then forks (the Celery worker's pool) loads the model from the
+    file without ever starting torch, whose thread pools do not survive a fork."""
+    if os.environ.get("BATON_UNDERSTANDING_MODEL") or default_model_path().is_file():
+        return
+    log.info("training the default understanding model in a separate process")
+    code = "from feedback.understanding import load_default; load_default()"
+    result = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parents[2], check=False)
+    if result.returncode:
+        log.warning("training the understanding model apart failed (exit %s); training it here", result.returncode)
 
 
 def reset_default() -> None:

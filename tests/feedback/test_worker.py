@@ -28,9 +28,12 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture(scope="module")
 def default_model_path():
-    """The default understanding model, trained once (or read from the cache in BATON_VAR_DIR)."""
-    from feedback.understanding import default_model_path, load_default
+    """The default understanding model, trained once in a separate process as the worker does it
+    (or read from the cache in BATON_VAR_DIR)."""
+    from feedback.understanding import default_model_path, load_default, prepare_default
 
+    prepare_default()
+    assert default_model_path().is_file()
     load_default()
     return default_model_path()
 

@@ -118,3 +118,14 @@ def test_load_default_honours_model_override(small_model, tmp_path, monkeypatch)
         assert understanding.load_default().version == small_model.version
     finally:
         understanding.reset_default()
+
+
+def test_prepare_default_leaves_a_cached_or_chosen_model_alone(small_model, tmp_path, monkeypatch):
+    """The worker calls prepare_default before forking; the training-in-a-subprocess path itself
+    runs in tests/feedback/test_worker.py (a real worker on a clean checkout's empty cache)."""
+    monkeypatch.setattr(understanding.subprocess, "run", lambda *a, **k: pytest.fail("nothing to train"))
+    small_model.save(understanding.default_model_path())
+    understanding.prepare_default()
+    understanding.default_model_path().unlink()
+    monkeypatch.setenv("BATON_UNDERSTANDING_MODEL", str(tmp_path / "chosen.joblib"))
+    understanding.prepare_default()
