@@ -26,7 +26,14 @@ def run(*, n: int, engine: str | None, out) -> dict:
     warm = understand_texts(texts[:1], promises=vocabulary, engine=engine)  # loads (or trains) the model
     load_s = time.perf_counter() - started
     version = warm[0].model_version
-    out(f"bench understand: {n} texts, batches of {BATCH}, model {version} (load {load_s:.1f} s), one process")
+    embedding = None
+    if version.startswith("understanding-"):
+        from feedback.understanding import embeddings, load_default
+
+        if load_default().config.get("embeddings"):
+            embedding = f"{embeddings.MODEL}, {embeddings.threads()} torch threads"
+    out(f"bench understand: {n} texts, batches of {BATCH}, model {version} (load {load_s:.1f} s), one process, "
+        f"sentence embedding: {embedding or 'none'}")
     started, cpu = time.perf_counter(), time.process_time()
     for start in range(0, n, BATCH):
         understand_texts(texts[start : start + BATCH], promises=vocabulary, engine=engine)
@@ -39,5 +46,6 @@ def run(*, n: int, engine: str | None, out) -> dict:
         "mentions_per_s": round(n / elapsed, 1),
         "mentions_per_cpu_s": round(n / cpu, 1),
         "load_s": round(load_s, 2),
+        "embedding": embedding,
         "cores": os.cpu_count(),
     }

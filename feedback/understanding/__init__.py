@@ -29,6 +29,7 @@ from .data import (
     read_csv,
     shipped_examples,
     shipped_fingerprint,
+    with_auxiliary_not_spam,
 )
 
 # The model module brings scikit-learn, SciPy and NumPy (most of a second to import): load it only
@@ -84,7 +85,7 @@ def collect_examples(datasets: Iterable = (), *, extra_examples: Sequence[dict] 
                      include_shipped: bool = False) -> list[dict]:
     """Examples from the shipped files (optional), labelled CSV paths or lists of row dicts in
     `datasets`, and `extra_examples` (dicts with "text", any label keys, optional "weight")."""
-    examples = shipped_examples() if include_shipped else []
+    examples = shipped_examples(auxiliary=False) if include_shipped else []
     for dataset in datasets:
         if isinstance(dataset, (str, Path)):
             examples.extend(read_csv(dataset, require_labels=True))
@@ -94,7 +95,7 @@ def collect_examples(datasets: Iterable = (), *, extra_examples: Sequence[dict] 
         # Hook for company corrections: a person's corrected labels, e.g.
         # {"text": ..., "intent": "idea", "weight": 2.0}
         examples.extend(normalise_example(row) for row in extra_examples)
-    return examples
+    return with_auxiliary_not_spam(examples)
 
 
 def train(datasets: Iterable = (), *, extra_examples: Sequence[dict] | None = None, include_shipped: bool = False,

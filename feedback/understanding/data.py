@@ -102,22 +102,27 @@ def read_csv(path: str | Path, *, require_labels: bool = False) -> list[dict]:
 
 
 # The spam set is YouTube comments only: without posts to brands among its negatives, the spam
-# head calls a fifth of ordinary customer tweets spam. Customer tweets from the airline and
-# complaint sets are added as auxiliary not-spam examples (a tenth of them at weight 0.1; never scored in CV).
-AUX_NOT_SPAM_FROM = {"airline.csv": 10, "complaints.csv": 10}  # file -> take every n-th row
+# head calls a fifth to a third of ordinary customer tweets spam. Every tenth post labelled for
+# sentiment or complaint (customer posts to brands) is added as an auxiliary not-spam example at
+# weight 0.1 (never scored in CV), whichever files the training set comes from.
+AUX_NOT_SPAM_EVERY = 10
 AUX_NOT_SPAM_WEIGHT = 0.1
+
+
+def with_auxiliary_not_spam(examples: list[dict]) -> list[dict]:
+    """`examples` plus the auxiliary not-spam examples (when any example is labelled for spam)."""
+    if not any("is_spam" in e for e in examples):
+        return examples
+    customer_posts = [e for e in examples if "is_spam" not in e and ("sentiment" in e or "is_complaint" in e)]
+    return examples + [{"text": e["text"], "is_spam": False, "weight": AUX_NOT_SPAM_WEIGHT, "auxiliary": True}
+                       for e in customer_posts[::AUX_NOT_SPAM_EVERY]]
 
 
 def shipped_examples(*, auxiliary: bool = True) -> list[dict]:
     examples = []
     for name in SHIPPED_FILES:
-        rows = read_csv(DATA_DIR / name)
-        examples.extend(rows)
-        step = AUX_NOT_SPAM_FROM.get(name)
-        if auxiliary and step:
-            examples.extend({"text": e["text"], "is_spam": False, "weight": AUX_NOT_SPAM_WEIGHT, "auxiliary": True}
-                            for e in rows[::step])
-    return examples
+        examples.extend(read_csv(DATA_DIR / name))
+    return with_auxiliary_not_spam(examples) if auxiliary else examples
 
 
 def shipped_fingerprint() -> str:

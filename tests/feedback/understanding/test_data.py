@@ -44,3 +44,19 @@ def test_extra_examples_hook():
     examples = collect_examples([[{"text": "x", "sentiment": "positive"}]],
                                 extra_examples=[{"text": "y", "intent": "idea", "weight": 3}])
     assert examples == [{"text": "x", "sentiment": "positive"}, {"text": "y", "intent": "idea", "weight": 3.0}]
+
+
+def test_customer_posts_teach_the_spam_head_what_is_not_spam_whatever_the_files(tmp_path):
+    """Trained on labelled files only (evaluate_understanding --train), the spam head still sees
+    every tenth customer post as a light not-spam example, as the shipped model does."""
+    write(tmp_path / "airline.csv", "text,sentiment\n" + "".join(f"@united post {i},negative\n" for i in range(30)))
+    write(tmp_path / "spam.csv", "text,is_spam\nsubscribe to my channel,1\nnice song,0\n")
+    examples = collect_examples([tmp_path / "airline.csv", tmp_path / "spam.csv"])
+    auxiliary = [e for e in examples if e.get("auxiliary")]
+    assert [e["text"] for e in auxiliary] == ["@united post 0", "@united post 10", "@united post 20"]
+    assert all(e["is_spam"] is False and e["weight"] == 0.1 for e in auxiliary)
+    assert not [e for e in collect_examples([tmp_path / "airline.csv"]) if e.get("auxiliary")], (
+        "no spam labels: no spam head, nothing to add"
+    )
+    shipped = shipped_examples()
+    assert sum(bool(e.get("auxiliary")) for e in shipped) == (8810 + 2053 + 9) // 10
