@@ -65,6 +65,7 @@ def default_config() -> dict:
         config["embeddings"] = None
     return config
 
+
 TOKEN_PATTERN = r"(?u)[\w']+|[^\w\s]"
 
 

@@ -12,6 +12,7 @@ Exit status 2: a missing or unreadable file, no text column, an unknown label va
 import json
 
 from django.core.management.base import BaseCommand, CommandError
+from django.db import DatabaseError
 
 from feedback.services.labels import correction_examples
 from feedback.understanding.data import DataError
@@ -39,9 +40,13 @@ class Command(BaseCommand):
             raise CommandError("--no-shipped needs at least one --data file", returncode=2)
         if folds < 2:
             raise CommandError("--folds must be at least 2", returncode=2)
-        corrections = [] if no_corrections else [
-            {**example, "weight": CORRECTION_WEIGHT} for example in correction_examples()
-        ]
+        try:
+            corrections = [] if no_corrections else [
+                {**example, "weight": CORRECTION_WEIGHT} for example in correction_examples()
+            ]
+        except DatabaseError as exc:
+            raise CommandError(f"cannot read the portal's label corrections ({exc}): run `python manage.py migrate` "
+                               "first, or pass --no-corrections", returncode=2) from exc
         self.stdout.write(f"{len(corrections)} label correction(s) from the portal, each counted {CORRECTION_WEIGHT:g}x")
         try:
             model, path, scores = retrain(data, extra_examples=corrections or None, include_shipped=not no_shipped, out=out,

@@ -102,3 +102,20 @@ def test_the_train_function_survives_the_retraining_module_being_imported():
     import feedback.understanding.retraining  # noqa: F401 - the import is the point
 
     assert callable(feedback.understanding.train)
+
+
+def test_train_command_on_an_unmigrated_database_says_to_migrate(files, tmp_path):
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    env = {**os.environ, "DATABASE_URL": f"sqlite:///{tmp_path / 'empty.sqlite3'}", "BATON_VAR_DIR": str(tmp_path),
+           "DJANGO_DEBUG": "true"}
+    result = subprocess.run(
+        [sys.executable, "manage.py", "train_understanding", "--no-shipped", "--no-cv", "--data", str(files[2])],
+        cwd=Path(__file__).resolve().parents[3], env=env, capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 2
+    assert "run `python manage.py migrate` first, or pass --no-corrections" in result.stderr
+    assert "Traceback" not in result.stderr
