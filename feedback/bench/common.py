@@ -86,6 +86,10 @@ class WorkerProcess:
         self.lines: list[str] = []
 
     def __enter__(self):
+        if settings.BATON_UNDERSTANDING_ENGINE == "model":
+            from feedback.understanding import prepare_default
+
+            prepare_default()  # a missing model is trained here (about 2 minutes), not in the worker's start-up
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={self.concurrency}",
              "--without-mingle", "--without-gossip", "--loglevel=INFO", "-n", f"{self.name}@%h"],
