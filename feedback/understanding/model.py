@@ -29,7 +29,7 @@ import sklearn
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
-from sklearn.metrics import accuracy_score, f1_score
+from sklearn.metrics import accuracy_score, f1_score, precision_recall_fscore_support
 from sklearn.model_selection import StratifiedKFold
 
 from . import language
@@ -552,15 +552,24 @@ def cross_validate(examples: Sequence[dict], *, folds: int = 5, seed: int = 0, l
                     probs = {c: float(P[k, j]) for j, c in enumerate(classes)}
                     pred[test[k]] = combine_intent(texts[i], probs, float(p_spam[k]))[0]
         y_list, p_list = [str(v) for v in y], [str(v) for v in pred]
+        classes = sorted(set(y_list))
+        precision, recall, f1, support = precision_recall_fscore_support(y_list, p_list, labels=classes,
+                                                                         zero_division=0)
         results[label] = {
             "n": int(len(rows)),
             "accuracy": round(float(accuracy_score(y_list, p_list)), 4),
-            "macro_f1": round(float(f1_score(y_list, p_list, average="macro", labels=sorted(set(y_list)))), 4),
+            "macro_f1": round(float(f1_score(y_list, p_list, average="macro", labels=classes)), 4),
             "folds": n_splits,
+            "per_class": {c: {"precision": round(float(precision[k]), 3), "recall": round(float(recall[k]), 3),
+                              "f1": round(float(f1[k]), 3), "support": int(support[k])}
+                          for k, c in enumerate(classes)},
         }
         if log:
             log(f"{label}: n={len(rows)} accuracy={results[label]['accuracy']:.3f} "
                 f"macro_f1={results[label]['macro_f1']:.3f} ({time.perf_counter() - started:.0f}s)")
+            log("    per class (precision/recall, n): " + ", ".join(
+                f"{c} {v['precision']:.2f}/{v['recall']:.2f} ({v['support']})"
+                for c, v in results[label]["per_class"].items()))
     return results
 
 

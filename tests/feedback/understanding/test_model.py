@@ -84,6 +84,10 @@ def test_cross_validate_small(examples):
     scores = cross_validate(examples[::3], folds=3, labels=("sentiment", "is_spam"))
     assert set(scores) == {"sentiment", "is_spam"}
     assert scores["sentiment"]["accuracy"] > 0.6 and scores["is_spam"]["accuracy"] > 0.8
+    per_class = scores["sentiment"]["per_class"]
+    assert set(per_class) == {"negative", "neutral", "positive"}
+    assert sum(v["support"] for v in per_class.values()) == scores["sentiment"]["n"]
+    assert per_class["negative"]["recall"] > 0.7
 
 
 def test_load_default_trains_once_and_caches(small_model, monkeypatch):
