@@ -87,9 +87,7 @@ def encode(texts: Sequence[str], *, progress: bool = False) -> np.ndarray:
     if missing:
         vectors = encoder().encode(missing, batch_size=BATCH_SIZE, normalize_embeddings=True,
                                    convert_to_numpy=True, show_progress_bar=progress)
-        known = {**known, **dict(zip(missing, vectors, strict=True))} if _cache is None else known
-        if _cache is not None:
-            _cache.update(zip(missing, vectors, strict=True))
+        known.update(zip(missing, vectors, strict=True))
     for i, text in enumerate(texts):
         vector = known.get(text)
         if vector is not None:
