@@ -46,27 +46,24 @@ def case_journey(*, case: Case, user) -> dict:
 
 def handoff_for_user(*, user, handoff_id: int) -> Handoff:
     """A handoff from or to one of the user's departments; 404 otherwise."""
-    ids = department_ids_for(user=user)
-    handoff = (
-        Handoff.objects.select_related("case", "from_department", "to_department")
-        .filter(Q(from_department_id__in=ids) | Q(to_department_id__in=ids), pk=handoff_id)
-        .first()
-    )
-    if handoff is None:
-        raise Http404("No such handoff for your departments.")
-    return handoff
+    return _between_users_departments(Handoff, user=user, pk=handoff_id, missing="No such handoff")
 
 
 def feedback_for_user(*, user, feedback_id: int) -> FeedbackNote:
+    """A feedback note from or to one of the user's departments; 404 otherwise."""
+    return _between_users_departments(FeedbackNote, user=user, pk=feedback_id, missing="No such feedback")
+
+
+def _between_users_departments(model, *, user, pk: int, missing: str):
     ids = department_ids_for(user=user)
-    note = (
-        FeedbackNote.objects.select_related("case", "from_department", "to_department")
-        .filter(Q(from_department_id__in=ids) | Q(to_department_id__in=ids), pk=feedback_id)
+    found = (
+        model.objects.select_related("case", "from_department", "to_department")
+        .filter(Q(from_department_id__in=ids) | Q(to_department_id__in=ids), pk=pk)
         .first()
     )
-    if note is None:
-        raise Http404("No such feedback for your departments.")
-    return note
+    if found is None:
+        raise Http404(f"{missing} for your departments.")
+    return found
 
 
 def incoming_handoffs(*, user):
