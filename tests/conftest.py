@@ -31,6 +31,18 @@ def _test_settings(tmp_path_factory):
         yield
 
 
+@pytest.fixture(scope="session")
+def default_model_path():
+    """The default understanding model, trained once in a separate process as the worker does it
+    (or read from the cache in BATON_VAR_DIR)."""
+    from feedback.understanding import default_model_path, load_default, prepare_default
+
+    prepare_default()
+    assert default_model_path().is_file()
+    load_default()
+    return default_model_path()
+
+
 @pytest.fixture
 def api_user(db):
     user = UserFactory(username="integration")

@@ -26,12 +26,15 @@ def run(*, n: int, engine: str | None, out) -> dict:
     warm = understand_texts(texts[:1], promises=vocabulary, engine=engine)  # loads (or trains) the model
     load_s = time.perf_counter() - started
     version = warm[0].model_version
-    embedding = None
+    embedding, model = None, None
     if version.startswith("understanding-"):
         from feedback.understanding import embeddings, load_default
 
-        if load_default().config.get("embeddings"):
-            embedding = f"{embeddings.MODEL}, {embeddings.threads()} torch threads"
+        model = load_default()
+        if model.config.get("embeddings"):
+            mode = "the posts the fast heads are unsure of" if model.fast_heads is not None else "every post"
+            embedding = (f"{embeddings.MODEL} on {mode}, {embeddings.precision()}, "
+                         f"{embeddings.threads()} torch threads")
     out(f"bench understand: {n} texts, batches of {BATCH}, model {version} (load {load_s:.1f} s), one process, "
         f"sentence embedding: {embedding or 'none'}")
     started, cpu = time.perf_counter(), time.process_time()
@@ -39,6 +42,11 @@ def run(*, n: int, engine: str | None, out) -> dict:
         understand_texts(texts[start : start + BATCH], promises=vocabulary, engine=engine)
     elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu
     out(f"  {n / elapsed:,.0f} mentions/s wall clock, {n / cpu:,.0f} per CPU second")
+    embedded_share = None
+    if embedding:  # outside the timing: how many of these posts the cascade embedded
+        sample = texts[: min(n, 2000)]
+        embedded_share = round(sum(r["embedded"] for r in model.predict(sample)) / len(sample), 3)
+        out(f"  {embedded_share:.1%} of the posts were embedded")
     return {
         "bench": "understand",
         "n": n,
@@ -47,5 +55,6 @@ def run(*, n: int, engine: str | None, out) -> dict:
         "mentions_per_cpu_s": round(n / cpu, 1),
         "load_s": round(load_s, 2),
         "embedding": embedding,
+        "embedded_share": embedded_share,
         "cores": os.cpu_count(),
     }

@@ -38,7 +38,7 @@ from .text import assess, dense_features, intent_rule, is_misguided, is_rant, no
 
 MODEL_NAME = "understanding"
 # Bump when features, heads or rules change: the default model's cache file name changes with it.
-ALGORITHM_VERSION = "2"
+ALGORITHM_VERSION = "3"
 
 CONFIG = {
     "word_ngrams": (1, 2),
@@ -55,14 +55,33 @@ CONFIG = {
     # sentence embeddings appended to the features of every head but is_spam (None: without them)
     "embeddings": "all-MiniLM-L6-v2",
     "embedding_scale": 0.6,
+    # the cascade: heads without the embedding read every post; only the posts whose sentiment or
+    # complaint they are least sure of (about this share of the training posts) are embedded and
+    # read again by the heads with it. None or 1: embed every post.
+    "cascade_share": 0.15,
 }
 
 
+def cascade_share(config: dict) -> float | None:
+    """The share of posts the cascade embeds, None when every post is embedded (or none is)."""
+    share = config.get("cascade_share")
+    return float(share) if config.get("embeddings") and share is not None and 0 < share < 1 else None
+
+
+def fast_config(config: dict) -> dict:
+    return {**config, "embeddings": None}
+
+
 def default_config() -> dict:
-    """CONFIG, without embeddings when BATON_UNDERSTANDING_EMBEDDINGS is off (the fast model)."""
+    """CONFIG, as BATON_UNDERSTANDING_EMBEDDINGS asks: `on` (the default: the cascade embeds the
+    posts the fast heads are unsure of), `all` (every post is embedded: slower, a little more
+    accurate) or `off` (no embedding: the fast model)."""
     config = dict(CONFIG)
-    if os.environ.get("BATON_UNDERSTANDING_EMBEDDINGS", "on").strip().lower() in ("off", "0", "false", "no"):
+    mode = os.environ.get("BATON_UNDERSTANDING_EMBEDDINGS", "on").strip().lower()
+    if mode in ("off", "0", "false", "no"):
         config["embeddings"] = None
+    elif mode == "all":
+        config["cascade_share"] = None
     return config
 
 
@@ -167,18 +186,23 @@ class Featurizer:
         self.char.fit(normalised)
         return self
 
-    def transform(self, texts: Sequence[str]) -> tuple[sp.csr_matrix, list[dict]]:
-        """The feature matrix (the embedding, when configured, in the last `n_embedding` columns)
-        and the VADER scores of each text."""
+    def transform(self, texts: Sequence[str], *, embed: bool = True) -> tuple[sp.csr_matrix, list[dict]]:
+        """The feature matrix (the embedding, when configured and `embed`, in the last `n_embedding`
+        columns) and the VADER scores of each text."""
         normalised = [normalise(t) for t in texts]
         dense, scores = dense_features(list(texts), self.config["lexicon_scale"])
-        blocks = [self.word.transform(normalised), self.char.transform(normalised), dense]
-        if self.n_embedding:
-            from . import embeddings
-
-            blocks.append(sp.csr_matrix(embeddings.encode(list(texts)) * self.config["embedding_scale"]))
-        X = sp.hstack(blocks, format="csr", dtype=np.float64)
+        X = sp.hstack([self.word.transform(normalised), self.char.transform(normalised), dense], format="csr",
+                      dtype=np.float64)
+        if embed and self.n_embedding:
+            X = self.add_embedding(X, texts)
         return X, scores
+
+    def add_embedding(self, X, texts: Sequence[str]) -> sp.csr_matrix:
+        """`X` (features without the embedding) with the texts' embedding appended."""
+        from . import embeddings
+
+        E = embeddings.encode(list(texts)) * self.config["embedding_scale"]
+        return sp.hstack([X, sp.csr_matrix(E)], format="csr", dtype=np.float64)
 
     @property
     def n_dense(self) -> int:
@@ -297,6 +321,93 @@ class Heads:
         p_comp = self.complaint_proba(X, p_sent)
         return self.intent_features(X, p_sent, p_comp, p_spam)
 
+    def probabilities(self, X) -> dict:
+        """Every head's probabilities for the rows of X (the promise and intent arrays are in the
+        order of their heads' classes, None without the head)."""
+        p_sent, p_spam = self.stage1(X)
+        p_comp = self.complaint_proba(X, p_sent)
+        P_int = self.intent.predict_proba(self.intent_features(X, p_sent, p_comp, p_spam)) if self.intent else None
+        P_prom = self.promise.predict_proba(X) if self.promise else None
+        return {"sentiment": p_sent, "is_spam": p_spam, "is_complaint": p_comp, "intent": P_int, "promise": P_prom}
+
+
+# --- The cascade --------------------------------------------------------------------------
+# Embedding a post costs about four times as much as everything else the model does, and most
+# posts are read as well without it. Heads without the embedding (the fast heads) read every post;
+# a post whose sentiment or complaint they are unsure of is embedded and read again by the heads
+# with it. The two thresholds are set at training time so that about `cascade_share` of posts
+# like the training posts (scored by fast heads that did not see them) are embedded.
+
+# Gating on promise and intent too was tried: at the same share it embeds fewer of the posts whose
+# sentiment is in doubt, and promise and intent gained nothing from it (README.md).
+GATE_LABELS = ("sentiment", "is_complaint")
+GATE_HEADS = ("sentiment", "is_spam", "is_complaint")  # what the gate's probabilities need
+
+
+def uncertainty(P: dict) -> dict[str, np.ndarray]:
+    """How unsure the fast heads are, per gate label, from `Heads.probabilities`: 0 (certain) to
+    1 (every class equally likely). Missing heads are left out."""
+    u = {}
+    for label in ("sentiment", "promise", "intent"):
+        values = P.get(label)
+        if values is not None and values.shape[1] > 1 and values.any():
+            k = values.shape[1]
+            u[label] = (1.0 - values.max(1)) * k / (k - 1)
+    if P.get("is_complaint") is not None:
+        u["is_complaint"] = 1.0 - np.abs(2.0 * P["is_complaint"] - 1.0)
+    return u
+
+
+def gate_select(gate: dict, P: dict) -> np.ndarray:
+    """Which rows the heads with the embedding read again."""
+    u = uncertainty(P)
+    selected = np.zeros(len(P["is_spam"]), dtype=bool)
+    for label, threshold in gate.items():
+        if threshold is not None and label in u:
+            selected |= u[label] >= threshold
+    return selected
+
+
+def calibrate_gate(X_fast, examples: Sequence[dict], share: float, config: dict, n_dense: int,
+                   seed: int = 0) -> dict:
+    """The gate thresholds that select about `share` of the training texts, scored out of sample
+    (two halves of the texts, each scored by fast heads trained on the other half's labels)."""
+    texts = [e["text"] for e in examples]
+    first = {}
+    for i, t in enumerate(texts):
+        first.setdefault(t, i)
+    rows = np.array(sorted(first.values()))
+    rng = np.random.default_rng(seed)
+    half = dict(zip((texts[i] for i in rows), rng.integers(0, 2, len(rows)), strict=True))
+    u, trained = {}, set(GATE_LABELS)
+    for h in (0, 1):
+        train = [e if half[e["text"]] != h else {"text": e["text"]} for e in examples]
+        heads = Heads(config, n_dense, 0).fit(X_fast, train, only=GATE_HEADS)
+        trained &= {label for label in GATE_LABELS if getattr(heads, label) is not None}
+        scored = np.array([half[texts[i]] == h for i in rows])
+        if scored.any():
+            for label, values in uncertainty(heads.probabilities(X_fast[rows[scored]])).items():
+                u.setdefault(label, np.zeros(len(rows)))[scored] = values
+    labels = [label for label in GATE_LABELS if label in u and label in trained]
+    if not labels:
+        return {}
+    P_u = {label: u[label] for label in labels}
+
+    def thresholds(q):
+        return {label: float(np.quantile(P_u[label], 1.0 - q)) for label in labels}
+
+    def selected(gate):
+        return np.any([P_u[label] >= t for label, t in gate.items()], axis=0)
+
+    low, high = 0.0, share  # the union of the top-q sets grows with q
+    for _ in range(30):
+        q = (low + high) / 2
+        if selected(thresholds(q)).mean() > share:
+            high = q
+        else:
+            low = q
+    return thresholds(low)
+
 
 def combine_intent(text: str, probs: dict[str, float], p_spam: float) -> tuple[str | None, float, str]:
     """The intent from the learned probabilities, the phrase rules and the spam signal:
@@ -318,12 +429,20 @@ def combine_intent(text: str, probs: dict[str, float], p_spam: float) -> tuple[s
 class UnderstandingModel:
     """Labels texts. `predict(texts)` returns one dict per text (see `predict`)."""
 
+    # class-level defaults, so a model saved before the cascade existed still loads and predicts
+    fast_heads: Heads | None = None
+    gate: dict | None = None
+
     def __init__(self, config: dict | None = None):
         self.config = default_config() if config is None else dict(config)
         self.version = f"{MODEL_NAME}-{ALGORITHM_VERSION}"
         self.trained_on: dict = {}
         self.featurizer: Featurizer | None = None
         self.heads: Heads | None = None
+        # the cascade (None when every post is embedded, or none is): heads without the embedding
+        # and the thresholds above which a post is embedded and read again by `heads`
+        self.fast_heads: Heads | None = None
+        self.gate: dict | None = None
 
     # training ------------------------------------------------------------------------------
 
@@ -335,7 +454,17 @@ class UnderstandingModel:
         unique = list(dict.fromkeys(texts))
         self.featurizer = Featurizer(self.config).fit(unique)
         X, _ = self.featurizer.transform(texts)
-        self.heads = Heads(self.config, self.featurizer.n_dense, self.featurizer.n_embedding).fit(X, examples)
+        n_dense, n_embedding = self.featurizer.n_dense, self.featurizer.n_embedding
+        self.heads = Heads(self.config, n_dense, n_embedding).fit(X, examples)
+        self.fast_heads, self.gate = None, None
+        share = cascade_share(self.config)
+        if n_embedding and share is not None:
+            X_fast = X[:, :X.shape[1] - n_embedding]
+            gate = calibrate_gate(X_fast, examples, share, fast_config(self.config), n_dense)
+            if gate:
+                self.gate = gate
+                self.fast_heads = Heads(fast_config(self.config), n_dense, 0).fit(X_fast, examples)
+                self.fast_heads.is_spam = self.heads.is_spam  # the same features: one head
         counts = {label: int(sum(label in e for e in examples)) for label in LABELS}
         self.trained_on = {"examples": len(examples), "per_label": counts, "description": description,
                            "sklearn": sklearn.__version__, "seconds": round(time.perf_counter() - started, 1)}
@@ -352,7 +481,8 @@ class UnderstandingModel:
     def predict(self, texts: Sequence[str]) -> list[dict]:
         """One dict per text:
 
-        {"version": ..., "language": {"label": "en", "confidence": .99, ...},
+        {"version": ..., "embedded": True | False (whether the sentence embedding was read),
+         "language": {"label": "en", "confidence": .99, ...},
          "sentiment": {"label": "negative", "confidence": .9, "compound": -.6, "scores": {...}},
          "intent": {"label": "complaint", "confidence": .8, "source": "model", "scores": {...}},
          "is_complaint": {"label": True, "confidence": .85},
@@ -367,20 +497,29 @@ class UnderstandingModel:
         texts = ["" if t is None else str(t) for t in texts]
         if not texts:
             return []
-        X, vader_scores = self.featurizer.transform(texts)
         heads = self.heads
-        p_sent, p_spam = heads.stage1(X)
-        p_comp = heads.complaint_proba(X, p_sent)
+        embedded = np.zeros(len(texts), dtype=bool)
+        if self.fast_heads is not None:
+            X, vader_scores = self.featurizer.transform(texts, embed=False)
+            P = self.fast_heads.probabilities(X)
+            embedded = gate_select(self.gate, P)
+            if embedded.any():
+                rows = np.flatnonzero(embedded)
+                again = heads.probabilities(self.featurizer.add_embedding(X[rows], [texts[i] for i in rows]))
+                for key, values in again.items():
+                    if values is not None:
+                        P[key][rows] = values
+        else:
+            X, vader_scores = self.featurizer.transform(texts)
+            P = heads.probabilities(X)
+            embedded[:] = bool(self.featurizer.n_embedding)
+        p_sent, p_spam, p_comp = P["sentiment"], P["is_spam"], P["is_complaint"]
         if heads.intent is not None:
-            P_int = heads.intent.predict_proba(heads.intent_features(X, p_sent, p_comp, p_spam))
-            intent_classes = [str(c) for c in heads.intent.classes_]
+            P_int, intent_classes = P["intent"], [str(c) for c in heads.intent.classes_]
         else:
             P_int, intent_classes = np.zeros((len(texts), 0)), []
-        if heads.promise is not None:
-            P_prom = heads.promise.predict_proba(X)
-            promise_classes = [str(c) for c in heads.promise.classes_]
-        else:
-            P_prom, promise_classes = None, []
+        P_prom = P["promise"]
+        promise_classes = [str(c) for c in heads.promise.classes_] if heads.promise is not None else []
         version = self.version
         cfg = self.config
         results = []
@@ -430,6 +569,7 @@ class UnderstandingModel:
             assessment["version"] = version
             results.append({
                 "version": version,
+                "embedded": bool(embedded[i]),
                 "language": {"label": lang, "confidence": lang_conf, "version": version},
                 "sentiment": sentiment,
                 "intent": intent,
@@ -490,13 +630,29 @@ def cross_validate(examples: Sequence[dict], *, folds: int = 5, seed: int = 0, l
     The TF-IDF vocabulary is fitted once on every text (unsupervised). For a stacked head, the
     heads that feed it are refitted without any text of the label under test, so no stacked
     probability comes from a model that saw the row. Intent is scored after the rules; promise
-    on the rows that have one (the best guess, whatever the gating).
+    on the rows that have one (the best guess, whatever the gating). With the cascade, each fold
+    fits the heads with and without the embedding, and a test row gets the prediction of the heads
+    with it when the gate (its thresholds from `calibrate_gate` on every example) selects it; the
+    gate reads the fold's fast head for the label under test and, for the other labels, the fast
+    heads that feed the stacked ones (or, for sentiment and promise, fast heads trained on every
+    row: only the gate sees them).
     """
+    import warnings
+
     config = default_config() if config is None else dict(config)
     texts = [e["text"] for e in examples]
     featurizer = Featurizer(config).fit(list(dict.fromkeys(texts)))
     X, _ = featurizer.transform(texts)
+    n_dense, n_embedding = featurizer.n_dense, featurizer.n_embedding
+    share = cascade_share(config) if n_embedding else None
+    X_fast = X[:, :X.shape[1] - n_embedding] if n_embedding else X
+    gate = None
+    if share is not None:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gate = calibrate_gate(X_fast, examples, share, fast_config(config), n_dense, seed=seed) or None
     results = {}
+    everything_fast = None
     auxiliary = np.array([bool(e.get("auxiliary")) for e in examples])
     for label in labels:
         all_rows = _rows(examples, label)
@@ -509,48 +665,44 @@ def cross_validate(examples: Sequence[dict], *, folds: int = 5, seed: int = 0, l
         values, counts = np.unique(y, return_counts=True)
         if len(values) < 2:
             continue
-        aux = None
-        if label in ("is_complaint", "intent"):
-            held = set(texts[i] for i in rows)
-            aux_examples = [e if e["text"] not in held else {"text": e["text"]} for e in examples]
-            aux = Heads(config, featurizer.n_dense, featurizer.n_embedding).fit(
-                X, aux_examples, only=("sentiment", "is_spam", "is_complaint"))
+        # the heads feeding the stacked ones (and the gate), trained without the label's texts
+        held = set(texts[i] for i in rows)
+        aux_examples = [e if e["text"] not in held else {"text": e["text"]} for e in examples]
+        stacked = label in ("is_complaint", "intent")
+        cascade = gate is not None and label != "is_spam"  # spam never reads the embedding
+        variants = [(config, X, n_embedding)] + ([(fast_config(config), X_fast, 0)] if cascade else [])
+        aux = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for cfg, Xv, n_emb in variants:
+                if stacked:
+                    aux[n_emb] = Heads(cfg, n_dense, n_emb).fit(Xv, aux_examples, only=GATE_HEADS)
+                elif cascade and n_emb == 0:  # the gate's other labels: fast heads trained on every row
+                    if everything_fast is None:
+                        everything_fast = Heads(cfg, n_dense, 0).fit(Xv, examples, only=GATE_HEADS)
+                    aux[0] = everything_fast
         n_splits = max(2, min(folds, int(counts.max())))
         skf = StratifiedKFold(n_splits=n_splits, shuffle=True, random_state=seed)
         pred = np.empty(len(rows), dtype=object)
-        import warnings
-
+        embedded = 0
         for train, test in _split(skf, y):
-            train_rows = np.concatenate([rows[train], extra_rows])
+            train_rows, test_rows = np.concatenate([rows[train], extra_rows]), rows[test]
             sub = [examples[i] for i in train_rows]
-            Xtr = X[train_rows]
-            heads = Heads(config, featurizer.n_dense, featurizer.n_embedding)
-            if aux is not None:
-                heads.sentiment, heads.is_spam = aux.sentiment, aux.is_spam
-                if label == "intent":
-                    heads.is_complaint = aux.is_complaint
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                heads.fit(Xtr, sub, only=(label,), aux=aux)
-            Xte = X[rows[test]]
-            if label == "sentiment":
-                P = _proba(heads.sentiment, Xte, SENTIMENT_ORDER)
-                pred[test] = [SENTIMENT_ORDER[k] for k in P.argmax(1)]
-            elif label == "is_spam":
-                pred[test] = list(heads.spam_proba(Xte) >= 0.5)
-            elif label == "is_complaint":
-                p_sent, _ = heads.stage1(Xte)
-                pred[test] = list(heads.complaint_proba(Xte, p_sent) >= 0.5)
-            elif label == "promise":
-                P = heads.promise.predict_proba(Xte)
-                pred[test] = list(heads.promise.classes_[P.argmax(1)])
-            elif label == "intent":
-                P = heads.intent.predict_proba(heads.intent_matrix(Xte))
-                p_spam = heads.stage1(Xte)[1]
-                classes = list(heads.intent.classes_)
-                for k, i in enumerate(rows[test]):
-                    probs = {c: float(P[k, j]) for j, c in enumerate(classes)}
-                    pred[test[k]] = combine_intent(texts[i], probs, float(p_spam[k]))[0]
+            fold = {}
+            for cfg, Xv, n_emb in variants:
+                heads = Heads(cfg, n_dense, n_emb)
+                base = aux.get(n_emb)
+                if base is not None:
+                    heads.sentiment, heads.is_spam, heads.is_complaint = base.sentiment, base.is_spam, base.is_complaint
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    heads.fit(Xv[train_rows], sub, only=(label,), aux=base if stacked else None)
+                fold[n_emb] = (heads, _predict_label(label, heads, Xv[test_rows], [texts[i] for i in test_rows]))
+            pred[test] = fold[n_embedding][1]
+            if cascade:
+                selected = gate_select(gate, fold[0][0].probabilities(X_fast[test_rows]))
+                pred[test] = np.where(selected, fold[n_embedding][1], fold[0][1])
+                embedded += int(selected.sum())
         y_list, p_list = [str(v) for v in y], [str(v) for v in pred]
         classes = sorted(set(y_list))
         precision, recall, f1, support = precision_recall_fscore_support(y_list, p_list, labels=classes,
@@ -564,13 +716,34 @@ def cross_validate(examples: Sequence[dict], *, folds: int = 5, seed: int = 0, l
                               "f1": round(float(f1[k]), 3), "support": int(support[k])}
                           for k, c in enumerate(classes)},
         }
+        if cascade:
+            results[label]["embedded_share"] = round(embedded / len(rows), 3)
         if log:
+            note = f", {embedded / len(rows):.0%} embedded" if cascade else ""
             log(f"{label}: n={len(rows)} accuracy={results[label]['accuracy']:.3f} "
-                f"macro_f1={results[label]['macro_f1']:.3f} ({time.perf_counter() - started:.0f}s)")
+                f"macro_f1={results[label]['macro_f1']:.3f} ({time.perf_counter() - started:.0f}s{note})")
             log("    per class (precision/recall, n): " + ", ".join(
                 f"{c} {v['precision']:.2f}/{v['recall']:.2f} ({v['support']})"
                 for c, v in results[label]["per_class"].items()))
     return results
+
+
+def _predict_label(label: str, heads: Heads, X, texts: Sequence[str]) -> list:
+    """The heads' prediction of one label for the rows of X (as cross-validation scores it)."""
+    if label == "sentiment":
+        return [SENTIMENT_ORDER[k] for k in _proba(heads.sentiment, X, SENTIMENT_ORDER).argmax(1)]
+    if label == "is_spam":
+        return list(heads.spam_proba(X) >= 0.5)
+    if label == "is_complaint":
+        p_sent, _ = heads.stage1(X)
+        return list(heads.complaint_proba(X, p_sent) >= 0.5)
+    if label == "promise":
+        return list(heads.promise.classes_[heads.promise.predict_proba(X).argmax(1)])
+    P = heads.intent.predict_proba(heads.intent_matrix(X))
+    p_spam = heads.stage1(X)[1]
+    classes = list(heads.intent.classes_)
+    return [combine_intent(text, {c: float(P[k, j]) for j, c in enumerate(classes)}, float(p_spam[k]))[0]
+            for k, text in enumerate(texts)]
 
 
 def _split(skf, y):

@@ -117,11 +117,14 @@ LEXICON = {
             r"visit (?:my|our)|\bwww\.|\.com\b|promo code|earn \$|make money|giveaway|watch\?v=)",
 }
 LEXICON_KEYS = tuple(LEXICON)
-_LEXICON_RX = tuple(re.compile(LEXICON[key], re.IGNORECASE) for key in LEXICON_KEYS)
+# The patterns are lower-case and run on the lower-cased text: the same matches as re.IGNORECASE
+# at half the cost (the lexicon was a tenth of the fast model's time).
+_LEXICON_RX = tuple(re.compile(LEXICON[key]) for key in LEXICON_KEYS)
 
 
 def lexicon_row(text: str) -> list[float]:
-    return [min(len(rx.findall(text)), 3) for rx in _LEXICON_RX]
+    lowered = text.lower()
+    return [min(len(rx.findall(lowered)), 3) for rx in _LEXICON_RX]
 
 
 def dense_features(texts: list[str], lexicon_scale: float = 0.5) -> tuple[sp.csr_matrix, list[dict]]:
@@ -139,14 +142,13 @@ N_DENSE = len(DENSE_NAMES) + len(LEXICON_KEYS)
 
 # --- Intent rules --------------------------------------------------------------------------
 # Rare intents have (almost) no training examples, so precise phrases decide them when present.
-# Checked in order; the first match overrides the learned intent.
+# Checked in order, on the lower-cased text; the first match overrides the learned intent.
 
 INTENT_RULES = (
     ("spam_troll", re.compile(
         r"(?:giveaway|#ad\b|#sponsored|#promo\b|\bwin an? |\bchance to win|cash ?back|promo code|discount code|"
         r"coupon code|follow me|check out my|subscribe to my|my (?:youtube )?channel|sign up (?:with|at|here)|"
-        r"click (?:here|the link)|enter here|free (?:gift|money|iphone|ipad|followers)|make money|earn \$)",
-        re.IGNORECASE)),
+        r"click (?:here|the link)|enter here|free (?:gift|money|iphone|ipad|followers)|make money|earn \$)")),
     ("press", re.compile(
         r"\b(?:i'?m an? (?:journalist|reporter|writer|blogger|editor|analyst|producer)|"
         r"(?:journalist|reporter|editor|producer) (?:at|for|with)|"
@@ -155,12 +157,11 @@ INTENT_RULES = (
         r"press (?:office|team|contact|enquir\w*|inquir\w*)|media (?:enquir\w*|inquir\w*|contact|relations)|"
         r"pr (?:dept|department|team|contact|person)|(?:request|like|ask) (?:for )?(?:a )?comment|"
         r"on the record|interview (?:request|with)|"
-        r"who (?:can|could) i (?:talk|speak) to (?:in|at|about) (?:pr|press|media))\b", re.IGNORECASE)),
+        r"who (?:can|could) i (?:talk|speak) to (?:in|at|about) (?:pr|press|media))\b")),
     ("warranty_return", re.compile(
         r"\b(?:warrant(?:y|ies)|under guarantee|(?:return|exchange|replace|repair|send back)(?:ed|ing)? "
         r"(?:it|this|them|my|the|an?)|return (?:policy|label|request)|replacement|refund(?:ed)?|rma|money back|"
-        r"reversal|chargeback|faulty|defective|(?:stopped|stop) working|dead on arrival|broke after)\b",
-        re.IGNORECASE)),
+        r"reversal|chargeback|faulty|defective|(?:stopped|stop) working|dead on arrival|broke after)\b")),
     ("purchase_intent", re.compile(
         r"\b(?:(?:want|wanting|would like|looking|planning|trying|going|hoping|ready) to "
         r"(?:buy|order|purchase|book|get a new|upgrade to|switch to|subscribe)|"
@@ -169,8 +170,7 @@ INTENT_RULES = (
         r"is (?:it|this|the \w+) (?:available|in stock)|(?:in[- ]store|online) availability|in stock|"
         r"price (?:of|for)|how much (?:is|are|does|for|would)|pre-?order|"
         r"when (?:are|will|do) (?:your |the )?(?:flights|tickets|fares)\w* (?:for \w+ )?(?:be )?"
-        r"(?:released|available|on sale|go on sale|open)|looking for a (?:new|quote)|get a quote|sign ?up for)\b",
-        re.IGNORECASE)),
+        r"(?:released|available|on sale|go on sale|open)|looking for a (?:new|quote)|get a quote|sign ?up for)\b")),
     ("idea", re.compile(
         r"\b(?:you (?:guys )?should (?:really |also |totally |definitely )?"
         r"(?:add|make|have|offer|let|allow|bring|consider|do|put|start|introduce|include)|"
@@ -178,14 +178,14 @@ INTENT_RULES = (
         r"would (?:love|be (?:so )?(?:nice|great|cool|awesome|helpful|good)) (?:if|to see)|"
         r"it would be (?:great|nice|awesome|cool|helpful) (?:if|to)|why not (?:add|make|have|offer|put|do|let)|"
         r"feature request|suggestion|i suggest|(?:wish|hope) (?:you|there was|there were|it had)|"
-        r"how about (?:adding|a|an|you)|consider adding|could you (?:add|make|introduce)|need(?:s)? (?:an? )?option to)\b",
-        re.IGNORECASE)),
+        r"how about (?:adding|a|an|you)|consider adding|could you (?:add|make|introduce)|need(?:s)? (?:an? )?option to)\b")),
 )
 
 
 def intent_rule(text: str) -> str | None:
+    lowered = text.lower()  # the patterns are lower-case (cheaper than re.IGNORECASE)
     for intent, rx in INTENT_RULES:
-        if rx.search(text):
+        if rx.search(lowered):
             return intent
     return None
 

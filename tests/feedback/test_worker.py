@@ -26,18 +26,6 @@ from tests.concurrency import wait_for
 ROOT = Path(__file__).resolve().parents[2]
 
 
-@pytest.fixture(scope="module")
-def default_model_path():
-    """The default understanding model, trained once in a separate process as the worker does it
-    (or read from the cache in BATON_VAR_DIR)."""
-    from feedback.understanding import default_model_path, load_default, prepare_default
-
-    prepare_default()
-    assert default_model_path().is_file()
-    load_default()
-    return default_model_path()
-
-
 @pytest.mark.worker
 @pytest.mark.django_db(transaction=True)
 def test_worker_on_redis_processes_a_mention(settings, default_model_path):

@@ -77,3 +77,106 @@ def test_the_fast_model_is_cached_under_its_own_version(monkeypatch):
     with_embeddings = understanding.default_version()
     monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "off")
     assert understanding.default_version() != with_embeddings
+
+
+def test_bfloat16_vectors_match_fp32(monkeypatch):
+    texts = ["@united my bag never arrived and nobody answers the phone", "thanks for the upgrade!"]
+    monkeypatch.setenv("BATON_EMBEDDING_PRECISION", "fp32")
+    assert embeddings.precision() == "fp32"
+    full = embeddings.encode(texts)
+    monkeypatch.setenv("BATON_EMBEDDING_PRECISION", "bf16")
+    half = embeddings.encode(texts)
+    assert half.dtype == np.float32 and not np.array_equal(full, half)
+    assert (full * half).sum(1).min() > 0.999
+
+
+# --- The cascade --------------------------------------------------------------------------------
+
+
+def test_the_cascade_embeds_only_the_posts_the_fast_heads_are_unsure_of(small_model, monkeypatch):
+    from feedback.understanding.model import gate_select
+
+    assert small_model.fast_heads is not None and set(small_model.gate) == {"sentiment", "is_complaint"}
+    sure = "@JetBlue thank you so much, the crew was amazing! Best flight ever, love you guys"
+    texts = [sure, "@united ok", "@SouthwestAir flight 2 hours late, gate agent said nothing. Is that normal?",
+             "@AmericanAir what time does the Dallas lounge open?"]
+    encoded = []
+    real_encode = embeddings.encode
+    monkeypatch.setattr(embeddings, "encode", lambda batch, **kw: encoded.extend(batch) or real_encode(batch, **kw))
+    results = small_model.predict(texts)
+
+    X, _ = small_model.featurizer.transform(texts, embed=False)
+    fast = small_model.fast_heads.probabilities(X)
+    expected = gate_select(small_model.gate, fast)
+    assert [r["embedded"] for r in results] == list(expected)
+    assert encoded == [t for t, e in zip(texts, expected, strict=True) if e], "only the selected posts are embedded"
+    assert not results[0]["embedded"], "a post the fast heads are sure of is not embedded"
+    assert any(expected)
+    # an embedded post gets the labels of the heads with the embedding, the others those of the fast heads
+    full = small_model.heads.probabilities(small_model.featurizer.transform(texts)[0])
+    for i, r in enumerate(results):
+        source = full if expected[i] else fast
+        assert r["is_complaint"]["confidence"] == round(float(max(source["is_complaint"][i],
+                                                                  1 - source["is_complaint"][i])), 3)
+        assert r["sentiment"]["confidence"] == round(float(source["sentiment"][i].max()), 3)
+
+
+def test_gate_thresholds_follow_the_share(examples):
+    from feedback.understanding.model import Featurizer, calibrate_gate, default_config, fast_config
+
+    config = fast_config(default_config())
+    featurizer = Featurizer(config).fit([e["text"] for e in examples])
+    X, _ = featurizer.transform([e["text"] for e in examples])
+    narrow = calibrate_gate(X, examples, 0.05, config, featurizer.n_dense)
+    wide = calibrate_gate(X, examples, 0.4, config, featurizer.n_dense)
+    assert set(narrow) == set(wide) == {"sentiment", "is_complaint"}
+    assert all(0 < wide[k] < narrow[k] <= 1 for k in narrow), "a larger share lowers both thresholds"
+    assert calibrate_gate(X, [e for e in examples if "is_spam" in e], 0.2, config, featurizer.n_dense) == {}, \
+        "without sentiment or complaint labels there is nothing to gate on"
+
+
+def test_gate_selects_when_either_label_is_in_doubt():
+    from feedback.understanding.model import gate_select
+
+    P = {"sentiment": np.array([[0.9, 0.05, 0.05], [0.4, 0.35, 0.25], [0.9, 0.05, 0.05]]),
+         "is_complaint": np.array([0.95, 0.9, 0.55]), "is_spam": np.zeros(3)}
+    assert list(gate_select({"sentiment": 0.5, "is_complaint": 0.5}, P)) == [False, True, True]
+    assert list(gate_select({"sentiment": 0.5}, P)) == [False, True, False]
+    assert not gate_select({}, P).any()
+
+
+def test_embeddings_all_reads_every_post_with_the_embedding(monkeypatch, examples):
+    monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "all")
+    assert default_config()["cascade_share"] is None and default_config()["embeddings"] == embeddings.MODEL
+    model = UnderstandingModel().fit(examples[::3])
+    assert model.fast_heads is None and model.gate is None
+    assert all(r["embedded"] for r in model.predict(["@JetBlue thank you so much!", "@united ok"]))
+
+
+def test_the_embedding_modes_are_cached_under_their_own_versions(monkeypatch):
+    from feedback import understanding
+
+    versions = set()
+    for mode in ("on", "all", "off"):
+        monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", mode)
+        versions.add(understanding.default_version())
+    assert len(versions) == 3
+
+
+def test_a_model_saved_before_the_cascade_still_predicts(small_model, tmp_path):
+    import copy
+
+    old = copy.deepcopy(small_model)
+    del old.fast_heads, old.gate  # as unpickled from a file written by the previous version
+    assert old.fast_heads is None
+    [result] = old.predict(["@united where is my bag"])
+    assert result["embedded"] is True and result["sentiment"]["label"] in ("negative", "neutral", "positive")
+
+
+def test_cross_validation_scores_the_cascade(examples):
+    from feedback.understanding import cross_validate
+
+    scores = cross_validate(examples[::3], folds=3, labels=("sentiment", "is_spam"))
+    assert 0 < scores["sentiment"]["embedded_share"] < 0.6
+    assert scores["sentiment"]["accuracy"] > 0.6
+    assert "embedded_share" not in scores["is_spam"], "the spam head never reads the embedding"
