@@ -13,6 +13,8 @@ Heads (stacked in three stages):
   3. intent: logistic regression (C=4) on the features + sentiment, complaint and spam
      probabilities, then precise phrase rules for rare intents (press, idea, purchase_intent,
      warranty_return, spam_troll).
+The cascade (default): the same heads without the embedding (the fast heads) read every post; the
+posts whose sentiment or complaint they are unsure of are embedded and read by the heads above.
 See README.md in this folder for what was tried and the cross-validated scores.
 """
 
