@@ -48,7 +48,11 @@ def precision() -> str:
         return value
     import torch
 
-    return "bf16" if torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported() else "fp32"
+    try:  # torch's own CPU probes (private: a torch without them gets fp32)
+        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
+    except AttributeError:
+        native = False
+    return "bf16" if native else "fp32"
 
 
 def encoder():

@@ -26,8 +26,9 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--data", required=True, metavar="FILE", help="labelled CSV to score on")
-        parser.add_argument("--train", action="append", default=[], metavar="FILE",
-                            help="train a model on these labelled CSV files first (repeatable)")
+        parser.add_argument("--train", nargs="+", action="extend", default=[], metavar="FILE",
+                            help="train a model on these labelled CSV files first (`--train a.csv b.csv`, "
+                                 "or the flag repeated)")
 
     def handle(self, *args, data, train: list, **options):
         try:

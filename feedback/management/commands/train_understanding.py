@@ -26,8 +26,8 @@ class Command(BaseCommand):
     help = "Retrain the understanding model on the shipped data plus labelled CSV files; print CV scores."
 
     def add_arguments(self, parser):
-        parser.add_argument("--data", action="append", default=[], metavar="FILE",
-                            help="a labelled CSV to train on as well (repeatable)")
+        parser.add_argument("--data", nargs="+", action="extend", default=[], metavar="FILE",
+                            help="labelled CSV files to train on as well (`--data a.csv b.csv`, or the flag repeated)")
         parser.add_argument("--out", metavar="PATH", help="where to save the model (default var/models/<version>.joblib)")
         parser.add_argument("--folds", type=int, default=5, help="cross-validation folds (default 5)")
         parser.add_argument("--no-cv", action="store_true", help="skip cross-validation")

@@ -119,3 +119,14 @@ def test_train_command_on_an_unmigrated_database_says_to_migrate(files, tmp_path
     assert result.returncode == 2
     assert "run `python manage.py migrate` first, or pass --no-corrections" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize("command, flag", [("evaluate_understanding", "--train"), ("train_understanding", "--data")])
+def test_several_files_follow_one_flag_or_a_repeated_one(command, flag):
+    from django.core.management import load_command_class
+
+    parser = load_command_class("feedback", command).create_parser("manage.py", command)
+    extra = ["--data", "test.csv"] if command == "evaluate_understanding" else []
+    attr = flag.lstrip("-")
+    assert getattr(parser.parse_args([*extra, flag, "a.csv", "b.csv", "c.csv"]), attr) == ["a.csv", "b.csv", "c.csv"]
+    assert getattr(parser.parse_args([*extra, flag, "a.csv", flag, "b.csv"]), attr) == ["a.csv", "b.csv"]
