@@ -1,7 +1,9 @@
 """bench understand: the whole understanding layer on one process, in batches as the worker runs it."""
 
 import os
+import sys
 import time
+from contextlib import contextmanager
 
 from feedback.bench.common import sample_texts
 from feedback.services.promises import active_vocabulary
@@ -14,11 +16,45 @@ def add_arguments(parser):
     parser.add_argument("--n", type=int, default=20_000, help="Texts to understand (default 20000).")
     parser.add_argument("--engine", choices=["model", "rules"], default=None,
                         help="Understanding engine (default: settings.BATON_UNDERSTANDING_ENGINE).")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="Torch threads for the sentence embedding (default 1: one core, as each worker "
+                             "child runs it).")
 
 
-def run(*, n: int, engine: str | None, out) -> dict:
+def run(*, n: int, engine: str | None, threads: int = 1, out) -> dict:
     if n < 1:
         raise ValueError("--n must be at least 1")
+    if threads < 1:
+        raise ValueError("--threads must be at least 1")
+    with _torch_threads(threads):
+        return _run(n=n, engine=engine, out=out)
+
+
+@contextmanager
+def _torch_threads(threads: int):
+    """BATON_EMBEDDING_THREADS (read when the embedding model loads) and, when torch is already
+    loaded in this process, its thread count; both restored afterwards."""
+    before = os.environ.get("BATON_EMBEDDING_THREADS")
+    torch = sys.modules.get("torch")
+    torch_before = torch.get_num_threads() if torch else None
+    os.environ["BATON_EMBEDDING_THREADS"] = str(threads)
+    if torch:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("BATON_EMBEDDING_THREADS", None)
+        else:
+            os.environ["BATON_EMBEDDING_THREADS"] = before
+        torch = sys.modules.get("torch")
+        if torch:
+            from feedback.understanding.embeddings import threads as embedding_threads
+
+            torch.set_num_threads(torch_before or embedding_threads())
+
+
+def _run(*, n: int, engine: str | None, out) -> dict:
     texts = sample_texts()
     texts = [texts[i % len(texts)] for i in range(n)]
     vocabulary = active_vocabulary()

@@ -1,4 +1,5 @@
 import json
+import os
 from io import StringIO
 
 import pytest
@@ -26,6 +27,19 @@ def test_bench_understand_with_the_default_model_reports_what_the_cascade_embedd
     assert "unsure of" in figures["embedding"]
     assert 0 < figures["embedded_share"] < 0.5, "the cascade embeds a minority of the posts"
     assert any("of the posts were embedded" in line for line in lines)
+    assert "1 torch threads" in figures["embedding"], "one core by default, as a worker child runs it"
+
+
+@pytest.mark.django_db
+def test_bench_understand_threads_apply_to_the_run_only(default_model_path, monkeypatch):
+    import torch
+
+    monkeypatch.setenv("BATON_EMBEDDING_THREADS", "2")
+    torch.set_num_threads(2)
+    out = StringIO()
+    call_command("bench", "understand", "--n", "50", "--engine", "model", "--threads", "1", stdout=out)
+    assert "1 torch threads" in json.loads(out.getvalue().strip().splitlines()[-1])["embedding"]
+    assert torch.get_num_threads() == 2 and os.environ["BATON_EMBEDDING_THREADS"] == "2"
 
 
 @pytest.mark.django_db
@@ -33,3 +47,5 @@ def test_bench_understand_refuses_a_bad_count():
     with pytest.raises(CommandError) as excinfo:
         call_command("bench", "understand", "--n", "0")
     assert excinfo.value.returncode == 2
+    with pytest.raises(CommandError, match="--threads must be at least 1"):
+        call_command("bench", "understand", "--n", "10", "--threads", "0")
