@@ -347,16 +347,12 @@ GATE_HEADS = ("sentiment", "is_spam", "is_complaint")  # what the gate's probabi
 
 
 def uncertainty(P: dict) -> dict[str, np.ndarray]:
-    """How unsure the fast heads are, per gate label, from `Heads.probabilities`: 0 (certain) to
-    1 (every class equally likely). Missing heads are left out."""
-    u = {}
-    for label in ("sentiment", "promise", "intent"):
-        values = P.get(label)
-        if values is not None and values.shape[1] > 1 and values.any():
-            k = values.shape[1]
-            u[label] = (1.0 - values.max(1)) * k / (k - 1)
-    if P.get("is_complaint") is not None:
-        u["is_complaint"] = 1.0 - np.abs(2.0 * P["is_complaint"] - 1.0)
+    """How unsure the fast heads are of each gate label, from `Heads.probabilities`: 0 (certain)
+    to 1 (every class equally likely). A missing sentiment head (all zeros) is left out."""
+    u = {"is_complaint": 1.0 - np.abs(2.0 * P["is_complaint"] - 1.0)}
+    if P["sentiment"].any():
+        k = P["sentiment"].shape[1]
+        u["sentiment"] = (1.0 - P["sentiment"].max(1)) * k / (k - 1)
     return u
 
 
