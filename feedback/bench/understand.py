@@ -60,7 +60,6 @@ def _run(*, n: int, engine: str | None, out) -> dict:
     vocabulary = active_vocabulary()
     started = time.perf_counter()
     warm = understand_texts(texts[:1], promises=vocabulary, engine=engine)  # loads (or trains) the model
-    load_s = time.perf_counter() - started
     version = warm[0].model_version
     embedding, model = None, None
     if version.startswith("understanding-"):
@@ -68,9 +67,11 @@ def _run(*, n: int, engine: str | None, out) -> dict:
 
         model = load_default()
         if model.config.get("embeddings"):
+            embeddings.encode(["warm-up"])  # torch and the encoder load here (a worker child: on its first batch)
             mode = "the posts the fast heads are unsure of" if model.fast_heads is not None else "every post"
             embedding = (f"{embeddings.MODEL} on {mode}, {embeddings.precision()}, "
                          f"{embeddings.threads()} torch threads")
+    load_s = time.perf_counter() - started
     out(f"bench understand: {n} texts, batches of {BATCH}, model {version} (load {load_s:.1f} s), one process, "
         f"sentence embedding: {embedding or 'none'}")
     started, cpu = time.perf_counter(), time.process_time()
