@@ -456,13 +456,14 @@ class UnderstandingModel:
         self.heads = Heads(self.config, n_dense, n_embedding).fit(X, examples)
         self.fast_heads, self.gate = None, None
         share = cascade_share(self.config)
-        if n_embedding and share is not None:
+        if share is not None:
             X_fast = X[:, :X.shape[1] - n_embedding]
             gate = calibrate_gate(X_fast, examples, share, fast_config(self.config), n_dense)
             if gate:
                 self.gate = gate
-                self.fast_heads = Heads(fast_config(self.config), n_dense, 0).fit(X_fast, examples)
-                self.fast_heads.is_spam = self.heads.is_spam  # the same features: one head
+                self.fast_heads = Heads(fast_config(self.config), n_dense, 0)
+                self.fast_heads.is_spam = self.heads.is_spam  # the same features: one head, fitted once
+                self.fast_heads.fit(X_fast, examples, only=[label for label in LABELS if label != "is_spam"])
         counts = {label: int(sum(label in e for e in examples)) for label in LABELS}
         self.trained_on = {"examples": len(examples), "per_label": counts, "description": description,
                            "sklearn": sklearn.__version__, "seconds": round(time.perf_counter() - started, 1)}
@@ -496,7 +497,6 @@ class UnderstandingModel:
         if not texts:
             return []
         heads = self.heads
-        embedded = np.zeros(len(texts), dtype=bool)
         if self.fast_heads is not None:
             X, vader_scores = self.featurizer.transform(texts, embed=False)
             P = self.fast_heads.probabilities(X)
@@ -510,7 +510,7 @@ class UnderstandingModel:
         else:
             X, vader_scores = self.featurizer.transform(texts)
             P = heads.probabilities(X)
-            embedded[:] = bool(self.featurizer.n_embedding)
+            embedded = np.full(len(texts), bool(self.featurizer.n_embedding))
         p_sent, p_spam, p_comp = P["sentiment"], P["is_spam"], P["is_complaint"]
         if heads.intent is not None:
             P_int, intent_classes = P["intent"], [str(c) for c in heads.intent.classes_]
@@ -642,7 +642,7 @@ def cross_validate(examples: Sequence[dict], *, folds: int = 5, seed: int = 0, l
     featurizer = Featurizer(config).fit(list(dict.fromkeys(texts)))
     X, _ = featurizer.transform(texts)
     n_dense, n_embedding = featurizer.n_dense, featurizer.n_embedding
-    share = cascade_share(config) if n_embedding else None
+    share = cascade_share(config)
     X_fast = X[:, :X.shape[1] - n_embedding] if n_embedding else X
     gate = None
     if share is not None:

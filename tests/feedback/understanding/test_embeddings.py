@@ -97,6 +97,7 @@ def test_the_cascade_embeds_only_the_posts_the_fast_heads_are_unsure_of(small_mo
     from feedback.understanding.model import gate_select
 
     assert small_model.fast_heads is not None and set(small_model.gate) == {"sentiment", "is_complaint"}
+    assert small_model.fast_heads.is_spam is small_model.heads.is_spam, "one spam head (it never reads the embedding)"
     sure = "@JetBlue thank you so much, the crew was amazing! Best flight ever, love you guys"
     texts = [sure, "@united ok", "@SouthwestAir flight 2 hours late, gate agent said nothing. Is that normal?",
              "@AmericanAir what time does the Dallas lounge open?"]
