@@ -16,6 +16,8 @@ import os
 import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
+from functools import lru_cache
+from pathlib import Path
 
 import numpy as np
 
@@ -40,19 +42,36 @@ def threads() -> int:
     return int(value) if value.strip().isdigit() and int(value) > 0 else (os.cpu_count() or 1)
 
 
+# CPU flags (Linux /proc/cpuinfo) that mean native bfloat16 matrix arithmetic
+_BF16_FLAGS = {"avx512_bf16", "amx_bf16", "amx_tile"}
+
+
+@lru_cache(maxsize=1)
+def native_bf16() -> bool:
+    """Whether the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX). Read from /proc/cpuinfo
+    where there is one, so that deciding costs no torch import (the web process and the worker's
+    parent never load torch); elsewhere torch's own probes decide."""
+    try:
+        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    except OSError:
+        info = None
+    if info:
+        return any(_BF16_FLAGS & set(line.split()) for line in info.splitlines() if line.startswith("flags"))
+    import torch
+
+    try:  # private probes: a torch without them gets fp32
+        return bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported())
+    except AttributeError:
+        return False
+
+
 def precision() -> str:
     """"bf16" where the CPU has native bfloat16 arithmetic (or BATON_EMBEDDING_PRECISION says so),
     else "fp32" (bfloat16 emulated in software would be slower than fp32)."""
     value = os.environ.get("BATON_EMBEDDING_PRECISION", "").strip().lower()
     if value in ("bf16", "fp32"):
         return value
-    import torch
-
-    try:  # torch's own CPU probes (private: a torch without them gets fp32)
-        native = torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()
-    except AttributeError:
-        native = False
-    return "bf16" if native else "fp32"
+    return "bf16" if native_bf16() else "fp32"
 
 
 def encoder():

