@@ -50,6 +50,9 @@ CONFIG = {
     "lexicon_scale": 0.5,
     "C": {"sentiment": 4.0, "is_spam": 4.0, "is_complaint": 4.0, "promise": 4.0, "intent": 4.0},
     "stack_scale": 1.0,
+    # a post is spam at this probability (the brand posts among the spam head's negatives pull its
+    # probabilities down: data.AUX_NOT_SPAM_EVERY)
+    "spam_threshold": 0.4,
     # promise is only reported for a post that reads as negative or as a complaint (where the
     # training data has it) at this confidence, or for any other post at the higher one.
     "promise_min_confidence_negative": 0.3,
@@ -532,6 +535,7 @@ class UnderstandingModel:
         version = self.version
         cfg = self.config
         languages = language.detect_many(texts)
+        spam_threshold = cfg.get("spam_threshold", 0.5)  # a model saved before the setting: 0.5
         results = []
         for i, text in enumerate(texts):
             vs = vader_scores[i]
@@ -545,7 +549,7 @@ class UnderstandingModel:
                              version=version)
             # spam and complaint
             if heads.is_spam is not None:
-                spam = bool(p_spam[i] >= 0.5)
+                spam = bool(p_spam[i] >= spam_threshold)
                 is_spam = {"label": spam, "confidence": round(float(p_spam[i] if spam else 1 - p_spam[i]), 3)}
             else:
                 is_spam = {"label": None, "confidence": 0.0}
@@ -743,7 +747,7 @@ def _predict_label(label: str, heads: Heads, X, texts: Sequence[str]) -> list:
     if label == "sentiment":
         return [SENTIMENT_ORDER[k] for k in _proba(heads.sentiment, X, SENTIMENT_ORDER).argmax(1)]
     if label == "is_spam":
-        return list(heads.spam_proba(X) >= 0.5)
+        return list(heads.spam_proba(X) >= heads.config.get("spam_threshold", 0.5))
     if label == "is_complaint":
         p_sent, _ = heads.stage1(X)
         return list(heads.complaint_proba(X, p_sent) >= 0.5)

@@ -48,15 +48,15 @@ def test_extra_examples_hook():
 
 def test_customer_posts_teach_the_spam_head_what_is_not_spam_whatever_the_files(tmp_path):
     """Trained on labelled files only (evaluate_understanding --train), the spam head still sees
-    every tenth customer post as a light not-spam example, as the shipped model does."""
+    every fifth customer post as a light not-spam example, as the shipped model does."""
     write(tmp_path / "airline.csv", "text,sentiment\n" + "".join(f"@united post {i},negative\n" for i in range(30)))
     write(tmp_path / "spam.csv", "text,is_spam\nsubscribe to my channel,1\nnice song,0\n")
     examples = collect_examples([tmp_path / "airline.csv", tmp_path / "spam.csv"])
     auxiliary = [e for e in examples if e.get("auxiliary")]
-    assert [e["text"] for e in auxiliary] == ["@united post 0", "@united post 10", "@united post 20"]
+    assert [e["text"] for e in auxiliary] == [f"@united post {i}" for i in (0, 5, 10, 15, 20, 25)]
     assert all(e["is_spam"] is False and e["weight"] == 0.1 for e in auxiliary)
     assert not [e for e in collect_examples([tmp_path / "airline.csv"]) if e.get("auxiliary")], (
         "no spam labels: no spam head, nothing to add"
     )
     shipped = shipped_examples()
-    assert sum(bool(e.get("auxiliary")) for e in shipped) == (8810 + 2053 + 9) // 10
+    assert sum(bool(e.get("auxiliary")) for e in shipped) == -(-(8810 + 2053) // 5)

@@ -133,3 +133,22 @@ def test_prepare_default_leaves_a_cached_or_chosen_model_alone(small_model, tmp_
     understanding.default_model_path().unlink()
     monkeypatch.setenv("BATON_UNDERSTANDING_MODEL", str(tmp_path / "chosen.joblib"))
     understanding.prepare_default()
+
+
+def test_a_post_is_spam_at_the_configured_threshold(small_model):
+    import copy
+
+    text = "check out my new song, link in my profile"
+    [reading] = small_model.predict([text])
+    X, _ = small_model.featurizer.transform([text])
+    p = float(small_model.heads.spam_proba(X)[0])
+    assert small_model.config["spam_threshold"] == 0.4
+    above, below = copy.copy(small_model), copy.copy(small_model)
+    above.config = {**small_model.config, "spam_threshold": p - 1e-6}
+    below.config = {**small_model.config, "spam_threshold": p + 1e-6}
+    assert above.predict([text])[0]["is_spam"]["label"] is True
+    assert below.predict([text])[0]["is_spam"]["label"] is False
+    assert reading["is_spam"]["label"] is (p >= 0.4)
+    old = copy.copy(small_model)  # a model saved before the setting existed decides at 0.5
+    old.config = {k: v for k, v in small_model.config.items() if k != "spam_threshold"}
+    assert old.predict([text])[0]["is_spam"]["label"] is (p >= 0.5)
