@@ -49,16 +49,14 @@ def _result(language: str, confidence: float) -> tuple[str, float]:
 
 def detect(text: str) -> tuple[str, float]:
     """(ISO 639-1 code or "und", probability)."""
-    cleaned = _NOT_LANGUAGE.sub(" ", text or "").strip()
-    if not _LETTER.search(cleaned):
-        return UNDETERMINED, 0.0
-    return _result(*identifier().classify(cleaned))
+    return detect_many([text])[0]
 
 
 def detect_many(texts: Sequence[str]) -> list[tuple[str, float]]:
     """`detect` for a batch: py3langid's own steps (its byte automaton, then naive Bayes), with the
-    naive-Bayes scores of the whole batch in one sparse product instead of one per text (a third of
-    the cost; the same answers, tests/test_understanding_model.py checks them against `detect`)."""
+    naive-Bayes scores of the whole batch in one sparse product instead of one `classify` per text
+    (a third of the cost; tests/feedback/understanding/test_text.py checks the answers against
+    `classify`)."""
     import scipy.sparse as sp
     from py3langid.langid import visit_counts
 
