@@ -23,6 +23,7 @@ from feedback.models import Assessment
 from feedback.services.promises import PromiseVocabulary, default_vocabulary
 from feedback.understanding import assessment as text_rules
 from feedback.understanding.assessment import is_misguided, is_rant  # noqa: F401 - part of this module's interface
+from feedback.understanding.language import UNDETERMINED, detect_many  # one language identification for both engines
 
 MODEL_VERSION = "rules-1"
 
@@ -203,32 +204,6 @@ def _matcher(vocabulary: tuple[PromiseVocabulary, ...]) -> _PromiseMatcher:
 PROMISE_CONFIDENCE = 0.6
 
 
-# --- Language ---------------------------------------------------------------------------
-
-UNDETERMINED = "und"
-LANGUAGE_MIN_CONFIDENCE = 0.4
-_NOT_LANGUAGE = re.compile(r"@\w+|#|https?://\S+|www\.\S+")
-
-
-@lru_cache(maxsize=1)
-def _language_identifier():
-    from py3langid.langid import MODEL_FILE, LanguageIdentifier
-
-    return LanguageIdentifier.from_model_file(MODEL_FILE, norm_probs=True)
-
-
-def detect_language(text: str) -> tuple[str, float]:
-    """ISO 639 code and probability (py3langid, offline); "und" for text without enough language
-    in it (handles, links and a word or two)."""
-    cleaned = _NOT_LANGUAGE.sub(" ", text).strip()
-    if not re.search(r"[^\W\d_]", cleaned):
-        return UNDETERMINED, 0.0
-    language, confidence = _language_identifier().classify(cleaned)
-    if confidence < LANGUAGE_MIN_CONFIDENCE:
-        return UNDETERMINED, confidence
-    return language, confidence
-
-
 # --- Assessment -------------------------------------------------------------------------
 
 def assess(*, sentiment_label: str, intent: str, is_complaint: bool, is_spam: bool, about_us: bool = True,
@@ -303,15 +278,14 @@ def _understand_with_model(texts: list[str], matcher: "_PromiseMatcher") -> list
 
 def _understand_with_rules(texts: list[str], matcher: "_PromiseMatcher") -> list[Understanding]:
     results = []
-    for text in texts:
-        text = text or ""
+    texts = [text or "" for text in texts]
+    for text, (language, _) in zip(texts, detect_many(texts), strict=True):
         compound = _vader().polarity_scores(text)["compound"]
         label = sentiment_label(compound)
         intent, intent_confidence = _classify_intent(text, compound)
         is_complaint, complaint_confidence = classify_complaint(text, compound, intent)
         is_spam, spam_confidence = classify_spam(text)
         promise = matcher.match(text)
-        language, _ = detect_language(text)
         results.append(Understanding(
             sentiment=compound, sentiment_label=label, sentiment_confidence=sentiment_confidence(compound),
             intent=intent, intent_confidence=intent_confidence,

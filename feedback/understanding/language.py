@@ -12,8 +12,6 @@ import re
 from collections.abc import Sequence
 from functools import lru_cache
 
-import numpy as np
-
 UNDETERMINED = "und"
 MIN_CONFIDENCE = 0.4
 LANGUAGES = (
@@ -35,8 +33,10 @@ def identifier():
 
 
 @lru_cache(maxsize=1)
-def _table() -> np.ndarray:
+def _table():
     """The restricted model's per-feature log-probabilities as float32 (float16 in the package)."""
+    import numpy as np
+
     return np.asarray(identifier().nb_ptc, dtype=np.float32)
 
 
@@ -57,6 +57,7 @@ def detect_many(texts: Sequence[str]) -> list[tuple[str, float]]:
     naive-Bayes scores of the whole batch in one sparse product instead of one `classify` per text
     (a third of the cost; tests/feedback/understanding/test_text.py checks the answers against
     `classify`)."""
+    import numpy as np  # here, not at the top: the web process imports this module for UNDETERMINED
     import scipy.sparse as sp
     from py3langid.langid import visit_counts
 
