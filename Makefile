@@ -8,7 +8,7 @@ TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/baton_test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
 
-.PHONY: run test install lint bench check-deploy clean
+.PHONY: run test install chromium lint bench check-deploy clean
 
 $(BIN)/python:
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Baton needs Python 3.11 or newer; set PYTHON=/path/to/python3.11")'
@@ -32,8 +32,19 @@ test: export DATABASE_URL ?= $(TEST_DATABASE_URL)
 test: export CELERY_BROKER_URL ?= $(TEST_BROKER_URL)
 test: export REDIS_URL ?= $(TEST_REDIS_URL)
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key
-test: install
+test: install chromium
 	$(BIN)/python -m pytest
+
+# Headless Chromium for the browser tests (Debian's package; Playwright drives it): installed when
+# missing, where apt-get can run (as root); elsewhere a message says what to install.
+chromium:
+	@command -v chromium >/dev/null || { \
+	  if command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	    echo "Installing Debian's chromium for the browser tests"; \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else \
+	    echo "No chromium on this machine: the browser tests will fail. Install it (Debian: sudo apt-get install chromium)." >&2; \
+	  fi; }
 
 lint: install
 	$(BIN)/ruff check .
