@@ -13,7 +13,7 @@ Heads (stacked in three stages):
   3. intent: logistic regression (C=4) on the features + sentiment, complaint and spam
      probabilities, then precise phrase rules for rare intents (press, idea, purchase_intent,
      warranty_return, spam_troll).
-The cascade (default): the same heads without the embedding (the fast heads) read every post; the
+The cascade (the default where the CPU has native bfloat16: `default_config`): the same heads without the embedding (the fast heads) read every post; the
 posts whose sentiment or complaint they are unsure of are embedded and read by the heads above.
 See README.md in this folder for what was tried and the cross-validated scores.
 """
@@ -75,6 +75,11 @@ def cascade_share(config: dict) -> float | None:
 
 def fast_config(config: dict) -> dict:
     return {**config, "embeddings": None}
+
+
+def spam_threshold(config: dict) -> float:
+    """The spam probability at which a post is spam (0.5 for a model saved before the setting)."""
+    return config.get("spam_threshold", 0.5)
 
 
 def default_config() -> dict:
@@ -535,7 +540,7 @@ class UnderstandingModel:
         version = self.version
         cfg = self.config
         languages = language.detect_many(texts)
-        spam_threshold = cfg.get("spam_threshold", 0.5)  # a model saved before the setting: 0.5
+        is_spam_at = spam_threshold(cfg)
         results = []
         for i, text in enumerate(texts):
             vs = vader_scores[i]
@@ -549,7 +554,7 @@ class UnderstandingModel:
                              version=version)
             # spam and complaint
             if heads.is_spam is not None:
-                spam = bool(p_spam[i] >= spam_threshold)
+                spam = bool(p_spam[i] >= is_spam_at)
                 is_spam = {"label": spam, "confidence": round(float(p_spam[i] if spam else 1 - p_spam[i]), 3)}
             else:
                 is_spam = {"label": None, "confidence": 0.0}
@@ -747,7 +752,7 @@ def _predict_label(label: str, heads: Heads, X, texts: Sequence[str]) -> list:
     if label == "sentiment":
         return [SENTIMENT_ORDER[k] for k in _proba(heads.sentiment, X, SENTIMENT_ORDER).argmax(1)]
     if label == "is_spam":
-        return list(heads.spam_proba(X) >= heads.config.get("spam_threshold", 0.5))
+        return list(heads.spam_proba(X) >= spam_threshold(heads.config))
     if label == "is_complaint":
         p_sent, _ = heads.stage1(X)
         return list(heads.complaint_proba(X, p_sent) >= 0.5)
