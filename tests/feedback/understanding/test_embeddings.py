@@ -116,13 +116,16 @@ def test_the_cascade_embeds_only_the_posts_the_fast_heads_are_unsure_of(small_mo
     assert encoded == [t for t, e in zip(texts, expected, strict=True) if e], "only the selected posts are embedded"
     assert not results[0]["embedded"], "a post the fast heads are sure of is not embedded"
     assert any(expected)
-    # an embedded post gets the labels of the heads with the embedding, the others those of the fast heads
-    full = small_model.heads.probabilities(small_model.featurizer.transform(texts)[0])
+    # an embedded post gets the labels of the heads with the embedding, the others those of the fast
+    # heads. The selected posts are embedded as one batch, as predict did: under bfloat16 a post's
+    # vector depends slightly on the padding of the batch it is in.
+    selected = [i for i, e in enumerate(expected) if e]
+    full = small_model.heads.probabilities(small_model.featurizer.transform([texts[i] for i in selected])[0])
     for i, r in enumerate(results):
-        source = full if expected[i] else fast
-        assert r["is_complaint"]["confidence"] == round(float(max(source["is_complaint"][i],
-                                                                  1 - source["is_complaint"][i])), 3)
-        assert r["sentiment"]["confidence"] == round(float(source["sentiment"][i].max()), 3)
+        source, row = (full, selected.index(i)) if expected[i] else (fast, i)
+        assert r["is_complaint"]["confidence"] == round(float(max(source["is_complaint"][row],
+                                                                  1 - source["is_complaint"][row])), 3)
+        assert r["sentiment"]["confidence"] == round(float(source["sentiment"][row].max()), 3)
 
 
 def test_gate_thresholds_follow_the_share(examples):
