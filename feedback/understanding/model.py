@@ -84,14 +84,15 @@ def spam_threshold(config: dict) -> float:
 
 def default_config() -> dict:
     """CONFIG, as BATON_UNDERSTANDING_EMBEDDINGS asks: `auto` (the default: the cascade where the
-    CPU multiplies bfloat16 natively, the fast model elsewhere), `on` (the cascade: the posts the
-    fast heads are unsure of are embedded), `all` (every post is embedded: slower, a little more
-    accurate) or `off` (no embedding: the fast model).
+    CPU has AMX and the embedding runs at bfloat16, the fast model elsewhere), `on` (the cascade: the
+    posts the fast heads are unsure of are embedded), `all` (every post is embedded: slower, a little
+    more accurate) or `off` (no embedding: the fast model).
 
-    Why `auto`: on a CPU without native bfloat16 an embedded post costs 15-20 ms of one core (fp32
-    on the AMD EPYC CI machine: 61 posts/s), so the cascade's 9% would cut the layer from about
-    1,000 to 405 mentions/s there; with bfloat16 it costs 1.4 ms and the cascade keeps 1,186/s
-    (README.md in this folder)."""
+    Why `auto`: the cascade embeds about 9% of the posts, and what that costs depends on the CPU
+    (README.md in this folder). With AMX at bfloat16 an embedded post costs about 1.4 ms of one core
+    and the cascade keeps 1,165-1,302 mentions/s; with AVX512-BF16 alone (AMD Zen 4) about 6 ms, and
+    the cascade gives 877/s; at fp32 on a Zen 3 15-20 ms, and 405/s. The fast model gives 1,000-2,200/s
+    on all three."""
     config = dict(CONFIG)
     mode = os.environ.get("BATON_UNDERSTANDING_EMBEDDINGS", "auto").strip().lower()
     if mode in ("off", "0", "false", "no"):
@@ -99,9 +100,9 @@ def default_config() -> dict:
     elif mode == "all":
         config["cascade_share"] = None
     elif mode not in ("on", "1", "true", "yes"):
-        from .embeddings import precision
+        from .embeddings import amx, precision
 
-        if precision() != "bf16":
+        if not (precision() == "bf16" and amx()):
             config["embeddings"] = None
     return config
 

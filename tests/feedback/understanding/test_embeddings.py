@@ -169,26 +169,40 @@ def test_the_embedding_modes_are_cached_under_their_own_versions(monkeypatch):
         versions[mode] = understanding.default_version()
     assert len(set(versions.values())) == 3
     monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "auto")
-    expected = "on" if embeddings.precision() == "bf16" else "off"
+    expected = "on" if embeddings.precision() == "bf16" and embeddings.amx() else "off"
     assert understanding.default_version() == versions[expected]
 
 
-def test_auto_is_the_cascade_where_bfloat16_is_native_and_the_fast_model_elsewhere(monkeypatch):
+# Feature flags as /proc/cpuinfo lists them (the ones that matter here)
+ZEN3 = frozenset({"sse4_2", "avx", "avx2", "fma"})  # AMD EPYC Zen 3
+ZEN4 = ZEN3 | {"avx512f", "avx512bw", "avx512_vnni", "avx512_bf16"}  # AMD EPYC Zen 4
+SAPPHIRE_RAPIDS = ZEN4 | {"amx_bf16", "amx_tile", "amx_int8"}  # Intel Xeon with AMX
+
+
+def test_auto_is_the_cascade_only_where_the_cpu_has_amx(monkeypatch):
     monkeypatch.delenv("BATON_UNDERSTANDING_EMBEDDINGS", raising=False)
-    monkeypatch.setenv("BATON_EMBEDDING_PRECISION", "bf16")
-    assert default_config()["embeddings"] == embeddings.MODEL and default_config()["cascade_share"] == 0.15
+    monkeypatch.delenv("BATON_EMBEDDING_PRECISION", raising=False)
+    for flags, precision, cascade in ((SAPPHIRE_RAPIDS, "bf16", True), (ZEN4, "bf16", False), (ZEN3, "fp32", False)):
+        monkeypatch.setattr(embeddings, "cpu_flags", lambda flags=flags: flags)
+        assert embeddings.precision() == precision
+        config = default_config()
+        assert (config["embeddings"] == embeddings.MODEL) is cascade, sorted(flags)
+        assert config["cascade_share"] == 0.15
+    monkeypatch.setattr(embeddings, "cpu_flags", lambda: SAPPHIRE_RAPIDS)
     monkeypatch.setenv("BATON_EMBEDDING_PRECISION", "fp32")
     assert default_config()["embeddings"] is None, "an fp32 embedding costs more than the speed goal allows"
+    monkeypatch.setattr(embeddings, "cpu_flags", lambda: ZEN3)
     monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "on")
     assert default_config()["embeddings"] == embeddings.MODEL, "`on` asks for the cascade on any CPU"
 
 
-def test_native_bfloat16_is_read_from_the_cpu_flags_without_torch():
+def test_the_cpu_is_read_from_its_flags_without_torch():
     import subprocess
 
     code = ("import sys; from feedback.understanding import embeddings, model; "
-            "print(embeddings.native_bf16(), model.default_config()['embeddings'], 'torch' in sys.modules)")
-    native, embedding, torch_loaded = subprocess.run(
+            "print(embeddings.native_bf16(), embeddings.amx(), model.default_config()['embeddings'], "
+            "'torch' in sys.modules)")
+    native, amx, embedding, torch_loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[3],
         env={k: v for k, v in os.environ.items() if not k.startswith("BATON_")},
     ).stdout.split()
@@ -196,7 +210,8 @@ def test_native_bfloat16_is_read_from_the_cpu_flags_without_torch():
     import torch
 
     assert native == str(bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()))
-    assert (embedding != "None") == (native == "True")
+    assert amx == str(bool(torch.cpu._is_amx_tile_supported()))
+    assert (embedding != "None") == (amx == "True")
 
 
 def test_a_model_saved_before_the_cascade_still_predicts(small_model, tmp_path):
