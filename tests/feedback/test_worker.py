@@ -69,7 +69,7 @@ def test_worker_on_embedded_stack_processes_a_mention(tmp_path, default_model_pa
         "DJANGO_DEBUG": "true",
         "BATON_VAR_DIR": str(tmp_path),
         "DATABASE_URL": f"sqlite:///{tmp_path / 'baton.sqlite3'}",
-        "CELERY_BROKER_URL": "filesystem://",
+        "CELERY_BROKER_URL": "filesystem://localhost/",
         "REDIS_URL": "",
     }
     python = sys.executable
@@ -114,6 +114,7 @@ def test_worker_on_embedded_stack_processes_a_mention(tmp_path, default_model_pa
             worker.kill()
             output, _ = worker.communicate()
     assert "feedback.tasks.process_mention" in output
+    assert "No hostname was supplied" not in output, "the default broker URL names its host: no warning in the log"
 
 
 @pytest.mark.worker
