@@ -27,6 +27,18 @@ def test_lexicon_counts_promise_cues():
     assert row["press"] == 0
 
 
+@pytest.mark.parametrize("text, count", [
+    ("@SouthwestAir how do I go on the scavenger hunt if I'm in Boston", 1),  # after the handle, no "?"
+    (".@116233 How can I deactivate a device", 1),
+    ("@united @AmericanAir is flight 714 still on", 1),
+    ("Changed to the 24th. Does it still leave at 9", 1),  # a sentence that starts with one
+    ("what a flight", 1),
+    ("@united this is it, the worst crew", 0),  # "is" inside a sentence is not a question
+])
+def test_lexicon_finds_a_question_word_after_the_handles_a_post_starts_with(text, count):
+    assert dict(zip(LEXICON_KEYS, lexicon_row(text), strict=True))["question"] == count
+
+
 def test_assessment_follows_the_domain_guide():
     base = {"is_complaint": False, "is_spam": False}
     assert assess(sentiment="neutral", intent="spam_troll", **base) == "ignore"
