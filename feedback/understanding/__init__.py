@@ -67,11 +67,11 @@ def default_version() -> str:
     unpickling a model it may not read)."""
     import sklearn
 
+    from .model import ALGORITHM_VERSION, MODEL_NAME, code_fingerprint, default_config
+
     digest = hashlib.sha1()
     digest.update(shipped_fingerprint().encode())
-    for module in ("data.py", "model.py", "text.py", "embeddings.py"):  # any change to the code retrains
-        digest.update((Path(__file__).resolve().parent / module).read_bytes())
-    from .model import ALGORITHM_VERSION, MODEL_NAME, default_config
+    digest.update(code_fingerprint().encode())  # any change to the code retrains
 
     digest.update(repr((ALGORITHM_VERSION, sorted(default_config().items()), sklearn.__version__)).encode())
     return f"{MODEL_NAME}-{ALGORITHM_VERSION}+{digest.hexdigest()[:10]}"

@@ -24,6 +24,7 @@ import hashlib
 import os
 import time
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import scipy.sparse as sp
@@ -65,6 +66,17 @@ CONFIG = {
     # read again by the heads with it. None or 1: embed every post.
     "cascade_share": 0.15,
 }
+
+
+# The modules whose code shapes a trained model: a change to any of them gives models a new version
+CODE_MODULES = ("data.py", "model.py", "text.py", "embeddings.py")
+
+
+def code_fingerprint() -> str:
+    digest = hashlib.sha1()
+    for module in CODE_MODULES:
+        digest.update((Path(__file__).resolve().parent / module).read_bytes())
+    return digest.hexdigest()
 
 
 def cascade_share(config: dict) -> float | None:
@@ -488,7 +500,7 @@ class UnderstandingModel:
         self.trained_on = {"examples": len(examples), "per_label": counts, "description": description,
                            "sklearn": sklearn.__version__, "seconds": round(time.perf_counter() - started, 1)}
         if version is None:
-            digest = hashlib.sha1(repr((ALGORITHM_VERSION, sorted(self.config.items()))).encode())
+            digest = hashlib.sha1(repr((ALGORITHM_VERSION, sorted(self.config.items()), code_fingerprint())).encode())
             for e in examples:
                 digest.update(repr(sorted(e.items())).encode())
             version = f"{MODEL_NAME}-{ALGORITHM_VERSION}+{digest.hexdigest()[:10]}"

@@ -78,6 +78,17 @@ def test_version_changes_with_training_data(examples):
     b = UnderstandingModel().fit(examples[:400], version="custom-1")
     c = UnderstandingModel().fit(examples[:401])
     assert a.version.startswith("understanding-") and b.version == "custom-1" and c.version != a.version
+    assert UnderstandingModel().fit(examples[:400]).version == a.version, "the same data, code and settings"
+
+
+def test_version_changes_with_the_code(examples, monkeypatch):
+    from feedback import understanding
+    from feedback.understanding import model
+
+    before, default_before = UnderstandingModel().fit(examples[:200]).version, understanding.default_version()
+    monkeypatch.setattr(model, "code_fingerprint", lambda: "the code after a change to text.py")
+    assert UnderstandingModel().fit(examples[:200]).version != before
+    assert understanding.default_version() != default_before
 
 
 def test_cross_validate_small(examples):
