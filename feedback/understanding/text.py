@@ -92,7 +92,7 @@ LEXICON = {
                           r"bathroom|lavatory|overhead|bin|carry-?on)\b",
     "short_lines": r"\b(?:line|lines|queue|long wait|waiting in line|security|tsa|counter|check-?in (?:line|counter)|"
                    r"kiosk|understaffed|short staff(?:ed)?|only one agent|one agent)\b",
-    "question": r"(?:\?|(?:^(?:[@.#]?@[\w.]+[\s:,]*)*|[.!?]\s+)"
+    "question": r"(?:\?|(?:^(?:\.?@\w+[\s:,]*)*|[.!?]\s+)"
                 r"(?:how|what|when|where|why|who|which|can|could|is|are|do|does|did|will|would|should)\b|"
                 r"\bany (?:idea|way)\b|\bwondering\b)",
     "idea": r"\b(?:you should|should (?:add|make|have|offer|let|allow|bring|consider)|"
