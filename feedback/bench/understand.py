@@ -67,9 +67,10 @@ def _run(*, n: int, engine: str | None, out) -> dict:
 
         model = load_default()
         if model.config.get("embeddings"):
-            embeddings.encode(["warm-up"])  # torch and the encoder load here (a worker child: on its first batch)
+            # torch and the encoder load here (a worker child: on its first batch)
+            embeddings.encode(["warm-up"], layers=model.config.get("embedding_layers"))
             mode = "the posts the fast heads are unsure of" if model.fast_heads is not None else "every post"
-            embedding = (f"{embeddings.MODEL} on {mode}, {embeddings.precision()}, "
+            embedding = (f"{embeddings.describe(model.config)} on {mode}, {embeddings.precision()}, "
                          f"{embeddings.threads()} torch threads")
     load_s = time.perf_counter() - started
     out(f"bench understand: {n} texts, batches of {BATCH}, model {version} (load {load_s:.1f} s), one process, "

