@@ -13,8 +13,10 @@ Heads (stacked in three stages):
   3. intent: logistic regression (C=4) on the features + sentiment, complaint and spam
      probabilities, then precise phrase rules for rare intents (press, idea, purchase_intent,
      warranty_return, spam_troll).
-The cascade (the default where the CPU has native bfloat16: `default_config`): the same heads without the embedding (the fast heads) read every post; the
-posts whose sentiment or complaint they are unsure of are embedded and read by the heads above.
+The cascade (the default where the CPU has native bfloat16: `default_config`; with a 3-layer
+encoder and fewer posts without AMX, LIGHT_CASCADE): the same heads without the embedding (the fast
+heads) read every post; the posts whose sentiment or complaint they are unsure of are embedded and
+read by the heads above.
 See README.md in this folder for what was tried and the cross-validated scores.
 """
 
