@@ -163,3 +163,15 @@ def test_a_post_is_spam_at_the_configured_threshold(small_model):
     old = copy.copy(small_model)  # a model saved before the setting existed decides at 0.5
     old.config = {k: v for k, v in small_model.config.items() if k != "spam_threshold"}
     assert old.predict([text])[0]["is_spam"]["label"] is (p >= 0.5)
+
+
+def test_the_heads_score_as_scikit_learn_does(small_model, examples, monkeypatch):
+    """The linear heads compute their scores without scikit-learn's per-call input checks
+    (`model._scores`): the same answers as scikit-learn's own decision_function and predict_proba."""
+    from feedback.understanding import model
+
+    texts = [e["text"] for e in examples[:300]] + ["@united ok"]
+    ours = small_model.predict(texts)
+    monkeypatch.setattr(model, "_scores", lambda lr, X: lr.decision_function(X))
+    monkeypatch.setattr(model, "_binary_proba", lambda lr, X: lr.predict_proba(X))
+    assert small_model.predict(texts) == ours
