@@ -71,23 +71,24 @@ def _torch_probe(name: str) -> bool:
         return False
 
 
+def _cpu_has(flags: set[str], *probes: str) -> bool:
+    """Whether the CPU lists any of `flags`; torch's own probes decide where there is no /proc/cpuinfo."""
+    listed = cpu_flags()
+    if listed is not None:
+        return bool(flags & listed)
+    return any(_torch_probe(probe) for probe in probes)
+
+
 def native_bf16() -> bool:
-    """Whether the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX); torch's own probes decide
-    where there is no /proc/cpuinfo."""
-    flags = cpu_flags()
-    if flags is not None:
-        return bool(_BF16_FLAGS & flags)
-    return _torch_probe("_is_avx512_bf16_supported") or _torch_probe("_is_amx_tile_supported")
+    """Whether the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX)."""
+    return _cpu_has(_BF16_FLAGS, "_is_avx512_bf16_supported", "_is_amx_tile_supported")
 
 
 def amx() -> bool:
-    """Whether the CPU has AMX tiles for bfloat16: the only CPUs measured here where an embedded post
-    is cheap enough for the cascade to keep 1,000 mentions/s per core (README.md in this folder:
-    all-MiniLM-L6-v2 at about 700 posts/s per thread with AMX, 165 with AVX512-BF16 alone)."""
-    flags = cpu_flags()
-    if flags is not None:
-        return bool(_AMX_FLAGS & flags)
-    return _torch_probe("_is_amx_tile_supported")
+    """Whether the CPU has AMX tiles for bfloat16: the only CPUs measured here where the full
+    cascade keeps 1,000 mentions/s per core (README.md in this folder: all-MiniLM-L6-v2 at about
+    700 posts/s per thread with AMX, 165 with AVX512-BF16 alone)."""
+    return _cpu_has(_AMX_FLAGS, "_is_amx_tile_supported")
 
 
 def precision() -> str:
