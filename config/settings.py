@@ -76,7 +76,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "teams.context_processors.membership",
-                "feedback.context_processors.notifications",
+                "feedback.sla.context_processors.notifications",
             ],
         },
     },

@@ -10,6 +10,6 @@ urlpatterns = [
     path("api/v1/", include("feedback.api.urls")),
     path("api/v1/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/v1/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
-    path("hooks/", include("feedback.webhooks.urls")),
+    path("hooks/", include("feedback.intake.webhooks.urls")),
     path("", include("feedback.urls")),
 ]

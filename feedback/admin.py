@@ -6,29 +6,16 @@ from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
 
 from config.errors import BatonError
-
-from .models import (
-    Account,
-    Case,
-    CaseEvent,
-    Escalation,
-    FeedbackNote,
-    Handoff,
-    InboundPayload,
-    Label,
-    LabelCorrection,
-    Mention,
-    Notification,
-    Problem,
-    Promise,
-    RoutingRule,
-    SlaClock,
-    SlaPolicy,
-)
-from .services.labels import correct_label, parse_label_value
-from .services.pipeline import retry_failed
-from .understanding_forms import LinesField
-from .webhooks import services as webhooks
+from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
+from feedback.choices import Label
+from feedback.intake.models import Account, InboundPayload, Mention
+from feedback.intake.webhooks import services as webhooks
+from feedback.pipeline import retry_failed
+from feedback.routing.models import RoutingRule
+from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
+from feedback.understanding.forms import LinesField
+from feedback.understanding.labels import correct_label, parse_label_value
+from feedback.understanding.models import LabelCorrection, Promise
 
 
 class MentionAdminForm(forms.ModelForm):
@@ -139,7 +126,7 @@ class CaseEventAdmin(admin.ModelAdmin):
 
 @admin.register(Handoff)
 class HandoffAdmin(admin.ModelAdmin):
-    """Read here; decided on the incoming page (feedback.services.journey), which keeps the timeline."""
+    """Read here; decided on the incoming page (feedback.cases.journey), which keeps the timeline."""
 
     list_display = ["id", "case", "from_department", "to_department", "status", "created_at", "decided_at"]
     list_filter = ["status", "to_department", "from_department"]

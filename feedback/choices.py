@@ -91,3 +91,25 @@ class ClockMetric(models.TextChoices):
 CUSTOMER_CLOCKS = (ClockMetric.FIRST_REPLY, ClockMetric.NEXT_REPLY, ClockMetric.RESOLUTION)
 # Clocks every new case starts with.
 CASE_CLOCKS = (ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION)
+
+
+class Assessment(models.TextChoices):
+    """The US Air Force web posting response assessment (domain guide)."""
+
+    IGNORE = "ignore", "Ignore"
+    CONCUR = "concur", "Concur"
+    MONITOR_ONLY = "monitor_only", "Monitor only"
+    FIX_FACTS = "fix_facts", "Fix the facts"
+    RECTIFY = "rectify", "Rectify"
+
+
+class Label(models.TextChoices):
+    """The labels understanding gives a mention that a person may correct."""
+
+    SENTIMENT = "sentiment_label", "Sentiment"
+    INTENT = "intent", "Intent"
+    COMPLAINT = "is_complaint", "Complaint"
+    PROMISE = "promise", "Promise"
+    SPAM = "is_spam", "Spam / troll"
+    LANGUAGE = "language", "Language"
+    ASSESSMENT = "assessment", "Assessment"

@@ -5,7 +5,7 @@ integration user with a token, 300 CRM customers, then stores about 2,000 real t
 (feedback/fixtures/demo/, see DATA.md) with `ingest.store_mention` and processes each
 with `pipeline.process_mention`, the worker's code path. While it replays the tweets in
 time order it simulates the departments working their cases (replies, handoffs, notes,
-pending, resolve, close) through `feedback.services.cases`, and runs the SLA sweep
+pending, resolve, close) through `feedback.cases.services`, and runs the SLA sweep
 (`sla.escalate_due`) at five-minute ticks of simulated time, the way the beat would have.
 
 Idempotent: users, customers and mentions are looked up before they are created, and
@@ -41,6 +41,9 @@ from rest_framework.authtoken.models import Token
 from config.errors import BatonError
 from customers.models import Customer, Identity, LinkMethod, Stage
 from customers.services import normalize_handle
+from feedback.cases import journey
+from feedback.cases import services as case_services
+from feedback.cases.models import Case, CaseEvent, Handoff
 from feedback.choices import (
     OPEN_STATUSES,
     CaseStatus,
@@ -51,11 +54,11 @@ from feedback.choices import (
     Priority,
     Source,
 )
-from feedback.models import Case, CaseEvent, Escalation, Handoff, Mention, SlaClock
-from feedback.services import cases as case_services
-from feedback.services import journey, sla
-from feedback.services.ingest import store_mention
-from feedback.services.pipeline import process_mention
+from feedback.intake.ingest import store_mention
+from feedback.intake.models import Mention
+from feedback.pipeline import process_mention
+from feedback.sla import clocks as sla
+from feedback.sla.models import Escalation, SlaClock
 from teams.models import BoardSeat, Department, Membership, Role
 
 logger = logging.getLogger(__name__)

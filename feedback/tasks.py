@@ -8,9 +8,10 @@ from celery.signals import worker_init
 from django.conf import settings
 from django.utils import timezone
 
-from feedback.services import pipeline, sla
-from feedback.services.ingest import enqueue_processing
-from feedback.webhooks import services as webhooks
+from feedback import pipeline
+from feedback.intake.ingest import enqueue_processing
+from feedback.intake.webhooks import services as webhooks
+from feedback.sla import clocks as sla
 
 
 @shared_task(acks_late=True)
@@ -37,7 +38,7 @@ def sla_sweep(self) -> int:
 @shared_task(acks_late=True)
 def send_notification_emails(notification_ids: list[int]) -> int:
     """Idempotent: a notification already emailed is skipped."""
-    from feedback.services import notifications
+    from feedback.sla import notifications
 
     return notifications.send_emails(notification_ids=notification_ids)
 

@@ -1,6 +1,9 @@
 from django.urls import path
 
-from . import journey_views, notification_views, rule_views, understanding_views, views
+from feedback.cases import journey_views, views
+from feedback.routing import views as rule_views
+from feedback.sla import views as notification_views
+from feedback.understanding import views as understanding_views
 
 urlpatterns = [
     path("", views.home, name="home"),

@@ -16,7 +16,7 @@ class Department(models.Model):
     slug = models.SlugField(unique=True)
     name = models.CharField(max_length=80)
     description = models.TextField(blank=True)
-    # Settings a head edits (feedback.services.assignment, feedback.services.cases).
+    # Settings a head edits (feedback.cases.assignment, feedback.cases.services).
     reopen_window = models.DurationField(
         default=timedelta(days=7), help_text="A post this long after a case was resolved reopens it."
     )
@@ -40,7 +40,7 @@ def _default_week():
 class BusinessSchedule(models.Model):
     """A department's business hours: a weekly schedule in a time zone, minus the public holidays
     of a country (the `holidays` package) and custom closed days. SLA policies in business hours
-    count only these hours (feedback.services.business_hours)."""
+    count only these hours (teams.business_hours)."""
 
     department = models.OneToOneField(Department, on_delete=models.CASCADE, related_name="business_schedule")
     time_zone = models.CharField(max_length=64, default="UTC", help_text="An IANA name, e.g. Europe/Berlin.")
@@ -63,7 +63,7 @@ class BusinessSchedule(models.Model):
 
         from django.core.exceptions import ValidationError
 
-        from feedback.services.business_hours import Schedule, parse_week
+        from teams.business_hours import Schedule, parse_week
 
         errors = {}
         try:

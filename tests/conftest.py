@@ -23,7 +23,7 @@ def _test_settings(tmp_path_factory):
         SECURE_SSL_REDIRECT=False,
         # Most tests assert routing outcomes of known texts: they use the deterministic rules engine.
         # The learned model (the default) is tested in tests/feedback/understanding/,
-        # tests/feedback/test_understand_model.py and by both real-worker tests in test_worker.py.
+        # tests/feedback/understanding/test_default_model.py and by both real-worker tests in test_worker.py.
         BATON_UNDERSTANDING_ENGINE="rules",
         STORAGES=storages,
         STATIC_ROOT=tmp_path_factory.mktemp("staticfiles"),
@@ -75,8 +75,8 @@ def default_departments_and_policies(request):
     uses_db = {"db", "transactional_db", "live_server"} & set(request.fixturenames)
     if marker is None and not uses_db:
         return
-    from feedback.services.routing import ensure_default_rules
-    from feedback.services.sla import ensure_default_policies
+    from feedback.routing.services import ensure_default_rules
+    from feedback.sla.clocks import ensure_default_policies
     from teams.services import ensure_default_departments
 
     transactional = (marker is not None and marker.kwargs.get("transaction")) or {

@@ -6,8 +6,10 @@ import factory
 from django.contrib.auth import get_user_model
 
 from customers.models import Customer, Identity
+from feedback.cases.models import Case
 from feedback.choices import ClockMetric
-from feedback.models import Case, Mention, SlaClock
+from feedback.intake.models import Mention
+from feedback.sla.models import SlaClock
 from teams.models import BoardSeat, Department, Membership, Role
 
 

@@ -1,7 +1,7 @@
 from rest_framework import serializers
 
 from feedback.choices import Source
-from feedback.models import Mention
+from feedback.intake.models import Mention
 
 
 class MentionInSerializer(serializers.Serializer):

@@ -11,8 +11,8 @@ from feedback.api.serializers import (
     MentionInSerializer,
     MentionOutSerializer,
 )
-from feedback.services.ingest import store_mention
-from feedback.services.ingest_batch import MAX_LIST_ITEMS, ingest_mentions
+from feedback.intake.batch import MAX_LIST_ITEMS, ingest_mentions
+from feedback.intake.ingest import store_mention
 
 
 class CanAddMentions(permissions.BasePermission):

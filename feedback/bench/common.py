@@ -12,7 +12,9 @@ from django.db import connection, transaction
 from rest_framework.authtoken.models import Token
 
 from customers.models import Customer, Identity
-from feedback.models import Case, CaseEvent, Escalation, Mention, SlaClock
+from feedback.cases.models import Case, CaseEvent
+from feedback.intake.models import Mention
+from feedback.sla.models import Escalation, SlaClock
 
 BENCH_USER = "bench-integration"
 

@@ -12,8 +12,8 @@ from django.urls import get_resolver
 
 from feedback.bench.common import WorkerProcess, bench_token, clean_prefix, sample_texts, stack
 from feedback.choices import MentionStatus
-from feedback.models import Mention
-from feedback.services.ingest import mention_fields, mention_row, mention_values
+from feedback.intake.ingest import mention_fields, mention_row, mention_values
+from feedback.intake.models import Mention
 
 API_BATCH = 1000
 

@@ -10,9 +10,9 @@ from django.test import Client
 
 from feedback.bench.common import WorkerProcess, bench_token, clean_prefix, sample_texts, stack
 from feedback.choices import MentionStatus
-from feedback.models import Mention
-from feedback.services.ingest import store_mention
-from feedback.services.pipeline import process_mention
+from feedback.intake.ingest import store_mention
+from feedback.intake.models import Mention
+from feedback.pipeline import process_mention
 
 STAGE_SAMPLE = 300
 

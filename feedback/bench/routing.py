@@ -8,8 +8,9 @@ from django.db import transaction
 
 from feedback.bench.common import sample_texts, stack
 from feedback.choices import Intent, Priority, Source
-from feedback.models import Mention, RoutingRule
-from feedback.services.routing import facts_for, load_rules, route
+from feedback.intake.models import Mention
+from feedback.routing.models import RoutingRule
+from feedback.routing.services import facts_for, load_rules, route
 from teams.models import Department
 
 RULES = 49

@@ -18,9 +18,10 @@ from django.utils import timezone
 
 from customers.models import Customer
 from feedback.bench.common import stack
+from feedback.cases.models import Case, CaseEvent
 from feedback.choices import CaseStatus, ClockMetric, Priority
-from feedback.models import Case, CaseEvent, Escalation, Notification, SlaClock
-from feedback.services import sla
+from feedback.sla import clocks as sla
+from feedback.sla.models import Escalation, Notification, SlaClock
 from teams.models import Department
 
 

@@ -6,8 +6,8 @@ import time
 from contextlib import contextmanager
 
 from feedback.bench.common import sample_texts
-from feedback.services.promises import active_vocabulary
-from feedback.services.understand import understand_texts
+from feedback.understanding.adapter import understand_texts
+from feedback.understanding.promises import active_vocabulary
 
 BATCH = 250
 

@@ -1,6 +1,6 @@
 from django.db import migrations
 
-from feedback.services.promises import DEFAULT_PROMISES
+from feedback.understanding.promises import DEFAULT_PROMISES
 
 
 def create(apps, schema_editor):

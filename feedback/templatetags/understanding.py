@@ -2,7 +2,7 @@
 
 from django import template
 
-from feedback.understanding_selectors import mention_panel, promise_choices
+from feedback.understanding.selectors import mention_panel, promise_choices
 
 register = template.Library()
 

@@ -1,6 +1,6 @@
 """The response assessment of the domain guide and the text signals it reads. Plain Python (only
 `re`): the model (feedback/understanding/model.py) and the rules engine
-(feedback/services/understand.py) both use this one implementation."""
+(feedback/understanding/adapter.py) both use this one implementation."""
 
 import re
 
@@ -27,7 +27,7 @@ def is_misguided(text: str) -> bool:
 def assess(*, sentiment: str, intent: str, is_complaint: bool, is_spam: bool, about_us: bool = True,
            rant: bool = False, misguided: bool = False) -> str:
     """The response recommendation of the domain guide (US Air Force web posting assessment).
-    The one implementation: feedback.services.understand.assess calls it.
+    The one implementation: feedback.understanding.adapter.assess calls it.
 
     In order, the first that applies:
     1. negative and a troll (spam or the spam_troll intent) -> monitor_only, no reply;

@@ -5,7 +5,8 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from feedback.models import LabelCorrection, Mention
+from feedback.intake.models import Mention
+from feedback.understanding.models import LabelCorrection
 from tests.browser.conftest import log_in
 from tests.browser.test_pages import member, mention_case
 

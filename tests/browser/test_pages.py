@@ -11,10 +11,10 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from feedback.models import Case
-from feedback.services.cases import record_reply
-from feedback.services.ingest import store_mention
-from feedback.services.pipeline import process_mention
+from feedback.cases.models import Case
+from feedback.cases.services import record_reply
+from feedback.intake.ingest import store_mention
+from feedback.pipeline import process_mention
 from tests.browser.conftest import PASSWORD, log_in
 from tests.factories import BoardSeatFactory, MembershipFactory, UserFactory, department
 

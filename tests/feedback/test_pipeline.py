@@ -2,10 +2,13 @@ from datetime import UTC, datetime
 
 import pytest
 
+from feedback.cases.models import Case, CaseEvent
 from feedback.choices import CaseStatus, ClockMetric, EventKind, Intent, MentionStatus
-from feedback.models import Case, CaseEvent, Mention, RoutingRule, SlaClock
-from feedback.services.ingest import store_mention
-from feedback.services.pipeline import process_mention, process_mentions, retry_failed
+from feedback.intake.ingest import store_mention
+from feedback.intake.models import Mention
+from feedback.pipeline import process_mention, process_mentions, retry_failed
+from feedback.routing.models import RoutingRule
+from feedback.sla.models import SlaClock
 from teams.models import Department
 
 pytestmark = pytest.mark.django_db

@@ -7,9 +7,11 @@ from django.core.management.base import CommandError
 from rest_framework.authtoken.models import Token
 
 from customers.models import Customer, Identity
+from feedback.cases.models import Case, CaseEvent
 from feedback.choices import CaseStatus, EventKind, MentionStatus
 from feedback.demo import DEMO_PASSWORD
-from feedback.models import Case, CaseEvent, Escalation, Mention, SlaClock
+from feedback.intake.models import Mention
+from feedback.sla.models import Escalation, SlaClock
 from teams.models import BoardSeat, Department, Membership
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]

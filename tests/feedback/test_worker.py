@@ -19,8 +19,8 @@ from django.db import connections
 
 from config.celery import app
 from feedback.choices import MentionStatus
-from feedback.models import Mention
-from feedback.services.ingest import store_mention
+from feedback.intake.ingest import store_mention
+from feedback.intake.models import Mention
 from tests.concurrency import wait_for
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -83,7 +83,7 @@ def test_worker_on_embedded_stack_processes_a_mention(tmp_path, default_model_pa
         subprocess.run(
             [python, "manage.py", "shell", "-c",
              "from datetime import UTC, datetime\n"
-             "from feedback.services.ingest import store_mention\n"
+             "from feedback.intake.ingest import store_mention\n"
              "store_mention(source='x', external_id='embedded-1', text='@airline thanks for the upgrade, great crew!',"
              " posted_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC), author_handle='sqlite_sam')"],
             cwd=ROOT, env=env, check=True, timeout=60,
@@ -131,7 +131,7 @@ def test_mentions_accepted_while_the_broker_is_down_are_processed_when_it_is_bac
     result = subprocess.run(
         [sys.executable, "manage.py", "shell", "-c",
          "from datetime import UTC, datetime\n"
-         "from feedback.services.ingest import store_mention\n"
+         "from feedback.intake.ingest import store_mention\n"
          "m, created = store_mention(source='x', external_id='broker-down-1', text='@airline lost my bag again',"
          " posted_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC), author_handle='offline_olga')\n"
          "print('stored', created)"],

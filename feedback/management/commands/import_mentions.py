@@ -30,7 +30,7 @@ from django.core.management.base import BaseCommand, CommandError, DjangoHelpFor
 from tqdm import tqdm
 
 from feedback.choices import Source
-from feedback.services.imports import (
+from feedback.intake.imports import (
     DEFAULT_BATCH,
     FIELDS,
     FORMATS,

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.models import InboundPayload
-from feedback.webhooks.services import quarantined, replay_quarantined
+from feedback.intake.models import InboundPayload
+from feedback.intake.webhooks.services import quarantined, replay_quarantined
 
 
 class Command(BaseCommand):

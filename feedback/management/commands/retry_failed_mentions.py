@@ -1,8 +1,8 @@
 from django.core.management.base import BaseCommand, CommandError
 
 from feedback.choices import MentionStatus
-from feedback.models import Mention
-from feedback.services.pipeline import retry_failed
+from feedback.intake.models import Mention
+from feedback.pipeline import retry_failed
 
 
 class Command(BaseCommand):

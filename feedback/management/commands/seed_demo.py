@@ -8,8 +8,10 @@ from django.db.models import Count
 from tqdm import tqdm
 
 from feedback import demo
+from feedback.cases.models import Case, CaseEvent
 from feedback.choices import CaseStatus, EventKind
-from feedback.models import Case, CaseEvent, Escalation, Mention
+from feedback.intake.models import Mention
+from feedback.sla.models import Escalation
 
 
 class Command(BaseCommand):

@@ -14,8 +14,8 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 from django.db import DatabaseError
 
-from feedback.services.labels import correction_examples
 from feedback.understanding.data import DataError
+from feedback.understanding.labels import correction_examples
 from feedback.understanding.retraining import retrain
 
 # A person's correction outweighs one row of the shipped data.

@@ -5,8 +5,8 @@ from datetime import UTC, datetime
 import pytest
 
 from feedback.choices import MentionStatus
-from feedback.models import Mention
-from feedback.services.ingest import store_mention
+from feedback.intake.ingest import store_mention
+from feedback.intake.models import Mention
 
 pytestmark = pytest.mark.django_db
 

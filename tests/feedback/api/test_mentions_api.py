@@ -6,7 +6,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from feedback.choices import MentionStatus
-from feedback.models import Mention
+from feedback.intake.models import Mention
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -82,8 +82,8 @@ def test_train_command_bad_input_exits_2(tmp_path):
 def test_train_command_learns_from_the_portals_corrections(files, tmp_path):
     from datetime import UTC, datetime
 
-    from feedback.services.ingest import store_mention
-    from feedback.services.labels import correct_label
+    from feedback.intake.ingest import store_mention
+    from feedback.understanding.labels import correct_label
     from tests.factories import UserFactory
 
     mention, _ = store_mention(source="x", external_id="c1", text="@airline the seat would be nicer with a footrest",

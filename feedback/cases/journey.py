@@ -1,0 +1,206 @@
+"""The customer's journey between departments: handoff decisions, feedback up, customer stage.
+
+`cases.hand_off` moves a case to the receiving department with a pending Handoff; here that
+department accepts it or sends it back. Feedback up is a note to another department that does
+not move the case. The customer's lifecycle stage has its rules in `STAGE_TRANSITIONS`.
+
+Locks follow `cases`: customer row first, then case row, then the row being decided.
+"""
+
+from datetime import datetime
+
+from django.db import transaction
+from django.utils import timezone
+
+from config.errors import NotAllowed, TransitionError
+from customers.models import Customer, Stage
+from feedback.cases.assignment import assign
+from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff
+from feedback.cases.services import _check_member, _event, _lock_case, change_status
+from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, EventKind, HandoffStatus
+from feedback.sla import clocks as sla
+from teams.models import Department
+from teams.selectors import department_ids_for
+
+# The customer lifecycle, in one place: prospect -> lead -> customer -> former. A prospect who buys
+# straight away becomes a customer; a former customer who buys again comes back.
+STAGE_TRANSITIONS: dict[str, set[str]] = {
+    Stage.PROSPECT: {Stage.LEAD, Stage.CUSTOMER},
+    Stage.LEAD: {Stage.CUSTOMER},
+    Stage.CUSTOMER: {Stage.FORMER},
+    Stage.FORMER: {Stage.CUSTOMER},
+}
+
+# A case resolved with a purchase: the customer's first purchase makes them a customer.
+OUTCOME_PURCHASE = "purchase"
+OUTCOMES = [("", "Resolved"), (OUTCOME_PURCHASE, "Resolved with a purchase")]
+# Departments whose cases can end in a purchase (by slug: departments are seeded by slug).
+PURCHASE_DEPARTMENTS = {"sales"}
+
+
+def _require(text: str | None, *, field: str, message: str, hint: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise TransitionError(message, code="invalid", fields={field: [hint]})
+    return text
+
+
+def _check_in(*, user, department: Department, action: str) -> None:
+    if user is not None and department.pk not in department_ids_for(user=user):
+        raise NotAllowed(f"Only members of {department} can {action}.")
+
+
+def _lock_handoff(handoff: Handoff) -> tuple[Case, Handoff]:
+    case = _lock_case(handoff.case_id)
+    handoff = Handoff.objects.select_for_update().select_related("from_department", "to_department").get(pk=handoff.pk)
+    if handoff.status != HandoffStatus.PENDING:
+        raise TransitionError(f"This handoff was already {handoff.get_status_display().lower()}.")
+    return case, handoff
+
+
+def _handoff_data(handoff: Handoff) -> dict:
+    return {
+        "handoff_id": handoff.pk,
+        "from": handoff.from_department.slug, "to": handoff.to_department.slug,
+        "from_name": handoff.from_department.name, "to_name": handoff.to_department.name,
+    }
+
+
+def accept_handoff(*, handoff: Handoff, by, now: datetime | None = None) -> Handoff:
+    """The receiving department takes the case: its people may work it from now on."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case, handoff = _lock_handoff(handoff)
+        _check_in(user=by, department=handoff.to_department, action="accept this handoff")
+        handoff.status = HandoffStatus.ACCEPTED
+        handoff.decided_by, handoff.decided_at = by, now
+        handoff.save(update_fields=["status", "decided_by", "decided_at"])
+        _event(case=case, kind=EventKind.ACCEPTED, now=now, actor=by, **_handoff_data(handoff))
+        sla.stop_clocks(case=case, metrics=[ClockMetric.HANDOFF_ACCEPTANCE], now=now)
+        # The receiving department's assignment strategy picks who works it (as for a new case).
+        assign(cases=[case])
+        if case.assignee_id is not None:
+            case.save(update_fields=["assignee", "updated_at"])
+    return handoff
+
+
+def return_handoff(*, handoff: Handoff, by, reason: str, now: datetime | None = None) -> Handoff:
+    """The receiving department sends the case back to the sending one, saying why."""
+    now = now or timezone.now()
+    reason = _require(reason, field="reason", message="Sending a handoff back needs a reason.",
+                      hint="Say why the case is not for your department.")
+    with transaction.atomic():
+        case, handoff = _lock_handoff(handoff)
+        _check_in(user=by, department=handoff.to_department, action="send this handoff back")
+        handoff.status = HandoffStatus.RETURNED
+        handoff.decided_by, handoff.decided_at, handoff.reason = by, now, reason
+        handoff.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+        case.department = handoff.from_department
+        case.assignee = None
+        case.save(update_fields=["department", "assignee", "updated_at"])
+        _event(case=case, kind=EventKind.RETURNED, now=now, actor=by, reason=reason, **_handoff_data(handoff))
+        sla.stop_clocks(case=case, metrics=[ClockMetric.HANDOFF_ACCEPTANCE], now=now)
+    return handoff
+
+
+def send_feedback(*, case: Case, to_department: Department, text: str, by, now: datetime | None = None) -> FeedbackNote:
+    """Feedback up the journey (for example service to sales: "the promise in this sale was wrong").
+
+    Sent by the department that holds the case; the case does not move.
+    """
+    now = now or timezone.now()
+    text = _require(text, field="text", message="Feedback needs some text.",
+                    hint="Say what the other department should know or change.")
+    with transaction.atomic():
+        case = _lock_case(case.pk)
+        _check_member(user=by, case=case)
+        if to_department.pk == case.department_id:
+            raise TransitionError(
+                "Feedback goes to another department; use an internal note for your own.", code="invalid",
+                fields={"to_department": ["Choose another department."]},
+            )
+        note = FeedbackNote.objects.create(case=case, from_department=case.department, to_department=to_department,
+                                           text=text, by=by, created_at=now)
+        _event(case=case, kind=EventKind.FEEDBACK, now=now, actor=by, text=text, feedback_id=note.pk,
+               **{"from": case.department.slug, "to": to_department.slug,
+                  "from_name": case.department.name, "to_name": to_department.name})
+    return note
+
+
+def acknowledge_feedback(*, feedback: FeedbackNote, by, now: datetime | None = None) -> FeedbackNote:
+    """The target department says it has read the feedback."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = _lock_case(feedback.case_id)
+        feedback = FeedbackNote.objects.select_for_update().select_related("to_department").get(pk=feedback.pk)
+        _check_in(user=by, department=feedback.to_department, action="acknowledge this feedback")
+        if feedback.acknowledged_at is not None:
+            raise TransitionError("This feedback was already acknowledged.")
+        feedback.acknowledged_by, feedback.acknowledged_at = by, now
+        feedback.save(update_fields=["acknowledged_by", "acknowledged_at"])
+        _event(case=case, kind=EventKind.ACKNOWLEDGED, now=now, actor=by, feedback_id=feedback.pk,
+               department=feedback.to_department.slug, department_name=feedback.to_department.name)
+    return feedback
+
+
+def move_stage(*, customer: Customer, to: str, by, reason: str, case: Case | None = None,
+               now: datetime | None = None) -> Customer:
+    """Move the customer along the lifecycle (`STAGE_TRANSITIONS`), recorded on the timeline of
+    each of their open cases (and of `case`, the case it was done from, whatever its status).
+
+    `by` must belong to a department that holds one of the customer's cases (None: the system).
+    """
+    now = now or timezone.now()
+    reason = _require(reason, field="reason", message="A stage change needs a reason.",
+                      hint="Say why the customer's stage changes.")
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        previous = customer.stage
+        if to not in STAGE_TRANSITIONS.get(previous, set()):
+            allowed = ", ".join(sorted(STAGE_TRANSITIONS.get(previous, set()))) or "none"
+            raise TransitionError(
+                f"A {Stage(previous).label.lower()} cannot become a {Stage(to).label.lower()}."
+                if to in Stage.values else f"Unknown stage {to!r}.",
+                fields={"to": [f"Allowed from {previous}: {allowed}."]},
+            )
+        if by is not None and not Case.objects.filter(
+            customer=customer, department_id__in=department_ids_for(user=by)
+        ).exists():
+            raise NotAllowed("Only a department that holds one of this customer's cases can change their stage.")
+        customer.stage = to
+        customer.save(update_fields=["stage", "updated_at"])
+        cases = Case.objects.select_for_update().filter(customer=customer, status__in=OPEN_STATUSES)
+        if case is not None:
+            cases = cases | Case.objects.select_for_update().filter(pk=case.pk)
+        CaseEvent.objects.bulk_create([
+            CaseEvent(case=each, kind=EventKind.STAGE, actor=by, created_at=now,
+                      data={"from": previous, "to": to, "reason": reason})
+            for each in cases.order_by("pk")
+        ])
+    return customer
+
+
+def resolve_case(*, case: Case, by, note: str = "", outcome: str = "", now: datetime | None = None) -> Case:
+    """Resolve a case, optionally with an outcome. A purchase (sales cases) makes a prospect, a lead
+    or a former customer a customer, in the same transaction."""
+    now = now or timezone.now()
+    if outcome not in dict(OUTCOMES):
+        raise TransitionError(f"Unknown outcome {outcome!r}.", code="invalid", fields={"outcome": ["Choose an outcome."]})
+    if outcome != OUTCOME_PURCHASE:
+        return change_status(case=case, to=CaseStatus.RESOLVED, by=by, reason=note, now=now)
+    note = (note or "").strip()
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=case.customer_id)  # customer, then case
+        case = _lock_case(case.pk)
+        if case.department.slug not in PURCHASE_DEPARTMENTS:
+            raise TransitionError(
+                "Only a sales case can end in a purchase.", code="invalid",
+                fields={"outcome": ["Resolve without an outcome, or hand the case to sales."]},
+            )
+        case = change_status(case=case, to=CaseStatus.RESOLVED, by=by, now=now,
+                             reason=f"Purchase. {note}".strip())
+        if Stage.CUSTOMER in STAGE_TRANSITIONS[customer.stage]:
+            move_stage(customer=customer, to=Stage.CUSTOMER, by=by, case=case, now=now,
+                       reason=f"First purchase (case #{case.pk})." if customer.stage != Stage.FORMER
+                       else f"Bought again (case #{case.pk}).")
+    return case

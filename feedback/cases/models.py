@@ -1,0 +1,141 @@
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from feedback.choices import CaseStatus, EventKind, HandoffStatus, Intent, Priority, ProblemStatus
+
+
+class Case(models.Model):
+    """The unit of work a department owns."""
+
+    customer = models.ForeignKey("customers.Customer", on_delete=models.PROTECT, related_name="cases")
+    department = models.ForeignKey("teams.Department", on_delete=models.PROTECT, related_name="cases")
+    assignee = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="assigned_cases"
+    )
+    status = models.CharField(max_length=10, choices=CaseStatus.choices, default=CaseStatus.NEW)
+    priority = models.CharField(max_length=10, choices=Priority.choices, default=Priority.NORMAL)
+    intent = models.CharField(max_length=20, choices=Intent.choices, blank=True)
+    subject = models.CharField(max_length=200, blank=True)
+    escalation_level = models.PositiveSmallIntegerField(default=0)
+    problem = models.ForeignKey(
+        "Problem", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases",
+        help_text="The underlying cause this case belongs to, if any.",
+    )
+    created_at = models.DateTimeField()
+    updated_at = models.DateTimeField(auto_now=True)
+    first_replied_at = models.DateTimeField(null=True, blank=True)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    # Set by routing when the case is created (null for cases older than routing rules).
+    routed_by = models.ForeignKey("feedback.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
+    tags = models.JSONField(default=list, blank=True)
+    requires_approval = models.BooleanField(default=False, help_text="Replies need a lead's approval.")
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["department", "status", "-created_at"], name="case_dept_status_created"),
+            models.Index(fields=["customer", "department", "status"], name="case_customer_dept_status"),
+            models.Index(fields=["created_at"], name="case_created_at"),
+        ]
+
+    def __str__(self):
+        return f"Case #{self.pk}"
+
+    @property
+    def is_open(self):
+        return self.status in (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING)
+
+
+class CaseEvent(models.Model):
+    """The case timeline: one row per thing that happened, with who did it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="events")
+    kind = models.CharField(max_length=12, choices=EventKind.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        indexes = [models.Index(fields=["case", "created_at"], name="caseevent_case_created")]
+
+    def __str__(self):
+        return f"{self.get_kind_display()} on case #{self.case_id}"
+
+
+class Handoff(models.Model):
+    """A case passed to another department; it waits for that department to accept or send it back.
+
+    The case moves to the receiving department when it is handed off and back on a return;
+    at most one handoff per case is pending (a partial unique constraint).
+    """
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="handoffs")
+    from_department = models.ForeignKey("teams.Department", on_delete=models.PROTECT, related_name="handoffs_out")
+    to_department = models.ForeignKey("teams.Department", on_delete=models.PROTECT, related_name="handoffs_in")
+    note = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="handoffs_made")
+    created_at = models.DateTimeField()
+    status = models.CharField(max_length=10, choices=HandoffStatus.choices, default=HandoffStatus.PENDING)
+    decided_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="handoffs_decided")
+    decided_at = models.DateTimeField(null=True, blank=True)
+    reason = models.TextField(blank=True, help_text="Why the receiving department sent it back.")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["case"], condition=Q(status="pending"), name="handoff_one_pending_per_case"
+            ),
+        ]
+        indexes = [models.Index(fields=["to_department", "status"], name="handoff_to_status")]
+
+    def __str__(self):
+        return f"Handoff of case #{self.case_id} to {self.to_department_id} ({self.status})"
+
+
+class FeedbackNote(models.Model):
+    """Feedback up the journey: a note to another department about a case, without moving it."""
+
+    case = models.ForeignKey(Case, on_delete=models.CASCADE, related_name="feedback_notes")
+    from_department = models.ForeignKey("teams.Department", on_delete=models.PROTECT, related_name="feedback_out")
+    to_department = models.ForeignKey("teams.Department", on_delete=models.PROTECT, related_name="feedback_in")
+    text = models.TextField()
+    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                           related_name="feedback_sent")
+    created_at = models.DateTimeField()
+    acknowledged_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                        related_name="feedback_acknowledged")
+    acknowledged_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["to_department"], condition=Q(acknowledged_at__isnull=True),
+                         name="feedbacknote_unacknowledged"),
+        ]
+
+    def __str__(self):
+        return f"Feedback on case #{self.case_id} to {self.to_department_id}"
+
+
+class Problem(models.Model):
+    """One underlying cause (a defect, a policy, a region or store) that explains several cases."""
+
+    title = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    owner_department = models.ForeignKey("teams.Department", on_delete=models.PROTECT, related_name="problems")
+    status = models.CharField(max_length=10, choices=ProblemStatus.choices, default=ProblemStatus.OPEN)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                   related_name="problems_created")
+    created_at = models.DateTimeField(default=timezone.now)
+    resolved_at = models.DateTimeField(null=True, blank=True)
+    resolution = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["owner_department", "status"], name="problem_owner_status")]
+
+    def __str__(self):
+        return f"Problem #{self.pk}: {self.title}"

@@ -1,0 +1,90 @@
+"""Reads, always scoped to what the asking user may see."""
+
+from datetime import datetime, timedelta
+from statistics import median
+
+from django.db.models import Count, Prefetch, Q
+from django.http import Http404
+from django.utils import timezone
+
+from feedback.cases.models import Case, CaseEvent
+from feedback.choices import OPEN_STATUSES, EventKind, HandoffStatus
+from feedback.intake.models import Mention
+from feedback.sla.models import SlaClock
+from teams.selectors import department_ids_for
+
+
+def inbox_cases(*, user, department_id: int | None = None):
+    """Open cases of the user's departments, newest first, with running clocks prefetched.
+
+    A case handed off to the department is in its incoming list until accepted, not here."""
+    departments = department_ids_for(user=user)
+    if department_id is not None:
+        departments &= {department_id}
+    return (
+        Case.objects.filter(department_id__in=departments, status__in=OPEN_STATUSES)
+        .exclude(handoffs__status=HandoffStatus.PENDING)
+        .select_related("customer", "department", "assignee")
+        .prefetch_related(
+            Prefetch("clocks", queryset=SlaClock.objects.filter(stopped_at__isnull=True).order_by("due_at"),
+                     to_attr="running_clocks")
+        )
+        .order_by("-created_at", "-id")
+    )
+
+
+def case_for_user(*, user, case_id: int) -> Case:
+    """The case, if one of the user's departments owns it; 404 otherwise (no hint that it exists)."""
+    case = (
+        Case.objects.select_related("customer", "department", "assignee")
+        .filter(pk=case_id, department_id__in=department_ids_for(user=user))
+        .first()
+    )
+    if case is None:
+        raise Http404("No such case in your departments.")
+    return case
+
+
+def case_detail(*, case: Case) -> dict:
+    return {
+        "mentions": list(case.mentions.order_by("posted_at")),
+        "events": list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("-created_at", "-id")),
+        "clocks": list(case.clocks.order_by("started_at", "metric")),
+        "customer_mentions": case.customer.mentions.count(),
+        "customer_cases": case.customer.cases.count(),
+    }
+
+
+def board_summary(*, since: datetime | None = None, until: datetime | None = None) -> dict:
+    """Aggregates for the board: no customer-level data leaves this function."""
+    until = until or timezone.now()
+    since = since or until - timedelta(days=30)
+    mentions = Mention.objects.filter(received_at__gte=since, received_at__lt=until)
+    by_intent = dict(mentions.exclude(intent="").values_list("intent").annotate(n=Count("id")).order_by("-n"))
+    cases = Case.objects.filter(created_at__gte=since, created_at__lt=until)
+    by_department = list(
+        cases.values("department__name")
+        .annotate(total=Count("id"), open=Count("id", filter=Q(status__in=OPEN_STATUSES)))
+        .order_by("-total")
+    )
+    minutes, by_department_reply = [], {}
+    for name, created, replied_at in cases.filter(first_replied_at__isnull=False).values_list(
+        "department__name", "created_at", "first_replied_at"
+    ):
+        waited = (replied_at - created).total_seconds() / 60
+        minutes.append(waited)
+        by_department_reply.setdefault(name, []).append(waited)
+    return {
+        "since": since,
+        "until": until,
+        "mentions": mentions.count(),
+        "by_intent": by_intent,
+        "by_department": by_department,
+        "median_first_reply_minutes": round(median(minutes), 1) if minutes else None,
+        "median_first_reply_by_department": {
+            name: round(median(values), 1) for name, values in sorted(by_department_reply.items())
+        },
+        "escalations": CaseEvent.objects.filter(
+            kind=EventKind.ESCALATION, created_at__gte=since, created_at__lt=until
+        ).count(),
+    }

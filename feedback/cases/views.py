@@ -1,0 +1,126 @@
+"""Pages. Thin: parse the form, call one service or selector, render."""
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_POST
+
+from config.errors import BatonError
+from feedback.cases import journey, journey_selectors, problems, selectors
+from feedback.cases import services as case_services
+from feedback.cases.forms import HandoffForm, NoteForm, ReplyForm
+from feedback.cases.journey_forms import FeedbackUpForm, OutcomeResolveForm, ProblemLinkForm, StageForm
+from feedback.cases.journey_views import journey_context
+from teams.selectors import departments_for, is_board
+
+
+@login_required
+def home(request):
+    if departments_for(user=request.user).exists():
+        return redirect("inbox")
+    if is_board(user=request.user):
+        return redirect("board")
+    return render(request, "feedback/no_department.html", status=403)
+
+
+@login_required
+def inbox(request):
+    department_id = request.GET.get("department")
+    department_id = int(department_id) if department_id and department_id.isdigit() else None
+    cases = selectors.inbox_cases(user=request.user, department_id=department_id)[:200]
+    if request.htmx:
+        return render(request, "feedback/partials/_inbox_rows.html", {"cases": cases, "department_id": department_id})
+    counts = journey_selectors.journey_counts(user=request.user)
+    return render(request, "feedback/case_list.html", {"cases": cases, "department_id": department_id,
+                                                       "journey_counts": counts})
+
+
+def _case_page(request, case, *, forms=None, status=200):
+    forms = forms or {}
+    context = {
+        "case": case,
+        "reply_form": forms.get("reply") or ReplyForm(),
+        "note_form": forms.get("note") or NoteForm(),
+        "handoff_form": forms.get("handoff") or HandoffForm(case=case),
+        "resolve_form": forms.get("resolve") or OutcomeResolveForm(case=case),
+        **selectors.case_detail(case=case),
+        **journey_context(request, case, forms),
+    }
+    return render(request, "feedback/case_detail.html", context, status=status)
+
+
+@login_required
+def case_detail(request, case_id):
+    case = journey_selectors.case_for_viewer(user=request.user, case_id=case_id)
+    return _case_page(request, case)
+
+
+ACTIONS = {
+    "reply": (ReplyForm, lambda case, user, data: case_services.record_reply(case=case, by=user, text=data["text"])),
+    "note": (NoteForm, lambda case, user, data: case_services.add_note(case=case, by=user, text=data["text"])),
+    "handoff": (
+        HandoffForm,
+        lambda case, user, data: case_services.hand_off(
+            case=case, to_department=data["to_department"], note=data["note"], by=user
+        ),
+    ),
+    "resolve": (
+        OutcomeResolveForm,
+        lambda case, user, data: journey.resolve_case(case=case, by=user, note=data["note"], outcome=data["outcome"]),
+    ),
+    "feedback": (
+        FeedbackUpForm,
+        lambda case, user, data: journey.send_feedback(
+            case=case, to_department=data["to_department"], text=data["text"], by=user
+        ),
+    ),
+    "problem": (
+        ProblemLinkForm,
+        lambda case, user, data: problems.link_case(
+            case=case, by=user, problem=data["problem"], title=data["title"], description=data["description"]
+        ),
+    ),
+    "stage": (
+        StageForm,
+        lambda case, user, data: journey.move_stage(
+            customer=case.customer, to=data["to"], by=user, reason=data["reason"], case=case
+        ),
+    ),
+}
+DONE = {"reply": "Reply recorded.", "note": "Note added.", "resolve": "Case resolved.",
+        "handoff": "Case handed off: it waits for the receiving department to accept it.",
+        "feedback": "Feedback sent.", "problem": "Case linked to the problem.", "stage": "Customer stage changed."}
+
+
+@login_required
+@require_POST
+def case_action(request, case_id, action):
+    case = selectors.case_for_user(user=request.user, case_id=case_id)
+    if action not in ACTIONS:
+        raise Http404(f"No case action {action!r}.")
+    form_class, run = ACTIONS[action]
+    form = form_class(request.POST, case=case)
+    if form.is_valid():
+        try:
+            run(case, request.user, form.cleaned_data)
+        except BatonError as exc:
+            for field, errors in exc.fields.items():
+                for error in errors:
+                    form.add_error(field if field in form.fields else None, error)
+            if not any(field in form.fields for field in exc.fields):
+                form.add_error(None, exc.message)  # the rule's own words, unless a field of the form says it
+        else:
+            messages.success(request, DONE[action])
+            if action == "handoff":
+                return redirect("inbox")
+            return redirect("case-detail", case_id=case.pk)
+    return _case_page(request, case, forms={action: form}, status=400)
+
+
+@login_required
+def board(request):
+    if not is_board(user=request.user):
+        raise PermissionDenied("The board dashboard is for board members.")
+    return render(request, "feedback/board.html", {"summary": selectors.board_summary()})
