@@ -20,6 +20,7 @@ from customers.services import link_authors, normalize_handle
 from feedback.cases.services import Attachment, attach_mentions
 from feedback.choices import MentionStatus
 from feedback.db import update_rows
+from feedback.intake.ingest import enqueue_processing
 from feedback.intake.models import Mention
 from feedback.routing.services import load_rules, route
 from feedback.sla import clocks as sla
@@ -145,15 +146,13 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
 
 def retry_failed(*, ids: list[int] | None = None, limit: int | None = None) -> int:
     """Put failed mentions back to `received` and enqueue them again after commit. Returns how many."""
-    from feedback.intake.ingest import enqueue_processing
-
     failed = Mention.objects.filter(status=MentionStatus.FAILED).order_by("id")
     if ids is not None:
         failed = failed.filter(id__in=ids)
     ids = list(failed.values_list("id", flat=True)[:limit])
     with transaction.atomic():
         Mention.objects.filter(id__in=ids).update(status=MentionStatus.RECEIVED)
-        transaction.on_commit(lambda: enqueue_processing(ids), robust=True)
+        enqueue_processing(ids)
     return len(ids)
 
 

@@ -12,6 +12,8 @@ from feedback import pipeline
 from feedback.intake.ingest import enqueue_processing
 from feedback.intake.webhooks import services as webhooks
 from feedback.sla import clocks as sla
+from feedback.sla import notifications
+from feedback.understanding import load_default, prepare_default
 
 
 @shared_task(acks_late=True)
@@ -38,8 +40,6 @@ def sla_sweep(self) -> int:
 @shared_task(acks_late=True)
 def send_notification_emails(notification_ids: list[int]) -> int:
     """Idempotent: a notification already emailed is skipped."""
-    from feedback.sla import notifications
-
     return notifications.send_emails(notification_ids=notification_ids)
 
 
@@ -72,8 +72,6 @@ def load_understanding_model(sender=None, **kwargs):
     trained in a separate process (prepare_default), so torch never starts here; each child loads
     the embedding model on its first batch, with the cores shared out between the children."""
     if settings.BATON_UNDERSTANDING_ENGINE == "model":
-        from feedback.understanding import load_default, prepare_default
-
         children = max(1, int(getattr(sender, "concurrency", 1) or 1))
         os.environ.setdefault("BATON_EMBEDDING_THREADS", str(max(1, (os.cpu_count() or 1) // children)))
         prepare_default()

@@ -5,6 +5,7 @@ from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from tests.broker import TaskQueue
 from tests.factories import MembershipFactory, UserFactory, department
 
 
@@ -86,3 +87,11 @@ def default_departments_and_policies(request):
     ensure_default_departments()
     ensure_default_policies()
     ensure_default_rules()
+
+
+@pytest.fixture
+def task_queue():
+    """The broker's task queue, emptied first: `.run()` runs what services enqueued (tests/broker.py)."""
+    queue = TaskQueue()
+    queue.purge()
+    return queue

@@ -203,6 +203,26 @@ def record_reply(*, case: Case, by, text: str, now: datetime | None = None) -> C
     return event
 
 
+def record_channel_reply(*, case_id: int, text: str, posted_at: datetime, data: dict) -> bool:
+    """Record the brand's own post answering on a channel (a webhook delivered it) as a reply on the
+    case. `data` names the post (`source`, `external_id`) and is kept on the event. Returns False
+    when that post is already on the case's timeline (a repeated delivery records nothing)."""
+    with transaction.atomic():
+        case = Case.objects.select_for_update().get(pk=case_id)
+        if CaseEvent.objects.filter(case=case, kind=EventKind.REPLY, data__source=data["source"],
+                                    data__external_id=data["external_id"]).exists():
+            return False
+        if case.status == CaseStatus.CLOSED:
+            CaseEvent.objects.create(case=case, kind=EventKind.REPLY, actor=None, data={"text": text, **data},
+                                     created_at=posted_at)
+        else:
+            # The same path as a reply written in Baton: first-reply clock, new -> open.
+            reply = record_reply(case=case, by=None, text=text, now=posted_at)
+            reply.data.update(data)
+            reply.save(update_fields=["data"])
+    return True
+
+
 def add_note(*, case: Case, by, text: str, now: datetime | None = None) -> CaseEvent:
     now = now or timezone.now()
     text = (text or "").strip()

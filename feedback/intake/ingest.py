@@ -15,6 +15,7 @@ from typing import Any
 from django.db import connection, transaction
 from django.utils import timezone
 
+from feedback import dispatch
 from feedback.choices import MentionStatus
 from feedback.intake.models import Mention
 
@@ -24,29 +25,14 @@ logger = logging.getLogger(__name__)
 PROCESS_CHUNK = 250
 
 
-
 def enqueue_processing(mention_ids: list[int]) -> None:
-    """One task message per chunk of ids: `process_mention` for one, `process_mentions` for more."""
-    from feedback.tasks import process_mention, process_mentions  # tasks import services, not the reverse
-
+    """After the current transaction commits (at once outside one), one task message per chunk of
+    ids: `process_mention` for one, `process_mentions` for more, all through one producer."""
     chunks = [mention_ids[start : start + PROCESS_CHUNK] for start in range(0, len(mention_ids), PROCESS_CHUNK)]
-    if not chunks:
-        return
-    app = process_mentions.app
-    if app.conf.task_always_eager:
-        for chunk in chunks:
-            if len(chunk) == 1:
-                process_mention.delay(chunk[0])
-            else:
-                process_mentions.delay(chunk)
-        return
-    # The same messages `.delay` sends, with one producer (and broker connection) for all chunks.
-    with app.producer_or_acquire() as producer:
-        for chunk in chunks:
-            if len(chunk) == 1:
-                process_mention.apply_async((chunk[0],), producer=producer)
-            else:
-                process_mentions.apply_async((chunk,), producer=producer)
+    dispatch.enqueue_many(
+        (dispatch.PROCESS_MENTION, (chunk[0],)) if len(chunk) == 1 else (dispatch.PROCESS_MENTIONS, (chunk,))
+        for chunk in chunks
+    )
 
 
 def mention_row(item: dict, now: datetime) -> dict:
@@ -283,8 +269,7 @@ def store_mentions(
                 else:
                     results.append((mention_id or existing[key], False))
             if enqueue and created:
-                new_ids = sorted(created.values())
-                transaction.on_commit(lambda ids=new_ids: enqueue_processing(ids), robust=True)
+                enqueue_processing(sorted(created.values()))
     return results
 
 

@@ -16,6 +16,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from feedback import dispatch
 from feedback.sla.models import Notification
 from teams.models import BoardSeat, Membership, Role
 
@@ -75,14 +76,8 @@ def notify_escalations(*, escalations: list, now: datetime) -> list[int]:
     )
     ids = [row.pk for row in rows if row.user_id in with_email]
     if ids:
-        transaction.on_commit(lambda: _enqueue_emails(ids))
+        dispatch.enqueue(dispatch.SEND_NOTIFICATION_EMAILS, ids)
     return [row.pk for row in rows]
-
-
-def _enqueue_emails(ids: list[int]) -> None:
-    from feedback.tasks import send_notification_emails
-
-    send_notification_emails.delay(ids)
 
 
 def send_emails(*, notification_ids: list[int]) -> int:

@@ -23,9 +23,9 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from feedback.cases.models import Case, CaseEvent
-from feedback.cases.services import record_reply
-from feedback.choices import CaseStatus, EventKind, MentionStatus
+from feedback import dispatch
+from feedback.cases.services import record_channel_reply
+from feedback.choices import MentionStatus
 from feedback.intake.ingest import store_mentions
 from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention
 
@@ -137,11 +137,10 @@ def _store(*, channel: Channel, account: Account | None, account_ref: str, heade
 
 
 def enqueue_parse(payload_id: int) -> None:
-    from feedback.tasks import parse_inbound_payload  # tasks import services, not the reverse
-
+    """Parse the payload in a task, after the current transaction commits (at once outside one)."""
     # No publish retries: the platform wants an answer within seconds, and a payload whose
     # message was lost stays `received` until `recover_inbound_payloads` enqueues it again.
-    parse_inbound_payload.apply_async((payload_id,), retry=False)
+    dispatch.enqueue(dispatch.PARSE_INBOUND_PAYLOAD, payload_id, retry=False)
 
 
 def accept_delivery(*, channel: Channel, account_ref: str, headers: dict, content_type: str,
@@ -179,7 +178,7 @@ def accept_delivery(*, channel: Channel, account_ref: str, headers: dict, conten
 
     with transaction.atomic():
         payload = _store(**stored, status=Status.RECEIVED, verified=True)
-        transaction.on_commit(lambda: enqueue_parse(payload.pk), robust=True)
+        enqueue_parse(payload.pk)
     return Verdict(200, "received", "Received.", payload)
 
 
@@ -372,21 +371,9 @@ def _brand_reply(event: BrandReply, payload: InboundPayload) -> tuple[str, int |
 def _record_brand_reply(*, case_id: int, event: BrandReply, payload: InboundPayload) -> str:
     data = {"via": "channel", "source": event.source, "external_id": event.external_id,
             "in_reply_to": event.in_reply_to, "url": event.url, "inbound_payload_id": payload.pk}
-    with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case_id)
-        if CaseEvent.objects.filter(case=case, kind=EventKind.REPLY, data__source=event.source,
-                                    data__external_id=event.external_id).exists():
-            return "replies_already_recorded"
-        text = event.text.strip() or "(no text: media only)"
-        if case.status == CaseStatus.CLOSED:
-            CaseEvent.objects.create(case=case, kind=EventKind.REPLY, actor=None, data={"text": text, **data},
-                                     created_at=event.posted_at)
-        else:
-            # The same path as a reply written in Baton: first-reply clock, new -> open.
-            reply = record_reply(case=case, by=None, text=text, now=event.posted_at)
-            reply.data.update(data)
-            reply.save(update_fields=["data"])
-    return "replies_recorded"
+    recorded = record_channel_reply(case_id=case_id, text=event.text.strip() or "(no text: media only)",
+                                    posted_at=event.posted_at, data=data)
+    return "replies_recorded" if recorded else "replies_already_recorded"
 
 
 # --- Replay and recovery ----------------------------------------------------------

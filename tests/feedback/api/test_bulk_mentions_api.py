@@ -143,8 +143,7 @@ def test_1000_items_take_a_fixed_number_of_queries(api_client, django_assert_max
     assert Mention.objects.count() == 999
 
 
-def test_new_mentions_are_enqueued_once_after_commit(api_client, django_capture_on_commit_callbacks, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the enqueued task runs in-process instead of through Redis
+def test_new_mentions_are_enqueued_once_after_commit(api_client, django_capture_on_commit_callbacks, task_queue):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = api_client.post(URL, [_item(11), _item(12, text="@SkyJet thank you, great crew!"),
                                          _item(13, posted_at="soon")], format="json")
@@ -152,7 +151,9 @@ def test_new_mentions_are_enqueued_once_after_commit(api_client, django_capture_
     assert len(callbacks) == 1  # one enqueue for the list's new mentions
     assert set(Mention.objects.values_list("status", flat=True)) == {MentionStatus.RECEIVED}
 
-    callbacks[0]()  # the commit happens: the batch is processed
+    callbacks[0]()  # the commit happens: one message for the batch, which a worker processes
+    ids = sorted(Mention.objects.values_list("pk", flat=True))
+    assert task_queue.run() == [("feedback.tasks.process_mentions", [ids])]
     assert set(Mention.objects.values_list("status", flat=True)) == {MentionStatus.PROCESSED}
     assert Mention.objects.filter(case__isnull=False).exists()
 

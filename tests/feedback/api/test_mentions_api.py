@@ -1,7 +1,6 @@
 """POST /api/v1/mentions/ and the OpenAPI schema."""
 
 import pytest
-from celery.signals import task_prerun
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
@@ -146,34 +145,19 @@ def test_a_token_without_add_mention_is_403():
     assert not Mention.objects.exists()
 
 
-@pytest.fixture
-def ran_tasks(settings):
-    """Celery in eager mode: a task enqueued with .delay() runs in-process instead of through Redis;
-    the list records (task name, args) of every task that ran."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    ran = []
-
-    def record(sender=None, args=None, **kwargs):
-        ran.append((sender.name, tuple(args or ())))
-
-    task_prerun.connect(record, weak=False)
-    yield ran
-    task_prerun.disconnect(record)
-
-
 def test_processing_is_enqueued_once_after_commit_and_not_on_repeat(
-    api_client, django_capture_on_commit_callbacks, ran_tasks
+    api_client, django_capture_on_commit_callbacks, task_queue
 ):
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = api_client.post(URL, _payload(), format="json")
     assert response.status_code == 201
     assert len(callbacks) == 1
     mention = Mention.objects.get()
-    assert ran_tasks == []  # nothing is enqueued before the commit
+    assert task_queue.sent() == []  # nothing is enqueued before the commit
     assert mention.status == MentionStatus.RECEIVED
 
-    callbacks[0]()  # the commit happens
-    assert ran_tasks == [("feedback.tasks.process_mention", (mention.pk,))]
+    callbacks[0]()  # the commit happens: the message goes to the broker, and a worker runs it
+    assert task_queue.run() == [("feedback.tasks.process_mention", [mention.pk])]
     mention.refresh_from_db()
     assert (mention.status, mention.attempts) == (MentionStatus.PROCESSED, 1)
     assert mention.case.department.slug == "service"
@@ -182,7 +166,7 @@ def test_processing_is_enqueued_once_after_commit_and_not_on_repeat(
         repeat = api_client.post(URL, _payload(), format="json")
     assert repeat.status_code == 200
     assert callbacks == []
-    assert len(ran_tasks) == 1
+    assert task_queue.sent() == []
     mention.refresh_from_db()
     assert mention.attempts == 1
 

@@ -256,8 +256,7 @@ def _numbered_csv(tmp_path, count):
     ])
 
 
-def test_each_batch_commits_and_enqueues_its_new_mentions(tmp_path, django_capture_on_commit_callbacks, settings):
-    settings.CELERY_TASK_ALWAYS_EAGER = True  # the enqueued task runs in-process instead of through Redis
+def test_each_batch_commits_and_enqueues_its_new_mentions(tmp_path, django_capture_on_commit_callbacks, task_queue):
     path = _numbered_csv(tmp_path, 5)
 
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
@@ -267,6 +266,8 @@ def test_each_batch_commits_and_enqueues_its_new_mentions(tmp_path, django_captu
 
     for callback in callbacks:
         callback()
+    assert [name for name, _ in task_queue.run()] == ["feedback.tasks.process_mentions"] * 2 + [
+        "feedback.tasks.process_mention"]
     assert set(Mention.objects.values_list("status", flat=True)) == {MentionStatus.PROCESSED}
     assert Mention.objects.filter(case__isnull=False).count() == 5  # complaints: each on a case
 

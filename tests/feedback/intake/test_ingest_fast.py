@@ -262,28 +262,18 @@ def test_a_refused_batch_falls_back_to_one_by_one(store_path):
     assert [result.outcome for result in again.results] == [DUPLICATE] * 3
 
 
-def test_enqueue_sends_one_message_per_chunk(settings):
-    """On the real broker (Redis in `make test`): one message per chunk of ids, through one producer."""
-    import base64
-    import json
-
-    import redis
-
-    from config.celery import app
-
+@pytest.mark.django_db
+def test_enqueue_sends_one_message_per_chunk(settings, task_queue, django_capture_on_commit_callbacks):
+    """On the real broker (Redis in `make test`): one message per chunk of ids, after commit."""
     assert settings.CELERY_BROKER_URL.startswith("redis://")
-    broker = redis.Redis.from_url(settings.CELERY_BROKER_URL)
-    with app.connection_for_write() as connection:
-        connection.default_channel.queue_purge("celery")
     chunk = ingest.PROCESS_CHUNK
-    ingest.enqueue_processing(list(range(1, 2 * chunk + 2)))
-    ingest.enqueue_processing([])
-    sent = []
-    for raw in reversed(broker.lrange("celery", 0, -1)):  # kombu pushes on the left
-        message = json.loads(raw)
-        args, _, _ = json.loads(base64.b64decode(message["body"]))
-        sent.append((message["headers"]["task"], args))
-    broker.delete("celery")
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        ingest.enqueue_processing(list(range(1, 2 * chunk + 2)))
+        ingest.enqueue_processing([])
+        assert task_queue.sent() == []  # nothing before the commit
+    assert len(callbacks) == 1  # one send, through one producer
+    sent = task_queue.sent()
+    task_queue.purge()
     assert sent == [
         ("feedback.tasks.process_mentions", [list(range(1, chunk + 1))]),
         ("feedback.tasks.process_mentions", [list(range(chunk + 1, 2 * chunk + 1))]),

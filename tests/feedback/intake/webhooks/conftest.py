@@ -68,14 +68,15 @@ def ig_account(db):
 
 
 @pytest.fixture
-def deliver(client, settings, django_capture_on_commit_callbacks):
-    """POST a body the way the platform does; after-commit work (the parse task, then mention
-    processing) runs in-process, as a worker would run it after the commit."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
+def deliver(client, task_queue, django_capture_on_commit_callbacks):
+    """POST a body the way the platform does; the response commits, its parse task goes through the
+    broker and runs, then the mention processing that the parse enqueued, as a worker runs them."""
 
     def _deliver(url: str, body: bytes, *, headers: dict | None = None, content_type: str = "application/json"):
         with django_capture_on_commit_callbacks(execute=True):
-            return client.post(url, data=body, content_type=content_type, headers=headers or {})
+            response = client.post(url, data=body, content_type=content_type, headers=headers or {})
+        task_queue.run()
+        return response
 
     return _deliver
 

@@ -80,7 +80,7 @@ def test_the_parse_task_run_twice_does_nothing_twice(deliver_x):
     assert Mention.objects.count() == 1
 
 
-def test_a_payload_whose_task_message_was_lost_is_recovered(client, x_account, settings,
+def test_a_payload_whose_task_message_was_lost_is_recovered(client, x_account, task_queue,
                                                             django_capture_on_commit_callbacks):
     body = fixture_bytes("x/tweet_create_mention.json")
     with django_capture_on_commit_callbacks(execute=False):  # the broker was down: nothing was enqueued
@@ -91,9 +91,10 @@ def test_a_payload_whose_task_message_was_lost_is_recovered(client, x_account, s
     assert recover_inbound_payloads.apply().get() == 0  # too recent: its task may still be on its way
 
     InboundPayload.objects.filter(pk=payload.pk).update(received_at=payload.received_at - timedelta(minutes=10))
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     with django_capture_on_commit_callbacks(execute=True):
         assert recover_inbound_payloads.apply().get() == 1
+    assert task_queue.run() == [("feedback.tasks.parse_inbound_payload", [payload.pk]),
+                                ("feedback.tasks.process_mention", [Mention.objects.get().pk])]
     payload.refresh_from_db()
     assert payload.status == "processed"
     assert Mention.objects.get().status == MentionStatus.PROCESSED
@@ -214,10 +215,9 @@ def test_an_unknown_account_is_404_and_quarantined(deliver, x_account):
     assert bytes(payload.body) == body
 
 
-def test_a_signed_request_is_not_refused_for_csrf(x_account, settings):
+def test_a_signed_request_is_not_refused_for_csrf(x_account):
     from django.test import Client
 
-    settings.CELERY_TASK_ALWAYS_EAGER = True
     body = fixture_bytes("x/favorite_events.json")
     response = Client(enforce_csrf_checks=True).post(
         X_URL, data=body, content_type="application/json", headers={"x-twitter-webhooks-signature": x_signature(body)}
