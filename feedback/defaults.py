@@ -1,6 +1,6 @@
-"""Baton's defaults: SLA targets, routing rules, the business week. Constants, plus
-`create_routing_rules`, which takes the model classes it writes so that the data migration (with
-historical models) and `routing.ensure_default_rules` share it."""
+"""Baton's defaults: SLA targets and routing rules (the business week is `teams.defaults.DEFAULT_WEEK`).
+Constants, plus `create_routing_rules`, which takes the model classes it writes so that the data
+migration (with historical models) and `routing.ensure_default_rules` share it."""
 
 SLA_TARGETS = {
     "urgent": (60, 8 * 60),
@@ -12,8 +12,6 @@ SLA_TARGETS = {
 NEXT_REPLY_TARGETS = {"urgent": 60, "high": 2 * 60, "normal": 4 * 60, "low": 24 * 60}
 HANDOFF_ACCEPTANCE_TARGETS = {"urgent": 30, "high": 60, "normal": 4 * 60, "low": 8 * 60}
 SLA_WARN_SHARE = 0.75
-# Business hours of a department without its own schedule: Monday to Friday, 9 to 17.
-DEFAULT_WEEK = {day: [["09:00", "17:00"]] for day in ("mon", "tue", "wed", "thu", "fri")}
 
 # The domain guide's routing defaults, in order (first match wins). Each: (name, conditions,
 # actions); the last one is the default rule. Constants only: the data migration and

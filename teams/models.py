@@ -1,7 +1,12 @@
 from datetime import timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
+
+from teams.business_hours import Schedule, parse_week
+from teams.defaults import DEFAULT_WEEK
 
 
 class Assignment(models.TextChoices):
@@ -32,8 +37,6 @@ class Department(models.Model):
 
 
 def _default_week():
-    from feedback.defaults import DEFAULT_WEEK
-
     return {day: [list(span) for span in spans] for day, spans in DEFAULT_WEEK.items()}
 
 
@@ -59,12 +62,6 @@ class BusinessSchedule(models.Model):
         return f"Business hours of {self.department}"
 
     def clean(self):
-        from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-        from django.core.exceptions import ValidationError
-
-        from teams.business_hours import Schedule, parse_week
-
         errors = {}
         try:
             ZoneInfo(self.time_zone)
@@ -75,7 +72,7 @@ class BusinessSchedule(models.Model):
         except (ValueError, TypeError, AttributeError) as exc:
             errors["week"] = str(exc)
         if self.holiday_country:
-            import holidays
+            import holidays  # here, not at the top: 50 ms of country tables, for schedules that name a country
 
             try:
                 holidays.country_holidays(self.holiday_country, subdiv=self.holiday_subdivision or None)

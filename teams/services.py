@@ -1,5 +1,5 @@
 from .defaults import DEPARTMENTS
-from .models import Department
+from .models import Assignment, Department, Membership
 
 
 def ensure_default_departments() -> int:
@@ -9,3 +9,18 @@ def ensure_default_departments() -> int:
                for slug, name, description in DEPARTMENTS if slug not in existing]
     Department.objects.bulk_create(missing)
     return len(missing)
+
+
+def set_away(*, user, away: bool) -> int:
+    """Mark a member away (no new cases) or back, in all their departments. Returns memberships changed."""
+    return Membership.objects.filter(user=user).exclude(away=away).update(away=away)
+
+
+def update_department_settings(*, department: Department, assignment: str, reopen_window) -> Department:
+    """A head changes how the department assigns new cases and how long a resolved case may reopen."""
+    if assignment not in Assignment.values:
+        raise ValueError(f"Unknown assignment strategy {assignment!r}")
+    department.assignment = assignment
+    department.reopen_window = reopen_window
+    department.save(update_fields=["assignment", "reopen_window"])
+    return department

@@ -15,6 +15,7 @@ from customers.models import Customer, Identity
 from feedback.cases.models import Case, CaseEvent
 from feedback.intake.models import Mention
 from feedback.sla.models import Escalation, SlaClock
+from feedback.understanding import prepare_default
 
 BENCH_USER = "bench-integration"
 
@@ -89,8 +90,6 @@ class WorkerProcess:
 
     def __enter__(self):
         if settings.BATON_UNDERSTANDING_ENGINE == "model":
-            from feedback.understanding import prepare_default
-
             prepare_default()  # a missing model is trained here (about 2 minutes), not in the worker's start-up
         self.process = subprocess.Popen(
             [sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={self.concurrency}",

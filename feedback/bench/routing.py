@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django.db import transaction
 
+from customers.models import Customer
 from feedback.bench.common import sample_texts, stack
 from feedback.choices import Intent, Priority, Source
 from feedback.intake.models import Mention
@@ -55,8 +56,6 @@ def _seed_rules(rng: random.Random) -> None:
 
 
 def _mentions(rng: random.Random, n: int) -> list[tuple[Mention, object]]:
-    from customers.models import Customer
-
     texts = sample_texts()
     customers = [Customer(pk=i + 1, stage=rng.choice(["prospect", "lead", "customer", "former"]),
                           value=Decimal(rng.choice([0, 200, 3000, 8000, 25000]))) for i in range(200)]

@@ -6,6 +6,7 @@ import time
 from contextlib import contextmanager
 
 from feedback.bench.common import sample_texts
+from feedback.understanding import load_default
 from feedback.understanding.adapter import understand_texts
 from feedback.understanding.promises import active_vocabulary
 
@@ -49,6 +50,7 @@ def _torch_threads(threads: int):
             os.environ["BATON_EMBEDDING_THREADS"] = before
         torch = sys.modules.get("torch")
         if torch:
+            # Here, not at the top: embeddings brings NumPy, which the rules engine's run never needs.
             from feedback.understanding.embeddings import threads as embedding_threads
 
             torch.set_num_threads(torch_before or embedding_threads())
@@ -63,7 +65,7 @@ def _run(*, n: int, engine: str | None, out) -> dict:
     version = warm[0].model_version
     embedding, model = None, None
     if version.startswith("understanding-"):
-        from feedback.understanding import embeddings, load_default
+        from feedback.understanding import embeddings  # here: NumPy, and torch behind it, only for the model
 
         model = load_default()
         if model.config.get("embeddings"):

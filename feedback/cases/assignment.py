@@ -79,18 +79,3 @@ def assign(*, cases: Sequence[Case], to_lead: Sequence[bool] | None = None) -> N
                 counts[(department.pk, user_id)] += 1
         if moved:
             Department.objects.bulk_update([departments[pk] for pk in sorted(moved)], ["assignment_cursor"])
-
-
-def set_away(*, user, away: bool) -> int:
-    """Mark a member away (no new cases) or back, in all their departments. Returns memberships changed."""
-    return Membership.objects.filter(user=user).exclude(away=away).update(away=away)
-
-
-def update_department_settings(*, department: Department, assignment: str, reopen_window) -> Department:
-    """A head changes how the department assigns new cases and how long a resolved case may reopen."""
-    if assignment not in Assignment.values:
-        raise ValueError(f"Unknown assignment strategy {assignment!r}")
-    department.assignment = assignment
-    department.reopen_window = reopen_window
-    department.save(update_fields=["assignment", "reopen_window"])
-    return department

@@ -13,29 +13,11 @@ from django.views.decorators.http import require_POST
 from config.errors import BatonError, NotAllowed
 from feedback.cases import journey, problems
 from feedback.cases import journey_selectors as selectors
-from feedback.cases.journey_forms import (
-    FeedbackUpForm,
-    ProblemLinkForm,
-    ResolveProblemForm,
-    ReturnHandoffForm,
-    StageForm,
-)
+from feedback.cases.case_page import case_page
+from feedback.cases.journey_forms import ResolveProblemForm, ReturnHandoffForm
 from feedback.choices import ProblemStatus
 from teams.models import Department
 from teams.selectors import department_ids_for
-
-
-def journey_context(request, case, forms: dict) -> dict:
-    """The case page's journey part: the pending handoff, feedback, problem, stage and their forms."""
-    context = selectors.case_journey(case=case, user=request.user)
-    pending = context["pending_handoff"]
-    return {
-        **context,
-        "return_form": forms.get("return") or ReturnHandoffForm(handoff=pending),
-        "feedback_form": forms.get("feedback") or FeedbackUpForm(case=case),
-        "problem_form": forms.get("problem") or ProblemLinkForm(case=case),
-        "stage_form": forms.get("stage") or StageForm(case=case),
-    }
 
 
 def _departments_required(user) -> set[int]:
@@ -91,9 +73,7 @@ def handoff_return(request, handoff_id):
         return redirect("incoming")
     if handoff.to_department_id not in department_ids_for(user=request.user):
         raise PermissionDenied("Only the receiving department can send a handoff back.")
-    from feedback.cases.views import _case_page
-
-    return _case_page(request, handoff.case, forms={"return": form}, status=400)
+    return case_page(request, handoff.case, forms={"return": form}, status=400)
 
 
 @login_required

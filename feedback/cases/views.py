@@ -10,9 +10,9 @@ from django.views.decorators.http import require_POST
 from config.errors import BatonError
 from feedback.cases import journey, journey_selectors, problems, selectors
 from feedback.cases import services as case_services
+from feedback.cases.case_page import case_page
 from feedback.cases.forms import HandoffForm, NoteForm, ReplyForm
 from feedback.cases.journey_forms import FeedbackUpForm, OutcomeResolveForm, ProblemLinkForm, StageForm
-from feedback.cases.journey_views import journey_context
 from teams.selectors import departments_for, is_board
 
 
@@ -37,24 +37,10 @@ def inbox(request):
                                                        "journey_counts": counts})
 
 
-def _case_page(request, case, *, forms=None, status=200):
-    forms = forms or {}
-    context = {
-        "case": case,
-        "reply_form": forms.get("reply") or ReplyForm(),
-        "note_form": forms.get("note") or NoteForm(),
-        "handoff_form": forms.get("handoff") or HandoffForm(case=case),
-        "resolve_form": forms.get("resolve") or OutcomeResolveForm(case=case),
-        **selectors.case_detail(case=case),
-        **journey_context(request, case, forms),
-    }
-    return render(request, "feedback/case_detail.html", context, status=status)
-
-
 @login_required
 def case_detail(request, case_id):
     case = journey_selectors.case_for_viewer(user=request.user, case_id=case_id)
-    return _case_page(request, case)
+    return case_page(request, case)
 
 
 ACTIONS = {
@@ -116,7 +102,7 @@ def case_action(request, case_id, action):
             if action == "handoff":
                 return redirect("inbox")
             return redirect("case-detail", case_id=case.pk)
-    return _case_page(request, case, forms={action: form}, status=400)
+    return case_page(request, case, forms={action: form}, status=400)
 
 
 @login_required

@@ -1,8 +1,11 @@
+import os
+
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from feedback.choices import Assessment, Intent, MentionStatus, Priority, Sentiment, Source
+from feedback.intake.webhooks.crypto import SecretUnavailable, decrypt, encrypt, hint
 
 
 class Mention(models.Model):
@@ -122,10 +125,6 @@ class Account(models.Model):
         return f"{self.get_platform_display()} @{self.handle}"
 
     def _reveal(self, ciphertext: str, env_name: str, what: str) -> str:
-        import os
-
-        from feedback.intake.webhooks.crypto import SecretUnavailable, decrypt
-
         if env_name:
             value = os.environ.get(env_name, "")
             if not value:
@@ -146,18 +145,12 @@ class Account(models.Model):
         return self._reveal(self.verify_token_ciphertext, self.verify_token_env, "verify token")
 
     def set_secret(self, value: str) -> None:
-        from feedback.intake.webhooks.crypto import encrypt
-
         self.secret_ciphertext = encrypt(value) if value else ""
 
     def set_verify_token(self, value: str) -> None:
-        from feedback.intake.webhooks.crypto import encrypt
-
         self.verify_token_ciphertext = encrypt(value) if value else ""
 
     def _hint(self, attribute: str) -> str:
-        from feedback.intake.webhooks.crypto import SecretUnavailable, hint
-
         try:
             return hint(getattr(self, attribute))
         except SecretUnavailable:

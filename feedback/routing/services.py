@@ -18,6 +18,7 @@ from feedback.choices import Intent, Priority
 from feedback.defaults import create_routing_rules
 from feedback.intake.models import Mention
 from feedback.routing.models import RoutingRule
+from teams.models import Department
 
 DEFAULT_DEPARTMENT = "marketing"  # only if the default rule is missing: the social team owns the rest
 
@@ -289,8 +290,6 @@ def route(*, intent: str | None = None, sentiment: float | None = None, follower
 
 def ensure_default_rules() -> int:
     """Create the domain guide's default rules if there are none. Returns how many were created."""
-    from teams.models import Department
-
     return create_routing_rules(RoutingRule, Department.objects.in_bulk(field_name="slug"))
 
 

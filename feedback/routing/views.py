@@ -8,11 +8,11 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from feedback.cases.assignment import set_away, update_department_settings
 from feedback.routing import services as routing
 from feedback.routing.forms import DepartmentSettingsForm, RoutingRuleForm
 from feedback.routing.models import RoutingRule
 from teams.selectors import headed_departments, is_away
+from teams.services import set_away, update_department_settings
 
 
 def _require_head(user) -> None:

@@ -29,10 +29,12 @@ from django.utils import timezone
 from feedback.cases.models import Case, CaseEvent
 from feedback.choices import CASE_CLOCKS, CUSTOMER_CLOCKS, CaseStatus, ClockMetric, EventKind, Priority
 from feedback.db import update_rows
-from feedback.defaults import DEFAULT_WEEK, HANDOFF_ACCEPTANCE_TARGETS, NEXT_REPLY_TARGETS, SLA_TARGETS
+from feedback.defaults import HANDOFF_ACCEPTANCE_TARGETS, NEXT_REPLY_TARGETS, SLA_TARGETS
 from feedback.routing.services import raise_priority
+from feedback.sla import notifications
 from feedback.sla.models import Escalation, SlaClock, SlaPolicy
 from teams import business_hours as bh
+from teams.defaults import DEFAULT_WEEK
 from teams.models import BusinessSchedule, Department
 
 # Used when a department has no policy for a priority: (first reply, resolution) minutes.
@@ -132,7 +134,7 @@ class _Closed:
         self.custom = custom
         self.holidays = None
         if country:
-            import holidays
+            import holidays  # here, not at the top: 50 ms of country tables, for schedules that name a country
 
             self.holidays = holidays.country_holidays(country, subdiv=subdivision or None)
 
@@ -378,8 +380,6 @@ def escalate_due(*, now: datetime | None = None, limit: int | None = None) -> in
             by_level[level].add(clock.case_id)
         for level in sorted(by_level):
             _raise_cases(case_ids=by_level[level], level=level)
-
-        from feedback.sla import notifications
 
         notifications.notify_escalations(
             escalations=[(row, clock, cases[clock.case_id]) for row, (clock, _) in zip(rows, fired, strict=True)],

@@ -20,6 +20,7 @@ from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 from feedback.choices import Assessment, Intent, Sentiment
 from feedback.understanding import assessment as text_rules
+from feedback.understanding import load_default  # scikit-learn loads only inside it, where it is used
 from feedback.understanding.assessment import is_misguided, is_rant  # noqa: F401 - part of this module's interface
 from feedback.understanding.language import UNDETERMINED, detect_many  # one language identification for both engines
 from feedback.understanding.promises import PromiseVocabulary, default_vocabulary
@@ -249,8 +250,6 @@ def understand_texts(texts: list[str], *, promises: Sequence[PromiseVocabulary] 
 def _understand_with_model(texts: list[str], matcher: "_PromiseMatcher") -> list[Understanding]:
     """The learned model's labels. Its promises are the airline's nine slugs: one that is not an
     active promise here is dropped, and the company's own promises are matched by their phrases."""
-    from feedback.understanding import load_default  # scikit-learn loads only where it is used
-
     if not texts:
         return []
     active = set(matcher.slugs.values())

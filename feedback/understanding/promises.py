@@ -1,9 +1,9 @@
-"""Promises: what marketing says, as data. Writes here; reads in `feedback.cases.selectors`.
+"""Promises: what marketing says, as data. Writes here; reads in `feedback.understanding.selectors`.
 
 A promise has the words customers use about it (`phrases`), example posts, the department that
 delivers it and an optional measurable target. Understanding matches mentions to the ACTIVE
 promises (`active_vocabulary`, loaded once per pipeline batch). Only marketing leads and heads
-manage promises (`feedback.cases.selectors.can_manage_promises`).
+manage promises (`feedback.understanding.permissions.can_manage_promises`).
 
 `DEFAULT_PROMISES` are the demo airline's nine promises: the shipped model's promise labels are
 these slugs, so they are Baton's defaults too. The data migration 0005 and
@@ -19,6 +19,8 @@ from django.utils.text import slugify
 
 from config.errors import BatonError, NotAllowed
 from feedback.understanding.models import Promise
+from feedback.understanding.permissions import can_manage_promises
+from teams.models import Department
 
 DEFAULT_PROMISES: list[dict] = [
     {
@@ -166,8 +168,6 @@ def active_vocabulary() -> list[PromiseVocabulary]:
 
 def ensure_default_promises() -> int:
     """Create any missing default promise (by slug). Returns how many were created."""
-    from teams.models import Department
-
     departments = Department.objects.in_bulk(field_name="slug")
     existing = set(Promise.objects.values_list("slug", flat=True))
     missing = [
@@ -194,8 +194,6 @@ def clean_lines(value) -> list[str]:
 
 
 def _check_manager(by) -> None:
-    from feedback.understanding.selectors import can_manage_promises
-
     if not can_manage_promises(user=by):
         raise NotAllowed("Only marketing leads and heads manage promises.")
 

@@ -2,7 +2,7 @@
 
 Who sees what: every department member sees the promise list, a promise and the posts matched
 to it (public posts, no CRM data; a case link only where the user's departments own the case);
-only marketing leads and heads (and superusers) manage promises.
+only marketing leads and heads (and superusers) manage promises (`feedback.understanding.permissions`).
 """
 
 from dataclasses import dataclass
@@ -18,28 +18,8 @@ from feedback.intake.models import Mention
 from feedback.routing.services import HIGH_REACH_FOLLOWERS
 from feedback.understanding.labels import CONFIDENCE_FIELDS, HUMAN_CONFIDENCE, current_value
 from feedback.understanding.models import Promise
-from teams.models import Membership, Role
 
-MANAGING_DEPARTMENT = "marketing"
 RECENT = timedelta(days=30)
-
-
-# --- Permissions --------------------------------------------------------------------------
-
-
-def can_manage_promises(*, user) -> bool:
-    """Marketing leads and heads (and superusers): marketing owns what the company promises."""
-    if user is None or not user.is_authenticated:
-        return False
-    return user.is_superuser or Membership.objects.filter(
-        user=user, department__slug=MANAGING_DEPARTMENT, role__in=[Role.LEAD, Role.HEAD]
-    ).exists()
-
-
-def can_view_promises(*, user) -> bool:
-    if user is None or not user.is_authenticated:
-        return False
-    return user.is_superuser or Membership.objects.filter(user=user).exists()
 
 
 # --- Promises -------------------------------------------------------------------------------

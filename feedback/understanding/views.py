@@ -17,6 +17,7 @@ from django.views.decorators.http import require_POST
 from config.errors import BatonError, NotAllowed
 from feedback.cases import selectors
 from feedback.cases.models import CaseEvent
+from feedback.understanding import permissions
 from feedback.understanding import promises as promise_services
 from feedback.understanding import selectors as reads
 from feedback.understanding.forms import LabelCorrectionForm, PromiseForm
@@ -69,12 +70,12 @@ def label_correct(request, case_id, mention_id):
 
 
 def _require_viewer(user):
-    if not reads.can_view_promises(user=user):
+    if not permissions.can_view_promises(user=user):
         raise PermissionDenied("Promises are for members of a department.")
 
 
 def _require_manager(user):
-    if not reads.can_manage_promises(user=user):
+    if not permissions.can_manage_promises(user=user):
         raise PermissionDenied("Only marketing leads and heads manage promises.")
 
 
@@ -90,7 +91,7 @@ def _form_errors(form, exc: BatonError) -> None:
 def promise_list(request):
     _require_viewer(request.user)
     return render(request, "feedback/promise_list.html", {
-        "promises": reads.promises_overview(), "can_manage": reads.can_manage_promises(user=request.user),
+        "promises": reads.promises_overview(), "can_manage": permissions.can_manage_promises(user=request.user),
     })
 
 
@@ -117,7 +118,7 @@ def promise_detail(request, slug):
     page = Paginator(reads.promise_mentions(promise=promise), MENTIONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "feedback/promise_detail.html", {
         "promise": promise, "page": page, "my_department_ids": department_ids_for(user=request.user),
-        "can_manage": reads.can_manage_promises(user=request.user),
+        "can_manage": permissions.can_manage_promises(user=request.user),
     })
 
 

@@ -7,11 +7,11 @@ import pytest
 from django.db import transaction
 from django.urls import reverse
 
-from feedback.cases.assignment import set_away
 from feedback.cases.models import Case
 from feedback.cases.services import Attachment, attach_mentions, resolve
 from feedback.choices import CaseStatus, Intent, Priority
 from teams.models import Assignment, Department, Membership, Role
+from teams.services import set_away
 from tests.concurrency import run_at_once
 from tests.factories import CaseFactory, CustomerFactory, MembershipFactory, MentionFactory, UserFactory, department
 

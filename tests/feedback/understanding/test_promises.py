@@ -9,8 +9,9 @@ from django.utils import timezone
 from config.errors import BatonError, NotAllowed
 from feedback.understanding import promises as services
 from feedback.understanding.models import Promise
+from feedback.understanding.permissions import can_manage_promises
 from feedback.understanding.promises import ensure_default_promises
-from feedback.understanding.selectors import can_manage_promises, promises_overview
+from feedback.understanding.selectors import promises_overview
 from teams.models import Role
 from tests.factories import MembershipFactory, MentionFactory, UserFactory, department
 

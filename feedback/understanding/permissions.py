@@ -1,0 +1,21 @@
+"""Who may see and manage promises: reads on memberships, below both the promise services (which
+check them before a write) and the selectors and pages (which show what a user may do)."""
+
+from teams.models import Membership, Role
+
+MANAGING_DEPARTMENT = "marketing"
+
+
+def can_manage_promises(*, user) -> bool:
+    """Marketing leads and heads (and superusers): marketing owns what the company promises."""
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_superuser or Membership.objects.filter(
+        user=user, department__slug=MANAGING_DEPARTMENT, role__in=[Role.LEAD, Role.HEAD]
+    ).exists()
+
+
+def can_view_promises(*, user) -> bool:
+    if user is None or not user.is_authenticated:
+        return False
+    return user.is_superuser or Membership.objects.filter(user=user).exists()
