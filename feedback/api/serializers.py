@@ -1,19 +1,35 @@
 from rest_framework import serializers
 
 from feedback.choices import Source
+from feedback.intake import validation as rules
 from feedback.intake.models import Mention
+
+_LENGTH = rules.MAX_LENGTH
 
 
 class MentionInSerializer(serializers.Serializer):
-    source = serializers.ChoiceField(choices=Source.choices)
-    external_id = serializers.CharField(max_length=200)
-    text = serializers.CharField(max_length=10_000)
+    """One mention in. The fields document the rules of `feedback.intake.validation` (built from its
+    limits, for the schema); validating goes through that module, as the list endpoint and the file
+    import do, so each rule is stated and checked in one place."""
+
+    source = serializers.ChoiceField(choices=[(value, Source(value).label) for value in rules.SOURCES])
+    external_id = serializers.CharField(max_length=_LENGTH["external_id"])
+    text = serializers.CharField(max_length=_LENGTH["text"])
     posted_at = serializers.DateTimeField()
-    author_handle = serializers.CharField(max_length=200)
-    author_name = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
-    author_followers = serializers.IntegerField(min_value=0, required=False, allow_null=True, default=None)
-    url = serializers.URLField(max_length=500, required=False, allow_blank=True, default="")
-    raw = serializers.JSONField(required=False, default=dict)
+    author_handle = serializers.CharField(max_length=_LENGTH["author_handle"])
+    author_name = serializers.CharField(max_length=_LENGTH["author_name"], required=False, allow_blank=True,
+                                        default="")
+    author_followers = serializers.IntegerField(min_value=rules.FOLLOWERS_MIN, max_value=rules.FOLLOWERS_MAX,
+                                                required=False, allow_null=True, default=None)
+    url = serializers.URLField(max_length=_LENGTH["url"], required=False, allow_blank=True, default="")
+    raw = serializers.JSONField(required=False, default=dict,
+                                help_text=f"Any JSON value, at most {rules.RAW_MAX_CHARS:,} characters as JSON text.")
+
+    def to_internal_value(self, data):
+        validated, errors = rules.validate_mention(data)
+        if errors:
+            raise serializers.ValidationError(errors)
+        return validated
 
 
 class MentionOutSerializer(serializers.ModelSerializer):

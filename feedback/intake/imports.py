@@ -1,9 +1,9 @@
 """Importing mentions from files: CSV, JSON lines, and X API v2 responses, of any size.
 
 A reader streams the file (never the whole file in memory: the csv module on the open file,
-JSON lines one at a time) and yields `(line_number, item_or_error)`: an item is the dict that
-`MentionInSerializer` validates (the original row kept in `raw`), an error a `RowError` with
-its reason. `import_file` sends the items in batches to `ingest_mentions` (validation, then ONE
+JSON lines one at a time) and yields `(line_number, item_or_error)`: an item is a mention dict for
+the field rules of `feedback.intake.validation` (the original row kept in `raw`), an error a
+`RowError` with its reason. `import_file` sends the items in batches to `ingest_mentions` (validation, then ONE
 `store_mentions` call per batch, each batch in its own transaction), writes every refused row
 with its reason to a rejects CSV file, and counts what happened.
 
@@ -21,18 +21,19 @@ import os
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from django.db import transaction
 
-from feedback.choices import Source
+from feedback.intake import validation
 from feedback.intake.batch import CREATED, DUPLICATE, ingest_mentions
+from feedback.intake.validation import parse_posted_at
 
-# The mention fields a file can fill, and the ones a row cannot do without.
-FIELDS = ("external_id", "text", "posted_at", "author_handle", "author_name", "author_followers", "url")
-REQUIRED = ("external_id", "text", "posted_at", "author_handle")
+# The mention fields a file can fill (the source is the import's, `raw` the row itself), and the
+# ones a row cannot do without.
+FIELDS = tuple(name for name in validation.FIELDS if name not in ("source", "raw"))
+REQUIRED = tuple(name for name in validation.REQUIRED if name in FIELDS)
 # Without --map, a field is read from the column of its own name, else from the first of these present.
 ALIASES = {
     "external_id": ("id", "id_str", "tweet_id"),
@@ -44,7 +45,6 @@ ALIASES = {
     "url": ("permalink",),
 }
 FORMATS = ("csv", "jsonl", "x-v2")
-TWITTER_DATE_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # Wed Oct 10 20:19:24 +0000 2018
 DEFAULT_BATCH = 1000
 MAX_BATCH = 10_000
 # A JSON document spread over lines is held whole while it is parsed: an X API page is well under
@@ -107,24 +107,6 @@ def parse_column_map(pairs: list[str] | None) -> dict[str, str]:
     if unknown:
         raise ImportSetupError(f"--map: unknown mention field(s) {', '.join(unknown)}; the fields are {', '.join(FIELDS)}.")
     return column_map
-
-
-def parse_posted_at(value: Any) -> datetime:
-    """ISO 8601 (a naive time is UTC) or Twitter's classic "Wed Oct 10 20:19:24 +0000 2018"."""
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError("A date is required.")
-    text = value.strip()
-    try:
-        parsed = datetime.fromisoformat(text)
-    except ValueError:
-        try:
-            parsed = datetime.strptime(text, TWITTER_DATE_FORMAT)
-        except ValueError:
-            raise ValueError(
-                f"{value!r} is not a date: use ISO 8601 (2018-10-10T20:19:24+00:00; without an offset it is UTC) "
-                "or Twitter's format (Wed Oct 10 20:19:24 +0000 2018)."
-            ) from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
 
 
 def _with_date(item: dict, record: list[str]) -> dict | RowError:
@@ -455,8 +437,8 @@ def open_import(*, path: Path, fmt: str, source: str, column_map: dict[str, str]
     path = Path(path)
     if fmt not in READERS:
         raise ImportSetupError(f"Unknown format {fmt!r}: use one of {', '.join(FORMATS)}.")
-    if source not in Source.values:
-        raise ImportSetupError(f"Unknown source {source!r}: use one of {', '.join(Source.values)}.")
+    if source not in validation.SOURCES:
+        raise ImportSetupError(f"Unknown source {source!r}: use one of {', '.join(validation.SOURCES)}.")
     if not path.is_file():
         raise ImportSetupError(f"No such file: {path}." if not path.exists() else f"Not a file: {path}.")
     binary = open(path, "rb")  # closed through `text` by the caller
