@@ -33,6 +33,7 @@ test: export CELERY_BROKER_URL ?= $(TEST_BROKER_URL)
 test: export REDIS_URL ?= $(TEST_REDIS_URL)
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key
 test: install chromium
+	$(BIN)/lint-imports  # the import contracts in .importlinter: layers point down, domains stay apart
 	$(BIN)/python -m pytest
 
 # Headless Chromium for the browser tests (Debian's package; Playwright drives it): installed when

@@ -36,11 +36,11 @@ from django.contrib.auth.models import Permission
 from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 
 from config.errors import BatonError
 from customers.models import Customer, Identity, LinkMethod, Stage
 from customers.services import normalize_handle
+from feedback.api.tokens import api_token
 from feedback.cases import journey
 from feedback.cases import services as case_services
 from feedback.cases.models import Case, CaseEvent, Handoff
@@ -212,10 +212,10 @@ def ensure_integration(*, report: SeedReport) -> str:
         else:
             report.existing["users"] += 1
         user.user_permissions.add(Permission.objects.get(codename="add_mention", content_type__app_label="feedback"))
-        token, created = Token.objects.get_or_create(user=user)
+        key, created = api_token(user=user)
         report.created["API tokens"] += created
         report.existing["API tokens"] += not created
-    return token.key
+    return key
 
 
 # --- Customers --------------------------------------------------------------------

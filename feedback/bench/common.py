@@ -9,9 +9,9 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection, transaction
-from rest_framework.authtoken.models import Token
 
 from customers.models import Customer, Identity
+from feedback.api.tokens import api_token
 from feedback.cases.models import Case, CaseEvent
 from feedback.intake.models import Mention
 from feedback.sla.models import Escalation, SlaClock
@@ -51,7 +51,7 @@ def bench_token() -> str:
     """The API token of the bench's own integration user."""
     user, _ = get_user_model().objects.get_or_create(username=BENCH_USER)
     user.user_permissions.add(Permission.objects.get(codename="add_mention", content_type__app_label="feedback"))
-    return Token.objects.get_or_create(user=user)[0].key
+    return api_token(user=user)[0]
 
 
 def clean_prefix(prefix: str) -> None:
