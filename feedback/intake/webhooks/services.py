@@ -23,9 +23,10 @@ from django.db import transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
-from feedback.cases.models import Case, CaseEvent
+from feedback.cases import events as timeline
+from feedback.cases.locks import lock_case
 from feedback.cases.services import record_reply
-from feedback.choices import CaseStatus, EventKind, MentionStatus
+from feedback.choices import MentionStatus
 from feedback.intake.ingest import store_mentions
 from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention
 
@@ -370,22 +371,16 @@ def _brand_reply(event: BrandReply, payload: InboundPayload) -> tuple[str, int |
 
 
 def _record_brand_reply(*, case_id: int, event: BrandReply, payload: InboundPayload) -> str:
-    data = {"via": "channel", "source": event.source, "external_id": event.external_id,
-            "in_reply_to": event.in_reply_to, "url": event.url, "inbound_payload_id": payload.pk}
+    channel = timeline.ChannelPost(source=event.source, external_id=event.external_id,
+                                   in_reply_to=event.in_reply_to, url=event.url, inbound_payload_id=payload.pk)
     with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case_id)
-        if CaseEvent.objects.filter(case=case, kind=EventKind.REPLY, data__source=event.source,
-                                    data__external_id=event.external_id).exists():
+        case = lock_case(case_id)  # a repeated delivery waits here, then finds the reply recorded
+        if timeline.channel_reply_recorded(case=case, source=event.source, external_id=event.external_id):
             return "replies_already_recorded"
-        text = event.text.strip() or "(no text: media only)"
-        if case.status == CaseStatus.CLOSED:
-            CaseEvent.objects.create(case=case, kind=EventKind.REPLY, actor=None, data={"text": text, **data},
-                                     created_at=event.posted_at)
-        else:
-            # The same path as a reply written in Baton: first-reply clock, new -> open.
-            reply = record_reply(case=case, by=None, text=text, now=event.posted_at)
-            reply.data.update(data)
-            reply.save(update_fields=["data"])
+        # The same path as a reply written in Baton: first-reply clock, new -> open (a closed case
+        # only records it).
+        record_reply(case=case, by=None, text=event.text.strip() or "(no text: media only)", now=event.posted_at,
+                     channel=channel)
     return "replies_recorded"
 
 
