@@ -217,3 +217,19 @@ def change_status(*, case: Case, to: str, by, reason: str = "", now: datetime | 
 
 def resolve(*, case: Case, by, note: str = "", now: datetime | None = None) -> Case:
     return change_status(case=case, to=CaseStatus.RESOLVED, by=by, reason=note, now=now)
+
+
+def close_resolved(*, case_ids: list[int], by, reason: str = "", now: datetime | None = None) -> int:
+    """Close the resolved cases among `case_ids` (housekeeping by staff, e.g. the admin's action:
+    its caller checks that `by` may, as it is not a member check). Each case is locked and moved
+    through the status machine, so its timeline says who closed it. Returns how many were closed."""
+    now = now or timezone.now()
+    closed = 0
+    for case_id in sorted(case_ids):
+        with transaction.atomic():
+            case = lock_case(case_id)
+            if case.status != CaseStatus.RESOLVED:
+                continue
+            move_status(case=case, to=CaseStatus.CLOSED, now=now, actor=by, reason=reason)
+            closed += 1
+    return closed
