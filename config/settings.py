@@ -44,6 +44,7 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "django_filters",
     "django_htmx",
+    "simple_history",  # the audit trail of settings: routing rules, promises, SLA policies, schedules
     "teams",
     "customers",
     "feedback",
@@ -56,6 +57,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "simple_history.middleware.HistoryRequestMiddleware",  # records who made a change (after auth)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
@@ -116,6 +118,9 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
+# The audit trail (django-simple-history) is read in the admin, never replayed: a settings change
+# goes through its form or service, so the admin's "revert to this version" is off.
+SIMPLE_HISTORY_REVERT_DISABLED = True
 
 # --- I18N ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"

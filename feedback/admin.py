@@ -4,8 +4,10 @@ from django import forms
 from django.contrib import admin, messages
 from django.urls import NoReverseMatch, reverse
 from django.utils.html import format_html
+from simple_history.admin import SimpleHistoryAdmin
 
 from config.errors import BatonError
+from feedback.cases import services as case_services
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.choices import Label
 from feedback.intake.models import Account, InboundPayload, Mention
@@ -66,8 +68,8 @@ class MentionAdmin(admin.ModelAdmin):
     list_filter = ["status", "source", "intent", "sentiment_label", "is_complaint", "is_spam", "assessment", "promise",
                    "language"]
     search_fields = ["external_id", "author_handle", "text"]
-    raw_id_fields = ["customer", "case"]
-    readonly_fields = ["received_at", "processed_at", "attempts", "error", "sentiment", "sentiment_label", "sentiment_confidence", "intent", "intent_confidence", "is_complaint", "complaint_confidence", "promise", "promise_confidence", "is_spam", "spam_confidence", "language", "assessment", "model_version", "corrected_labels", "priority"]
+    # The case and customer are set by processing (attach_mentions), which writes the timeline.
+    readonly_fields = ["customer", "case", "received_at", "processed_at", "attempts", "error", "sentiment", "sentiment_label", "sentiment_confidence", "intent", "intent_confidence", "is_complaint", "complaint_confidence", "promise", "promise_confidence", "is_spam", "spam_confidence", "language", "assessment", "model_version", "corrected_labels", "priority"]
     date_hierarchy = "posted_at"
     actions = ["retry"]
 
@@ -84,31 +86,57 @@ class MentionAdmin(admin.ModelAdmin):
         self.message_user(request, f"{count} failed mention(s) queued again.", messages.SUCCESS)
 
 
-class CaseEventInline(admin.TabularInline):
+class ReadOnlyAdminMixin:
+    """Shown here, never written here: a case, its timeline, its handoffs and its clocks change only
+    through the services (feedback.cases, feedback.sla), which lock the case, follow the status
+    machine, keep the clocks in step and write the timeline. Actions below call those services."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+class CaseEventInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = CaseEvent
     extra = 0
     readonly_fields = ["kind", "actor", "data", "created_at"]
-    can_delete = False
 
 
-class SlaClockInline(admin.TabularInline):
+class SlaClockInline(ReadOnlyAdminMixin, admin.TabularInline):
     model = SlaClock
     extra = 0
     readonly_fields = ["metric", "started_at", "warn_at", "due_at", "stopped_at", "warned_at", "breached_at"]
-    can_delete = False
 
 
 @admin.register(Case)
-class CaseAdmin(admin.ModelAdmin):
+class CaseAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: status, department, priority and assignee change on the case page (the services)."""
+
     list_display = ["id", "customer", "department", "status", "priority", "intent", "escalation_level", "created_at"]
     list_filter = ["department", "status", "priority", "intent", "escalation_level"]
     search_fields = ["id", "subject", "customer__name"]
     raw_id_fields = ["customer", "assignee"]
     inlines = [SlaClockInline, CaseEventInline]
+    actions = ["close_resolved"]
+
+    def has_close_permission(self, request):
+        return request.user.has_perm("feedback.change_case")
+
+    @admin.action(description="Close the selected resolved cases", permissions=["close"])
+    def close_resolved(self, request, queryset):
+        ids = list(queryset.values_list("id", flat=True))
+        closed = case_services.close_resolved(case_ids=ids, by=request.user, reason="Closed in the admin.")
+        self.message_user(request, f"{closed} case(s) closed; {len(ids) - closed} not resolved, left as they were.",
+                          messages.SUCCESS if closed == len(ids) else messages.WARNING)
 
 
 @admin.register(RoutingRule)
-class RoutingRuleAdmin(admin.ModelAdmin):
+class RoutingRuleAdmin(SimpleHistoryAdmin):
     """Heads edit rules in the portal (/routing/rules/); this is the superuser's view."""
 
     list_display = ["name", "position", "is_active", "is_default", "department", "monitor_only"]
@@ -118,14 +146,14 @@ class RoutingRuleAdmin(admin.ModelAdmin):
 
 
 @admin.register(CaseEvent)
-class CaseEventAdmin(admin.ModelAdmin):
+class CaseEventAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["case", "kind", "actor", "created_at"]
     list_filter = ["kind"]
     raw_id_fields = ["case", "actor"]
 
 
 @admin.register(Handoff)
-class HandoffAdmin(admin.ModelAdmin):
+class HandoffAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     """Read here; decided on the incoming page (feedback.cases.journey), which keeps the timeline."""
 
     list_display = ["id", "case", "from_department", "to_department", "status", "created_at", "decided_at"]
@@ -134,7 +162,9 @@ class HandoffAdmin(admin.ModelAdmin):
 
 
 @admin.register(FeedbackNote)
-class FeedbackNoteAdmin(admin.ModelAdmin):
+class FeedbackNoteAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read here; acknowledged on the case page (feedback.cases.journey), which keeps the timeline."""
+
     list_display = ["id", "case", "from_department", "to_department", "created_at", "acknowledged_at"]
     list_filter = ["to_department", "from_department"]
     raw_id_fields = ["case", "by", "acknowledged_by"]
@@ -146,10 +176,15 @@ class ProblemAdmin(admin.ModelAdmin):
     list_filter = ["status", "owner_department"]
     search_fields = ["title", "description"]
     raw_id_fields = ["created_by"]
+    # Resolving a problem resolves or tells its cases: only through its page (feedback.cases.problems).
+    readonly_fields = ["status", "resolved_at", "resolution"]
+
+    def has_delete_permission(self, request, obj=None):
+        return False  # its cases would lose the link without a word on their timelines
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(admin.ModelAdmin):
+class SlaPolicyAdmin(SimpleHistoryAdmin):
     list_display = ["department", "priority", "first_reply_minutes", "next_reply_minutes", "resolution_minutes",
                     "handoff_acceptance_minutes", "warn_share", "business_hours"]
     list_filter = ["department", "priority", "business_hours"]
@@ -157,7 +192,9 @@ class SlaPolicyAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlaClock)
-class SlaClockAdmin(admin.ModelAdmin):
+class SlaClockAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
+    """Read-only: clocks follow the case's status and the sweep (feedback.sla.clocks)."""
+
     list_display = ["case", "metric", "started_at", "due_at", "paused_at", "stopped_at", "breached_at",
                     "escalation_level", "next_level", "next_escalation_at"]
     list_filter = ["metric", "business_hours", "escalation_level"]
@@ -172,7 +209,7 @@ class NotificationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Escalation)
-class EscalationAdmin(admin.ModelAdmin):
+class EscalationAdmin(ReadOnlyAdminMixin, admin.ModelAdmin):
     list_display = ["clock", "level", "created_at"]
     list_filter = ["level"]
     raw_id_fields = ["clock"]
@@ -314,7 +351,7 @@ class PromiseAdminForm(forms.ModelForm):
 
 
 @admin.register(Promise)
-class PromiseAdmin(admin.ModelAdmin):
+class PromiseAdmin(SimpleHistoryAdmin):
     form = PromiseAdminForm
     list_display = ["name", "slug", "department", "target", "is_active"]
     list_filter = ["is_active", "department"]

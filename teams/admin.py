@@ -1,4 +1,5 @@
 from django.contrib import admin
+from simple_history.admin import SimpleHistoryAdmin
 
 from .models import BoardSeat, BusinessSchedule, ClosedDay, Department, Membership
 
@@ -10,7 +11,7 @@ class MembershipInline(admin.TabularInline):
 
 
 @admin.register(Department)
-class DepartmentAdmin(admin.ModelAdmin):
+class DepartmentAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug", "assignment", "reopen_window"]
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
@@ -37,6 +38,14 @@ class ClosedDayInline(admin.TabularInline):
 
 
 @admin.register(BusinessSchedule)
-class BusinessScheduleAdmin(admin.ModelAdmin):
+class BusinessScheduleAdmin(SimpleHistoryAdmin):
     list_display = ["department", "time_zone", "holiday_country", "holiday_subdivision", "updated_at"]
     inlines = [ClosedDayInline]
+
+
+@admin.register(ClosedDay)
+class ClosedDayAdmin(SimpleHistoryAdmin):
+    """Edited with their schedule; listed here for their history (who added or removed a day)."""
+
+    list_display = ["schedule", "date", "name"]
+    list_filter = ["schedule"]

@@ -4,6 +4,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models
+from simple_history.models import HistoricalRecords
 
 from teams.business_hours import Schedule, parse_week
 from teams.defaults import DEFAULT_WEEK
@@ -28,6 +29,8 @@ class Department(models.Model):
     assignment = models.CharField(max_length=12, choices=Assignment.choices, default=Assignment.ROUND_ROBIN)
     # Round robin: the user id assigned last; moved under the department's row lock.
     assignment_cursor = models.BigIntegerField(default=0, editable=False)
+    # The audit trail of the settings (django-simple-history); not of the cursor, which every assignment moves.
+    history = HistoricalRecords(excluded_fields=["assignment_cursor"])
 
     class Meta:
         ordering = ["name"]
@@ -57,6 +60,7 @@ class BusinessSchedule(models.Model):
     )
     holiday_subdivision = models.CharField(max_length=10, blank=True, help_text="Optional state or region, e.g. BY.")
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])  # the audit trail (django-simple-history)
 
     def __str__(self):
         return f"Business hours of {self.department}"
@@ -88,6 +92,7 @@ class ClosedDay(models.Model):
     schedule = models.ForeignKey(BusinessSchedule, on_delete=models.CASCADE, related_name="closed_days")
     date = models.DateField()
     name = models.CharField(max_length=100, blank=True)
+    history = HistoricalRecords()  # the audit trail (django-simple-history)
 
     class Meta:
         ordering = ["date"]

@@ -4,20 +4,24 @@
 department accepts it or sends it back. Feedback up is a note to another department that does
 not move the case. The customer's lifecycle stage has its rules in `STAGE_TRANSITIONS`.
 
-Locks follow `cases`: customer row first, then case row, then the row being decided.
+Locks follow `feedback.cases.locks`: customer row first, then case row, then the row being decided.
 """
 
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from config.errors import NotAllowed, TransitionError
 from customers.models import Customer, Stage
+from feedback.cases import events
 from feedback.cases.assignment import assign
+from feedback.cases.locks import lock_case, lock_cases, lock_customers
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff
-from feedback.cases.services import _check_member, _event, _lock_case, change_status
-from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, EventKind, HandoffStatus
+from feedback.cases.services import change_status
+from feedback.cases.transitions import check_member
+from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, HandoffStatus
 from feedback.sla import clocks as sla
 from teams.models import Department
 from teams.selectors import department_ids_for
@@ -51,19 +55,11 @@ def _check_in(*, user, department: Department, action: str) -> None:
 
 
 def _lock_handoff(handoff: Handoff) -> tuple[Case, Handoff]:
-    case = _lock_case(handoff.case_id)
-    handoff = Handoff.objects.select_for_update().select_related("from_department", "to_department").get(pk=handoff.pk)
+    case = lock_case(handoff.case_id)
+    handoff = Handoff.objects.select_for_update(of=("self",)).select_related("from_department", "to_department").get(pk=handoff.pk)
     if handoff.status != HandoffStatus.PENDING:
         raise TransitionError(f"This handoff was already {handoff.get_status_display().lower()}.")
     return case, handoff
-
-
-def _handoff_data(handoff: Handoff) -> dict:
-    return {
-        "handoff_id": handoff.pk,
-        "from": handoff.from_department.slug, "to": handoff.to_department.slug,
-        "from_name": handoff.from_department.name, "to_name": handoff.to_department.name,
-    }
 
 
 def accept_handoff(*, handoff: Handoff, by, now: datetime | None = None) -> Handoff:
@@ -75,7 +71,7 @@ def accept_handoff(*, handoff: Handoff, by, now: datetime | None = None) -> Hand
         handoff.status = HandoffStatus.ACCEPTED
         handoff.decided_by, handoff.decided_at = by, now
         handoff.save(update_fields=["status", "decided_by", "decided_at"])
-        _event(case=case, kind=EventKind.ACCEPTED, now=now, actor=by, **_handoff_data(handoff))
+        events.add(events.handoff_accepted(case=case, handoff=handoff, actor=by, now=now))
         sla.stop_clocks(case=case, metrics=[ClockMetric.HANDOFF_ACCEPTANCE], now=now)
         # The receiving department's assignment strategy picks who works it (as for a new case).
         assign(cases=[case])
@@ -98,7 +94,7 @@ def return_handoff(*, handoff: Handoff, by, reason: str, now: datetime | None = 
         case.department = handoff.from_department
         case.assignee = None
         case.save(update_fields=["department", "assignee", "updated_at"])
-        _event(case=case, kind=EventKind.RETURNED, now=now, actor=by, reason=reason, **_handoff_data(handoff))
+        events.add(events.handoff_returned(case=case, handoff=handoff, actor=by, now=now))
         sla.stop_clocks(case=case, metrics=[ClockMetric.HANDOFF_ACCEPTANCE], now=now)
     return handoff
 
@@ -112,8 +108,8 @@ def send_feedback(*, case: Case, to_department: Department, text: str, by, now: 
     text = _require(text, field="text", message="Feedback needs some text.",
                     hint="Say what the other department should know or change.")
     with transaction.atomic():
-        case = _lock_case(case.pk)
-        _check_member(user=by, case=case)
+        case = lock_case(case.pk)
+        check_member(user=by, case=case)
         if to_department.pk == case.department_id:
             raise TransitionError(
                 "Feedback goes to another department; use an internal note for your own.", code="invalid",
@@ -121,9 +117,7 @@ def send_feedback(*, case: Case, to_department: Department, text: str, by, now: 
             )
         note = FeedbackNote.objects.create(case=case, from_department=case.department, to_department=to_department,
                                            text=text, by=by, created_at=now)
-        _event(case=case, kind=EventKind.FEEDBACK, now=now, actor=by, text=text, feedback_id=note.pk,
-               **{"from": case.department.slug, "to": to_department.slug,
-                  "from_name": case.department.name, "to_name": to_department.name})
+        events.add(events.feedback_sent(case=case, feedback=note, actor=by, now=now))
     return note
 
 
@@ -131,15 +125,14 @@ def acknowledge_feedback(*, feedback: FeedbackNote, by, now: datetime | None = N
     """The target department says it has read the feedback."""
     now = now or timezone.now()
     with transaction.atomic():
-        case = _lock_case(feedback.case_id)
-        feedback = FeedbackNote.objects.select_for_update().select_related("to_department").get(pk=feedback.pk)
+        case = lock_case(feedback.case_id)
+        feedback = FeedbackNote.objects.select_for_update(of=("self",)).select_related("to_department").get(pk=feedback.pk)
         _check_in(user=by, department=feedback.to_department, action="acknowledge this feedback")
         if feedback.acknowledged_at is not None:
             raise TransitionError("This feedback was already acknowledged.")
         feedback.acknowledged_by, feedback.acknowledged_at = by, now
         feedback.save(update_fields=["acknowledged_by", "acknowledged_at"])
-        _event(case=case, kind=EventKind.ACKNOWLEDGED, now=now, actor=by, feedback_id=feedback.pk,
-               department=feedback.to_department.slug, department_name=feedback.to_department.name)
+        events.add(events.feedback_acknowledged(case=case, feedback=feedback, actor=by, now=now))
     return feedback
 
 
@@ -154,7 +147,8 @@ def move_stage(*, customer: Customer, to: str, by, reason: str, case: Case | Non
     reason = _require(reason, field="reason", message="A stage change needs a reason.",
                       hint="Say why the customer's stage changes.")
     with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=customer.pk)
+        lock_customers([customer.pk])
+        customer = Customer.objects.get(pk=customer.pk)
         previous = customer.stage
         if to not in STAGE_TRANSITIONS.get(previous, set()):
             allowed = ", ".join(sorted(STAGE_TRANSITIONS.get(previous, set()))) or "none"
@@ -169,13 +163,12 @@ def move_stage(*, customer: Customer, to: str, by, reason: str, case: Case | Non
             raise NotAllowed("Only a department that holds one of this customer's cases can change their stage.")
         customer.stage = to
         customer.save(update_fields=["stage", "updated_at"])
-        cases = Case.objects.select_for_update().filter(customer=customer, status__in=OPEN_STATUSES)
+        cases = Q(customer=customer, status__in=OPEN_STATUSES)
         if case is not None:
-            cases = cases | Case.objects.select_for_update().filter(pk=case.pk)
+            cases |= Q(pk=case.pk)
         CaseEvent.objects.bulk_create([
-            CaseEvent(case=each, kind=EventKind.STAGE, actor=by, created_at=now,
-                      data={"from": previous, "to": to, "reason": reason})
-            for each in cases.order_by("pk")
+            events.stage_changed(case=each, from_=previous, to=to, reason=reason, actor=by, now=now)
+            for each in lock_cases(Case.objects.filter(cases))
         ])
     return customer
 
@@ -190,8 +183,8 @@ def resolve_case(*, case: Case, by, note: str = "", outcome: str = "", now: date
         return change_status(case=case, to=CaseStatus.RESOLVED, by=by, reason=note, now=now)
     note = (note or "").strip()
     with transaction.atomic():
-        customer = Customer.objects.select_for_update().get(pk=case.customer_id)  # customer, then case
-        case = _lock_case(case.pk)
+        case = lock_case(case.pk)  # the customer, then the case
+        customer = Customer.objects.get(pk=case.customer_id)
         if case.department.slug not in PURCHASE_DEPARTMENTS:
             raise TransitionError(
                 "Only a sales case can end in a purchase.", code="invalid",

@@ -11,10 +11,11 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import NotAllowed, TransitionError
-from customers.models import Customer
+from feedback.cases import events
+from feedback.cases.locks import lock_case, lock_cases
 from feedback.cases.models import Case, Problem
-from feedback.cases.services import _check_member, _event, _lock_case, _move
-from feedback.choices import OPEN_STATUSES, CaseStatus, EventKind, HandoffStatus, ProblemStatus
+from feedback.cases.transitions import check_member, move_status
+from feedback.choices import OPEN_STATUSES, CaseStatus, HandoffStatus, ProblemStatus
 from teams.selectors import department_ids_for
 
 
@@ -28,8 +29,8 @@ def link_case(*, case: Case, by, problem: Problem | None = None, title: str = ""
         raise TransitionError("Choose an open problem or give a new one a title.", code="invalid",
                               fields={"problem": ["Choose a problem, or write a title for a new one."]})
     with transaction.atomic():
-        case = _lock_case(case.pk)
-        _check_member(user=by, case=case)
+        case = lock_case(case.pk)
+        check_member(user=by, case=case)
         if problem is None:
             problem = Problem.objects.create(title=title[:200], description=(description or "").strip(),
                                              owner_department=case.department, created_by=by, created_at=now)
@@ -44,8 +45,7 @@ def link_case(*, case: Case, by, problem: Problem | None = None, title: str = ""
         previous = case.problem_id
         case.problem = problem
         case.save(update_fields=["problem", "updated_at"])
-        _event(case=case, kind=EventKind.PROBLEM, now=now, actor=by, problem_id=problem.pk, title=problem.title,
-               owner=problem.owner_department.slug, owner_name=problem.owner_department.name, previous=previous)
+        events.add(events.problem_linked(case=case, problem=problem, previous=previous, actor=by, now=now))
     return problem
 
 
@@ -59,7 +59,7 @@ def resolve_problem(*, problem: Problem, by, note: str, resolve_cases: bool, now
         raise TransitionError("Resolving a problem needs a note.", code="invalid",
                               fields={"note": ["Say what fixed the underlying cause."]})
     with transaction.atomic():
-        problem = Problem.objects.select_for_update().select_related("owner_department").get(pk=problem.pk)
+        problem = Problem.objects.select_for_update(of=("self",)).select_related("owner_department").get(pk=problem.pk)
         if by is not None and problem.owner_department_id not in department_ids_for(user=by):
             raise NotAllowed(f"Only members of {problem.owner_department} can resolve this problem.")
         if problem.status != ProblemStatus.OPEN:
@@ -67,11 +67,8 @@ def resolve_problem(*, problem: Problem, by, note: str, resolve_cases: bool, now
         problem.status, problem.resolved_at, problem.resolution = ProblemStatus.RESOLVED, now, note
         problem.save(update_fields=["status", "resolved_at", "resolution"])
 
-        linked = Case.objects.filter(problem=problem, status__in=OPEN_STATUSES)
         # Locks in the usual order: the customers, then their cases.
-        customer_ids = set(linked.values_list("customer_id", flat=True))
-        list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk").values_list("pk"))
-        cases = list(linked.select_for_update().order_by("pk"))
+        cases = lock_cases(Case.objects.filter(problem=problem, status__in=OPEN_STATUSES))
         waiting = set(
             Case.objects.filter(pk__in=[case.pk for case in cases], handoffs__status=HandoffStatus.PENDING)
             .values_list("pk", flat=True)
@@ -79,11 +76,11 @@ def resolve_problem(*, problem: Problem, by, note: str, resolve_cases: bool, now
         counts = {"resolved": 0, "notified": 0}
         for case in cases:
             resolving = resolve_cases and case.pk not in waiting
-            _event(case=case, kind=EventKind.PROBLEM_FIX, now=now, actor=by, problem_id=problem.pk,
-                   title=problem.title, note=note, resolved=resolving)
+            events.add(events.problem_fixed(case=case, problem=problem, note=note, resolved=resolving, actor=by,
+                                            now=now))
             if resolving:
-                _move(case=case, to=CaseStatus.RESOLVED, now=now, actor=by,
-                      reason=f"Problem #{problem.pk} resolved: {note}")
+                move_status(case=case, to=CaseStatus.RESOLVED, now=now, actor=by,
+                            reason=f"Problem #{problem.pk} resolved: {note}")
                 counts["resolved"] += 1
             else:
                 counts["notified"] += 1

@@ -1,87 +1,33 @@
 """Writes on cases. Every state change goes through here, in a transaction, with a timeline event.
 
-Locks are always taken in the same order (customer, then case) through `_lock_case`.
+Locks are always taken in the same order (customer, then case) through `feedback.cases.locks`;
+status changes go through `transitions.move_status`; timeline entries are built by
+`feedback.cases.events`.
 """
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 
-from config.errors import NotAllowed, TransitionError
+from config.errors import TransitionError
 from customers.models import Customer
+from feedback.cases import events
 from feedback.cases.assignment import assign
+from feedback.cases.locks import lock_case, lock_cases
 from feedback.cases.models import Case, CaseEvent, Handoff
-from feedback.choices import CUSTOMER_CLOCKS, OPEN_STATUSES, CaseStatus, ClockMetric, EventKind, HandoffStatus
+from feedback.cases.transitions import check_member, move_status
+from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, HandoffStatus
 from feedback.intake.models import Mention
 from feedback.sla import clocks as sla
 from feedback.sla.models import SlaClock
 from teams.models import Department
-from teams.selectors import department_ids_for
-
-# The case status machine of the domain guide, in one place.
-TRANSITIONS: dict[str, set[str]] = {
-    CaseStatus.NEW: {CaseStatus.OPEN, CaseStatus.PENDING, CaseStatus.RESOLVED},
-    CaseStatus.OPEN: {CaseStatus.PENDING, CaseStatus.RESOLVED},
-    CaseStatus.PENDING: {CaseStatus.OPEN, CaseStatus.RESOLVED},
-    CaseStatus.RESOLVED: {CaseStatus.OPEN, CaseStatus.CLOSED},
-    CaseStatus.CLOSED: set(),
-}
-
 
 # A post within this long after a case was resolved reopens it instead of opening a new one:
 # the default of `Department.reopen_window`, which each department sets.
 REOPEN_WINDOW = timedelta(days=7)
-
-
-def _event(*, case: Case, kind: str, now: datetime, actor=None, **data) -> CaseEvent:
-    return CaseEvent.objects.create(case=case, kind=kind, actor=actor, data=data, created_at=now)
-
-
-def _lock_case(case_id: int) -> Case:
-    return Case.objects.select_for_update().select_related("department").get(pk=case_id)
-
-
-def _check_member(*, user, case: Case) -> None:
-    if user is not None and case.department_id not in department_ids_for(user=user):
-        raise NotAllowed(f"You are not a member of {case.department}, which owns this case.")
-    # A handed-off case is worked only once the receiving department accepted it (the system,
-    # e.g. a brand reply seen on the channel, still records what happens).
-    if user is not None and case.handoffs.filter(status=HandoffStatus.PENDING).exists():
-        raise TransitionError(
-            f"This case waits for {case.department} to accept the handoff: accept it (or send it back) first.",
-            code="handoff_pending",
-        )
-
-
-def _move(*, case: Case, to: str, now: datetime, actor=None, reason: str = "") -> None:
-    if to not in TRANSITIONS[case.status]:
-        raise TransitionError(
-            f"A {case.get_status_display().lower()} case cannot become {CaseStatus(to).label.lower()}.",
-            fields={"status": [f"Allowed from {case.status}: {', '.join(sorted(TRANSITIONS[case.status])) or 'none'}."]},
-        )
-    previous = case.status
-    case.status = to
-    if to == CaseStatus.RESOLVED:
-        case.resolved_at = now
-    elif to == CaseStatus.CLOSED:
-        case.closed_at = now
-    elif previous == CaseStatus.RESOLVED:
-        case.resolved_at = None
-    case.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
-    _event(case=case, kind=EventKind.STATUS, now=now, actor=actor, **{"from": previous, "to": to, "reason": reason})
-    # Clocks follow the status, whoever moves it: resolving meets them, reopening restarts resolution,
-    # pending (waiting on the customer) pauses them and leaving pending resumes them.
-    if previous == CaseStatus.PENDING:
-        sla.resume_clocks(case=case, now=now)
-    if to == CaseStatus.RESOLVED:
-        sla.stop_clocks(case=case, metrics=list(CUSTOMER_CLOCKS), now=now)
-    elif to == CaseStatus.PENDING:
-        sla.pause_clocks(case=case, now=now)
-    elif previous == CaseStatus.RESOLVED and to == CaseStatus.OPEN:
-        if not case.clocks.filter(metric=ClockMetric.RESOLUTION, stopped_at__isnull=True).exists():
-            sla.start_clocks(case=case, now=now, metrics=[ClockMetric.RESOLUTION])
 
 
 @dataclass
@@ -115,17 +61,21 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
     policies = sla.policy_targets() if policies is None else policies
     customer_ids = sorted({item.customer.pk for item in attachments})
     department_ids = {item.department.pk for item in attachments}
-    list(Customer.objects.select_for_update().filter(pk__in=customer_ids).order_by("pk").values_list("pk"))
-    candidates = Case.objects.select_for_update().filter(customer_id__in=customer_ids, department_id__in=department_ids)
-    open_cases: dict[tuple[int, int], Case] = {}
-    for case in candidates.filter(status__in=OPEN_STATUSES).order_by("created_at", "pk"):
-        open_cases[(case.customer_id, case.department_id)] = case  # the newest wins
     earliest = min(item.now for item in attachments)
-    resolved: dict[tuple[int, int], Case] = {}
     widest = max(item.department.reopen_window for item in attachments)  # each department has its own window
-    for case in candidates.filter(status=CaseStatus.RESOLVED, resolved_at__gte=earliest - widest).order_by(
-        "resolved_at", "pk"
-    ):
+    # The customers are locked even when they have no case yet: creating their case needs it.
+    locked = lock_cases(
+        Case.objects.filter(customer_id__in=customer_ids, department_id__in=department_ids).filter(
+            Q(status__in=OPEN_STATUSES) | Q(status=CaseStatus.RESOLVED, resolved_at__gte=earliest - widest)
+        ),
+        customer_ids=customer_ids,
+    )
+    open_cases: dict[tuple[int, int], Case] = {}
+    for case in sorted((case for case in locked if case.status in OPEN_STATUSES), key=lambda c: (c.created_at, c.pk)):
+        open_cases[(case.customer_id, case.department_id)] = case  # the newest wins
+    resolved: dict[tuple[int, int], Case] = {}
+    for case in sorted((case for case in locked if case.status == CaseStatus.RESOLVED),
+                       key=lambda c: (c.resolved_at, c.pk)):
         resolved[(case.customer_id, case.department_id)] = case
 
     new_cases: list[Attachment] = []
@@ -136,7 +86,7 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
         case = open_cases.get(key)
         if case is None and key in resolved and resolved[key].resolved_at >= item.now - item.department.reopen_window:
             case = resolved.pop(key)
-            _move(case=case, to=CaseStatus.OPEN, now=item.now, reason="The customer wrote again after resolution.")
+            move_status(case=case, to=CaseStatus.OPEN, now=item.now, reason="The customer wrote again after resolution.")
         if case is None:
             case = Case(customer=item.customer, department=item.department, priority=item.priority,
                         intent=item.intent, subject=item.mention.text[:200], created_at=item.now,
@@ -152,23 +102,18 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
 
     assign(cases=[item.case for item in new_cases], to_lead=[item.assign_to_lead for item in new_cases])
     Case.objects.bulk_create([item.case for item in new_cases])
-    events, clocks = [], []
+    timeline, clocks = [], []
     for item in new_cases:
-        events.append(CaseEvent(case=item.case, kind=EventKind.CREATED, created_at=item.now,
-                                data={"department": item.department.slug, "department_name": item.department.name,
-                                      "priority": item.priority}))
+        timeline.append(events.created(case=item.case, department=item.department, priority=item.priority,
+                                       now=item.now))
         clocks.extend(sla.new_clocks(case=item.case, now=item.now, policies=policies))
     for item in attachments:
         item.mention.case = item.case
-        events.append(CaseEvent(
-            case=item.case, kind=EventKind.MENTION, created_at=item.now,
-            data={"mention_id": item.mention.pk, "text": item.mention.text[:500],
-                  "author": item.mention.author_handle, "source": item.mention.source},
-        ))
-    CaseEvent.objects.bulk_create(events)
+        timeline.append(events.mention_attached(case=item.case, mention=item.mention, now=item.now))
+    CaseEvent.objects.bulk_create(timeline)
     SlaClock.objects.bulk_create(clocks)
     for case, now in woken.values():
-        _move(case=case, to=CaseStatus.OPEN, now=now, reason="The customer wrote again.")
+        move_status(case=case, to=CaseStatus.OPEN, now=now, reason="The customer wrote again.")
     sla.start_next_reply_clocks(cases=list(awaiting.values()), policies=policies)
     return attachments
 
@@ -181,45 +126,48 @@ def attach_mention(*, mention: Mention, customer: Customer, department: Departme
     return item.case, item.created
 
 
-def record_reply(*, case: Case, by, text: str, now: datetime | None = None) -> CaseEvent:
-    """Record a public reply (sending it through a channel connector comes later)."""
+def record_reply(*, case: Case, by, text: str, now: datetime | None = None,
+                 channel: events.ChannelPost | None = None) -> CaseEvent:
+    """Record a public reply (sending it through a channel connector comes later).
+
+    `channel`: the reply was seen on the channel (the brand posted it outside Baton); it is
+    recorded even on a closed case, which stays closed.
+    """
     now = now or timezone.now()
     text = (text or "").strip()
     if not text:
         raise TransitionError("A reply needs some text.", code="invalid", fields={"text": ["Write the reply."]})
     with transaction.atomic():
-        case = _lock_case(case.pk)
-        _check_member(user=by, case=case)
+        case = lock_case(case.pk)
+        check_member(user=by, case=case)
         if case.status == CaseStatus.CLOSED:
-            raise TransitionError("This case is closed; open a new case to write to the customer.")
-        event = _event(case=case, kind=EventKind.REPLY, now=now, actor=by, text=text)
+            if channel is None:
+                raise TransitionError("This case is closed; open a new case to write to the customer.")
+            return events.add(events.reply(case=case, text=text, actor=by, now=now, channel=channel))
+        event = events.add(events.reply(case=case, text=text, actor=by, now=now, channel=channel))
         if case.first_replied_at is None:
             case.first_replied_at = now
             case.save(update_fields=["first_replied_at", "updated_at"])
             sla.stop_clocks(case=case, metrics=[ClockMetric.FIRST_REPLY], now=now)
         sla.stop_clocks(case=case, metrics=[ClockMetric.NEXT_REPLY], now=now)
         if case.status == CaseStatus.NEW:
-            _move(case=case, to=CaseStatus.OPEN, now=now, actor=by, reason="First reply sent.")
+            move_status(case=case, to=CaseStatus.OPEN, now=now, actor=by, reason="First reply sent.")
     return event
 
 
-def record_channel_reply(*, case_id: int, text: str, posted_at: datetime, data: dict) -> bool:
+def record_channel_reply(*, case_id: int, text: str, posted_at: datetime, source: str, external_id: str,
+                         in_reply_to: str = "", url: str = "", inbound_payload_id: int | None = None) -> bool:
     """Record the brand's own post answering on a channel (a webhook delivered it) as a reply on the
-    case. `data` names the post (`source`, `external_id`) and is kept on the event. Returns False
-    when that post is already on the case's timeline (a repeated delivery records nothing)."""
+    case: the same path as a reply written in Baton (first-reply clock, new -> open; a closed case
+    only records it). Returns False when that post is already on the case's timeline (a repeated
+    delivery waits for the case lock, then records nothing)."""
+    channel = events.ChannelPost(source=source, external_id=external_id, in_reply_to=in_reply_to, url=url,
+                                 inbound_payload_id=inbound_payload_id)
     with transaction.atomic():
-        case = Case.objects.select_for_update().get(pk=case_id)
-        if CaseEvent.objects.filter(case=case, kind=EventKind.REPLY, data__source=data["source"],
-                                    data__external_id=data["external_id"]).exists():
+        case = lock_case(case_id)
+        if events.channel_reply_recorded(case=case, source=source, external_id=external_id):
             return False
-        if case.status == CaseStatus.CLOSED:
-            CaseEvent.objects.create(case=case, kind=EventKind.REPLY, actor=None, data={"text": text, **data},
-                                     created_at=posted_at)
-        else:
-            # The same path as a reply written in Baton: first-reply clock, new -> open.
-            reply = record_reply(case=case, by=None, text=text, now=posted_at)
-            reply.data.update(data)
-            reply.save(update_fields=["data"])
+        record_reply(case=case, by=None, text=text, now=posted_at, channel=channel)
     return True
 
 
@@ -229,9 +177,9 @@ def add_note(*, case: Case, by, text: str, now: datetime | None = None) -> CaseE
     if not text:
         raise TransitionError("A note needs some text.", code="invalid", fields={"text": ["Write the note."]})
     with transaction.atomic():
-        case = _lock_case(case.pk)
-        _check_member(user=by, case=case)
-        return _event(case=case, kind=EventKind.NOTE, now=now, actor=by, text=text)
+        case = lock_case(case.pk)
+        check_member(user=by, case=case)
+        return events.add(events.note(case=case, text=text, actor=by, now=now))
 
 
 def hand_off(*, case: Case, to_department: Department, note: str, by, now: datetime | None = None) -> Handoff:
@@ -250,8 +198,8 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
             fields={"note": ["Say what the receiving team needs to know."]},
         )
     with transaction.atomic():
-        case = _lock_case(case.pk)
-        _check_member(user=by, case=case)
+        case = lock_case(case.pk)
+        check_member(user=by, case=case)
         if not case.is_open:
             raise TransitionError(f"A {case.status} case cannot be handed off; reopen it first.")
         if to_department.pk == case.department_id:
@@ -260,7 +208,7 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
                 fields={"to_department": ["Choose another department."]},
             )
         from_department = case.department
-        # `_check_member` refused a pending handoff for people; the system is held to it too
+        # `check_member` refused a pending handoff for people; the system is held to it too
         # (and the partial unique constraint `handoff_one_pending_per_case` backs this up).
         if case.handoffs.filter(status=HandoffStatus.PENDING).exists():
             raise TransitionError("This case already waits for a department to accept a handoff.")
@@ -269,11 +217,7 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
         case.department = to_department
         case.assignee = None
         case.save(update_fields=["department", "assignee", "updated_at"])
-        _event(
-            case=case, kind=EventKind.HANDOFF, now=now, actor=by, note=note, handoff_id=handoff.pk,
-            **{"from": from_department.slug, "to": to_department.slug,
-               "from_name": from_department.name, "to_name": to_department.name},
-        )
+        events.add(events.handed_off(case=case, handoff=handoff, actor=by, now=now))
         sla.start_clocks(case=case, now=now, metrics=[ClockMetric.HANDOFF_ACCEPTANCE])
         return handoff
 
@@ -281,11 +225,27 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
 def change_status(*, case: Case, to: str, by, reason: str = "", now: datetime | None = None) -> Case:
     now = now or timezone.now()
     with transaction.atomic():
-        case = _lock_case(case.pk)
-        _check_member(user=by, case=case)
-        _move(case=case, to=to, now=now, actor=by, reason=reason)
+        case = lock_case(case.pk)
+        check_member(user=by, case=case)
+        move_status(case=case, to=to, now=now, actor=by, reason=reason)
     return case
 
 
 def resolve(*, case: Case, by, note: str = "", now: datetime | None = None) -> Case:
     return change_status(case=case, to=CaseStatus.RESOLVED, by=by, reason=note, now=now)
+
+
+def close_resolved(*, case_ids: list[int], by, reason: str = "", now: datetime | None = None) -> int:
+    """Close the resolved cases among `case_ids` (housekeeping by staff, e.g. the admin's action:
+    its caller checks that `by` may, as it is not a member check). Each case is locked and moved
+    through the status machine, so its timeline says who closed it. Returns how many were closed."""
+    now = now or timezone.now()
+    closed = 0
+    for case_id in sorted(case_ids):
+        with transaction.atomic():
+            case = lock_case(case_id)
+            if case.status != CaseStatus.RESOLVED:
+                continue
+            move_status(case=case, to=CaseStatus.CLOSED, now=now, actor=by, reason=reason)
+            closed += 1
+    return closed

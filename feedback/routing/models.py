@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from feedback.choices import Priority
 
@@ -51,6 +52,8 @@ class RoutingRule(models.Model):
     updated_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    # Who changed what and when, before and after (django-simple-history; feedback.audit reads it).
+    history = HistoricalRecords(m2m_fields=["promises"], excluded_fields=["updated_at"])
 
     class Meta:
         ordering = ["is_default", "position", "id"]

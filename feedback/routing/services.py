@@ -302,6 +302,8 @@ def save_rule(*, rule: RoutingRule, promises=None, by=None) -> RoutingRule:
         if rule.is_default:
             rule.is_active = True
         rule.updated_by = by
+        if by is not None:
+            rule._history_user = by  # the audit history's "who", also outside a request
         rule.save()
         if promises is not None:
             rule.promises.set(promises)
@@ -331,9 +333,12 @@ def reorder_rules(*, ids: list[int], by=None, _locked=None) -> None:
         ordered = [by_id[pk] for pk in ids if pk in by_id]
         ordered += [rule for rule in rules if rule not in ordered]
         for position, rule in enumerate(ordered, start=1):
-            rule.position = position * 10
-            rule.updated_by = by
-        RoutingRule.objects.bulk_update(ordered, ["position", "updated_by"])
+            if rule.position != position * 10:
+                # Saved one by one (a few rules), so the audit history records each move and by whom.
+                rule.position, rule.updated_by = position * 10, by
+                if by is not None:
+                    rule._history_user = by
+                rule.save(update_fields=["position", "updated_by", "updated_at"])
 
 
 def delete_rule(*, rule: RoutingRule) -> None:

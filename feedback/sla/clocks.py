@@ -12,8 +12,9 @@ its cost follows due clocks, not open cases.
 Exactly-once escalation rests on two things: due clocks are taken with
 `select_for_update(skip_locked=True)` inside one short transaction per batch, so two sweeps
 never hold the same clock; and each (clock, level) is a row under a unique constraint, so a
-re-run or a crashed worker can never escalate twice. The sweep never waits for a case lock (it
-skips cases a person is changing right now), so it cannot deadlock with `feedback.cases.services`.
+re-run or a crashed worker can never escalate twice. The sweep takes case locks through
+`feedback.cases.locks` (customer, then case) but never waits for one: it skips cases a person is
+changing right now, or whose customer is locked, so it cannot deadlock with the case services.
 """
 
 import json
@@ -26,8 +27,10 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from feedback.cases import events
+from feedback.cases.locks import lock_cases
 from feedback.cases.models import Case, CaseEvent
-from feedback.choices import CASE_CLOCKS, CUSTOMER_CLOCKS, CaseStatus, ClockMetric, EventKind, Priority
+from feedback.choices import CASE_CLOCKS, CUSTOMER_CLOCKS, CaseStatus, ClockMetric, Priority
 from feedback.db import update_rows
 from feedback.defaults import HANDOFF_ACCEPTANCE_TARGETS, NEXT_REPLY_TARGETS, SLA_TARGETS
 from feedback.routing.services import raise_priority
@@ -326,12 +329,14 @@ def escalate_due(*, now: datetime | None = None, limit: int | None = None) -> in
         )
         if not clocks:
             return 0
-        # Never wait for a case a person is changing: its clocks are taken next time.
+        # Never wait for a case a person is changing (or its customer): its clocks are taken next time.
         cases = {
             case.pk: case
-            for case in Case.objects.select_for_update(skip_locked=True)
-            .filter(pk__in={clock.case_id for clock in clocks})
-            .only("id", "priority", "escalation_level", "department_id", "assignee_id", "subject")
+            for case in lock_cases(
+                Case.objects.filter(pk__in={clock.case_id for clock in clocks})
+                .only("id", "customer_id", "priority", "escalation_level", "department_id", "assignee_id", "subject"),
+                skip_locked=True,
+            )
         }
         clocks = [clock for clock in clocks if clock.case_id in cases]
         already = set(
@@ -371,8 +376,7 @@ def escalate_due(*, now: datetime | None = None, limit: int | None = None) -> in
         )
         _update_clocks(clocks, ["next_level", "next_escalation_at", "warned_at", "breached_at", "escalation_level"])
         CaseEvent.objects.bulk_create([
-            CaseEvent(case_id=clock.case_id, kind=EventKind.ESCALATION, created_at=now,
-                      data={"level": level, "metric": clock.metric, "due_at": clock.due_at.isoformat()})
+            events.escalated(case=clock.case_id, level=level, metric=clock.metric, due_at=clock.due_at, now=now)
             for clock, level in fired
         ])
         by_level = defaultdict(set)

@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from simple_history.models import HistoricalRecords
 
 from feedback.choices import ClockMetric, Priority
 
@@ -20,6 +21,7 @@ class SlaPolicy(models.Model):
     business_hours = models.BooleanField(
         default=False, help_text="Count only the department's business hours (else calendar hours)."
     )
+    history = HistoricalRecords()  # the audit trail (feedback.audit)
 
     class Meta:
         verbose_name = "SLA policy"

@@ -16,8 +16,8 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import BatonError, NotAllowed
-from feedback.cases.models import CaseEvent
-from feedback.choices import Assessment, EventKind, Intent, Label, Priority, Sentiment
+from feedback.cases import events
+from feedback.choices import Assessment, Intent, Label, Priority, Sentiment
 from feedback.intake.models import Mention
 from feedback.routing.services import score_priority
 from feedback.understanding.adapter import UNDETERMINED, Understanding, assess_text
@@ -221,11 +221,11 @@ def correct_label(*, mention: Mention, label: str, value, by, now: datetime | No
                 f"Confirmed the {name} of {author}: {new.display}." if old.text == new.text
                 else f"Corrected the {name} of {author}: {old.display} → {new.display}."
             )
-            CaseEvent.objects.create(
-                case_id=mention.case_id, kind=EventKind.NOTE, actor=by, created_at=now,
-                data={"text": text, "correction": {"id": correction.pk, "mention_id": mention.pk, "label": label,
-                                                   "from": old.text, "to": new.text}},
-            )
+            events.add(events.note(
+                case=mention.case_id, text=text, actor=by, now=now,
+                correction=events.Correction(id=correction.pk, mention_id=mention.pk, label=label, from_=old.text,
+                                             to=new.text),
+            ))
     return correction
 
 

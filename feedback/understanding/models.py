@@ -1,6 +1,7 @@
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from feedback.choices import Label
 
@@ -21,6 +22,7 @@ class Promise(models.Model):
     is_active = models.BooleanField(default=True, help_text="Only active promises are matched to new mentions.")
     created_at = models.DateTimeField(default=timezone.now)
     updated_at = models.DateTimeField(auto_now=True)
+    history = HistoricalRecords(excluded_fields=["updated_at"])  # the audit trail (feedback.audit)
 
     class Meta:
         ordering = ["name"]

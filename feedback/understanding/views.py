@@ -15,8 +15,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from config.errors import BatonError, NotAllowed
-from feedback.cases import selectors
-from feedback.cases.models import CaseEvent
+from feedback.cases import events, selectors
 from feedback.understanding import permissions
 from feedback.understanding import promises as promise_services
 from feedback.understanding import selectors as reads
@@ -48,7 +47,7 @@ def label_correct(request, case_id, mention_id):
         except BatonError as exc:
             error = exc.message
         else:
-            event = CaseEvent.objects.filter(case=case, data__correction__id=correction.pk).select_related("actor").first()
+            event = events.correction_note(case=case, correction_id=correction.pk)
     else:
         error = "Choose a label and a value."
     if not request.htmx:

@@ -369,10 +369,9 @@ def _brand_reply(event: BrandReply, payload: InboundPayload) -> tuple[str, int |
 
 
 def _record_brand_reply(*, case_id: int, event: BrandReply, payload: InboundPayload) -> str:
-    data = {"via": "channel", "source": event.source, "external_id": event.external_id,
-            "in_reply_to": event.in_reply_to, "url": event.url, "inbound_payload_id": payload.pk}
     recorded = record_channel_reply(case_id=case_id, text=event.text.strip() or "(no text: media only)",
-                                    posted_at=event.posted_at, data=data)
+                                    posted_at=event.posted_at, source=event.source, external_id=event.external_id,
+                                    in_reply_to=event.in_reply_to, url=event.url, inbound_payload_id=payload.pk)
     return "replies_recorded" if recorded else "replies_already_recorded"
 
 

@@ -1,0 +1,262 @@
+"""The case timeline's entries: one typed constructor per `EventKind`, and one way to read them.
+
+Writers never build `CaseEvent.data` by hand: they call a constructor here, which returns an
+unsaved `CaseEvent` (so a batch can `bulk_create` many), and `add` one to save it:
+
+    add(status_changed(case=case, from_=previous, to=to, reason=reason, actor=by, now=now))
+    CaseEvent.objects.bulk_create([created(case=..., ...), mention_attached(case=..., ...)])
+
+Readers (the timeline template, through the `describe` filter of `feedback.templatetags.timeline`)
+call `describe(event)`, which knows every shape that was ever stored (older rows lack some keys).
+The JSON shape of each kind is defined here only; the selectors below query it.
+"""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.urls import reverse
+
+from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
+from feedback.choices import ClockMetric, EventKind
+
+
+def _event(*, case: Case | int, kind: str, now: datetime, actor=None, **data) -> CaseEvent:
+    case_field = {"case_id": case} if isinstance(case, int) else {"case": case}
+    return CaseEvent(kind=kind, actor=actor, data=data, created_at=now, **case_field)
+
+
+def add(event: CaseEvent) -> CaseEvent:
+    """Save one new event (built by a constructor below) and return it."""
+    event.save(force_insert=True)
+    return event
+
+
+# --- Constructors: one per kind ----------------------------------------------------------------
+
+
+def created(*, case: Case, department, priority: str, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.CREATED, now=now,
+                  department=department.slug, department_name=department.name, priority=priority)
+
+
+def mention_attached(*, case: Case, mention, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.MENTION, now=now, mention_id=mention.pk, text=mention.text[:500],
+                  author=mention.author_handle, source=mention.source)
+
+
+@dataclass(frozen=True)
+class ChannelPost:
+    """Where a reply seen on a channel came from (a brand reply posted outside Baton)."""
+
+    source: str
+    external_id: str
+    in_reply_to: str
+    url: str
+    inbound_payload_id: int | None
+
+
+def reply(*, case: Case, text: str, actor, now: datetime, channel: ChannelPost | None = None) -> CaseEvent:
+    extra = {}
+    if channel is not None:
+        extra = {"via": "channel", "source": channel.source, "external_id": channel.external_id,
+                 "in_reply_to": channel.in_reply_to, "url": channel.url,
+                 "inbound_payload_id": channel.inbound_payload_id}
+    return _event(case=case, kind=EventKind.REPLY, now=now, actor=actor, text=text, **extra)
+
+
+@dataclass(frozen=True)
+class Correction:
+    """A person's label correction that a note records (feedback.understanding.labels)."""
+
+    id: int
+    mention_id: int
+    label: str
+    from_: str
+    to: str
+
+
+def note(*, case: Case | int, text: str, actor, now: datetime, correction: Correction | None = None) -> CaseEvent:
+    extra = {}
+    if correction is not None:
+        extra["correction"] = {"id": correction.id, "mention_id": correction.mention_id, "label": correction.label,
+                               "from": correction.from_, "to": correction.to}
+    return _event(case=case, kind=EventKind.NOTE, now=now, actor=actor, text=text, **extra)
+
+
+def _handoff_data(handoff: Handoff) -> dict:
+    return {
+        "handoff_id": handoff.pk,
+        "from": handoff.from_department.slug, "to": handoff.to_department.slug,
+        "from_name": handoff.from_department.name, "to_name": handoff.to_department.name,
+    }
+
+
+def handed_off(*, case: Case, handoff: Handoff, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.HANDOFF, now=now, actor=actor, note=handoff.note, **_handoff_data(handoff))
+
+
+def handoff_accepted(*, case: Case, handoff: Handoff, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.ACCEPTED, now=now, actor=actor, **_handoff_data(handoff))
+
+
+def handoff_returned(*, case: Case, handoff: Handoff, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.RETURNED, now=now, actor=actor, reason=handoff.reason,
+                  **_handoff_data(handoff))
+
+
+def status_changed(*, case: Case, from_: str, to: str, reason: str, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.STATUS, now=now, actor=actor, **{"from": from_, "to": to, "reason": reason})
+
+
+def escalated(*, case: Case | int, level: int, metric: str, due_at: datetime, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.ESCALATION, now=now, level=level, metric=metric,
+                  due_at=due_at.isoformat())
+
+
+def feedback_sent(*, case: Case, feedback: FeedbackNote, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.FEEDBACK, now=now, actor=actor, text=feedback.text,
+                  feedback_id=feedback.pk,
+                  **{"from": feedback.from_department.slug, "to": feedback.to_department.slug,
+                     "from_name": feedback.from_department.name, "to_name": feedback.to_department.name})
+
+
+def feedback_acknowledged(*, case: Case, feedback: FeedbackNote, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.ACKNOWLEDGED, now=now, actor=actor, feedback_id=feedback.pk,
+                  department=feedback.to_department.slug, department_name=feedback.to_department.name)
+
+
+def stage_changed(*, case: Case, from_: str, to: str, reason: str, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.STAGE, now=now, actor=actor, **{"from": from_, "to": to, "reason": reason})
+
+
+def problem_linked(*, case: Case, problem: Problem, previous: int | None, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.PROBLEM, now=now, actor=actor, problem_id=problem.pk, title=problem.title,
+                  owner=problem.owner_department.slug, owner_name=problem.owner_department.name, previous=previous)
+
+
+def problem_fixed(*, case: Case, problem: Problem, note: str, resolved: bool, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.PROBLEM_FIX, now=now, actor=actor, problem_id=problem.pk,
+                  title=problem.title, note=note, resolved=resolved)
+
+
+# --- Selectors on the stored shape -----------------------------------------------------------
+
+
+def channel_reply_recorded(*, case: Case, source: str, external_id: str) -> bool:
+    """Whether the reply posted on `source` as `external_id` is already on the case's timeline."""
+    return CaseEvent.objects.filter(case=case, kind=EventKind.REPLY, data__source=source,
+                                    data__external_id=external_id).exists()
+
+
+def correction_note(*, case: Case, correction_id: int) -> CaseEvent | None:
+    """The note that recorded a label correction on the case's timeline."""
+    return (CaseEvent.objects.filter(case=case, kind=EventKind.NOTE, data__correction__id=correction_id)
+            .select_related("actor").first())
+
+
+# --- Reading: what the timeline shows ---------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Description:
+    """One timeline entry as the page shows it: a bold title, an optional link, a line of text,
+    a muted hint and a quoted text. Plain strings: the template escapes them."""
+
+    title: str
+    text: str = ""
+    link_url: str = ""
+    link_text: str = ""
+    hint: str = ""
+    quote: str = ""
+    quote_class: str = ""
+
+
+_ESCALATION_OUTCOMES = {
+    1: "clock passed its warning time; assignee and lead told",
+    2: "clock breached; the lead is on it and priority went up a step",
+    3: "clock well past due; department head told",
+}
+
+
+def _by(event: CaseEvent) -> str:
+    return f" by {event.actor}" if event.actor_id else ""
+
+
+def _in_brackets(event: CaseEvent) -> str:
+    return f" ({event.actor})" if event.actor_id else ""
+
+
+def _name(data: dict, key: str, *, capitalise: bool = False) -> str:
+    """A department's name as stored, else its slug (rows older than stored names)."""
+    name = data.get(f"{key}_name") or data.get(key) or ""
+    return name[:1].upper() + name[1:] if capitalise else name
+
+
+def _problem_link(data: dict) -> tuple[str, str]:
+    problem_id = data.get("problem_id")
+    if not problem_id:
+        return "", ""
+    return reverse("problem-detail", args=[problem_id]), f"#{problem_id} {data.get('title', '')}".strip()
+
+
+def _reason(data: dict) -> str:
+    return f": {data['reason']}" if data.get("reason") else ""
+
+
+def describe(event: CaseEvent) -> Description:
+    """What the timeline shows of `event`, whatever its kind and however old its row."""
+    data = event.data or {}
+    kind = event.kind
+    if kind == EventKind.CREATED:
+        return Description("Case created", f" in {_name(data, 'department', capitalise=True)}, "
+                                           f"priority {data.get('priority', '')}")
+    if kind == EventKind.MENTION:
+        text = (f" as @{data['author']}" if data.get("author") else "") + (
+            f" on {data['source'][:1].upper()}{data['source'][1:]}" if data.get("source") else "")
+        return Description("Customer posted", text, quote=data.get("text", ""))
+    if kind == EventKind.REPLY:
+        return Description("Public reply", _by(event), quote=data.get("text", ""))
+    if kind == EventKind.NOTE and data.get("correction"):
+        correction = data["correction"]
+        verb = "confirmed" if correction.get("from") == correction.get("to") else "corrected"
+        return Description(f"Label {verb}", _by(event), hint="(kept as a training example)",
+                           quote=data.get("text", ""))
+    if kind == EventKind.NOTE:
+        return Description("Internal note", _by(event), hint="(not shown to the customer)", quote=data.get("text", ""))
+    if kind == EventKind.HANDOFF:
+        return Description("Handed off", f" from {_name(data, 'from', capitalise=True)} to "
+                                         f"{_name(data, 'to', capitalise=True)}{_by(event)}",
+                           quote=data.get("note", ""), quote_class="handoff-note")
+    if kind == EventKind.ACCEPTED:
+        by_department = f" by {data['to_name']}" if data.get("to_name") else ""
+        return Description("Handoff accepted", f"{by_department}{_in_brackets(event)}")
+    if kind == EventKind.RETURNED:
+        return Description("Handoff sent back", f" from {_name(data, 'to')} to {_name(data, 'from')}{_by(event)}",
+                           quote=data.get("reason", ""), quote_class="handoff-note")
+    if kind == EventKind.FEEDBACK:
+        return Description("Feedback up", f" from {_name(data, 'from')} to {_name(data, 'to')}{_by(event)}",
+                           quote=data.get("text", ""))
+    if kind == EventKind.ACKNOWLEDGED:
+        return Description("Feedback acknowledged", f" by {_name(data, 'department')}{_in_brackets(event)}")
+    if kind == EventKind.STAGE:
+        return Description("Customer stage",
+                           f" {data.get('from', '')} → {data.get('to', '')}{_by(event)}{_reason(data)}")
+    if kind == EventKind.STATUS:
+        return Description("Status", f" {data.get('from', '')} → {data.get('to', '')}{_by(event)}{_reason(data)}")
+    if kind == EventKind.PROBLEM:
+        url, label = _problem_link(data)
+        owner = f" (owned by {data['owner_name']})" if data.get("owner_name") else ""
+        return Description("Linked to problem", f"{owner}{_by(event)}", link_url=url, link_text=label)
+    if kind == EventKind.PROBLEM_FIX:
+        url, label = _problem_link(data)
+        hint = "" if data.get("resolved") else "(this case stays open: check whether it is fixed)"
+        return Description("Problem resolved", _by(event), link_url=url, link_text=label, hint=hint,
+                           quote=data.get("note", ""))
+    if kind == EventKind.ESCALATION:
+        level = data.get("level")
+        metric = data.get("metric", "")
+        metric_name = ClockMetric(metric).label.lower() if metric in ClockMetric.values else metric
+        outcome = _ESCALATION_OUTCOMES.get(level, "urgent case breached; the board was told")
+        return Description(f"Escalation level {level}", f": {metric_name} {outcome}")
+    text = f": {data['text']}" if data.get("text") else ""
+    return Description(event.get_kind_display(), f"{_by(event)}{text}")
