@@ -40,15 +40,15 @@ def columns(model: type[Model]) -> list[Field]:
 
 
 def prepared_values(rows: list[dict], fields: list[Field], *, using: str = DEFAULT_DB_ALIAS) -> list[tuple]:
-    """The database values of `rows` (field name -> Python value) in the order of `fields`: a
-    field a row lacks takes its default. What `get_db_prep_save` gives, with JSON as its text, so
+    """The database values of `rows` (attribute name -> Python value: a foreign key as `customer_id`)
+    in the order of `fields`: a field a row lacks takes its default. What `get_db_prep_save` gives, with JSON as its text, so
     that COPY can write it too."""
     connection = connections[using]
     values = []
     for row in rows:
         record = []
         for field in fields:
-            value = row[field.name] if field.name in row else field.get_default()
+            value = row[field.attname] if field.attname in row else field.get_default()
             if _is_json(field):
                 value = _json_encoder(field)(value)
             else:
@@ -70,7 +70,8 @@ def insert_new(
     constraint's, in its order) equal a stored row's or an earlier row's of `rows` (the first one
     is stored). Returns the `returning` columns of the rows inserted, in no guaranteed order.
 
-    `rows` are dicts of field name -> Python value, best all with the same keys (a batch of
+    `rows` are dicts of attribute name -> Python value (a foreign key as `customer_id`, its
+    related row's primary key), best all with the same keys (a batch of
     `mention_row`s); a field a row lacks takes its default, taken once for the whole batch (a
     callable default such as `list` is called once: every row gets the same database value).
     Runs in one transaction (the caller's, when there is one). `save()`, signals and `auto_now`
@@ -95,8 +96,9 @@ def update_rows(model: type[Model], objects: list, fields: list[str], *, using: 
 
     Django's `bulk_update` builds a CASE expression per field and row, which for a batch of a
     hundred mentions and twenty fields costs more Python time than the rest of the batch.
-    PostgreSQL gets typed VALUES (each cast to its column's type without a length, so a value too
-    long for its column is refused, as the ORM's is); SQLite (3.33+) a named CTE with UPDATE ... FROM,
+    PostgreSQL gets typed VALUES, each cast to its column's type without a length, so that a value
+    too long for its column is refused as `save()` refuses it (`bulk_update` casts to varchar(n),
+    which cuts it silently); SQLite (3.33+) a named CTE with UPDATE ... FROM,
     in statements under its parameter limit. `save()`, signals and `auto_now` are not involved.
     """
     if not objects:
@@ -211,13 +213,13 @@ def _records(model: type[Model], rows: list[dict], connection) -> tuple[list, li
     fields = columns(model)
     using = connection.alias
     keys = rows[0].keys()
-    own = [field for field in fields if field.name in keys]
-    rest = [field for field in fields if field.name not in keys]
+    own = [field for field in fields if field.attname in keys]
+    rest = [field for field in fields if field.attname not in keys]
     if len(own) < 2 or any(row.keys() != keys for row in rows):
         return fields, prepared_values(rows, fields, using=using), [], ()
     plan = [_converter(field, connection) for field in own]
     tail = tuple(prepared_values([{}], rest, using=using)[0])
-    take = itemgetter(*[field.name for field in own])
+    take = itemgetter(*[field.attname for field in own])
     conversions: dict[tuple[type, ...], list] = {}  # the row's value types -> [(position, convert)]
     values = []
     for row in rows:
