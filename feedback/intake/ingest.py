@@ -72,7 +72,7 @@ def mention_fields() -> list:
 
 
 def mention_values(rows: list[dict], fields: list) -> list[tuple]:
-    """Database values for rows built by `mention_row`, in the order of `fields` (also used by bench ingest's COPY)."""
+    """Database values for rows built by `mention_row`, in the order of `fields`."""
     return db.prepared_values(rows, fields)
 
 
