@@ -46,7 +46,8 @@ def _post_all(client: Client, items: list[dict], out) -> float:
     started = time.perf_counter()
     for start in range(0, len(items), API_BATCH):
         body = json.dumps(items[start : start + API_BATCH])
-        response = client.post("/api/v1/mentions/", body, content_type="application/json")
+        # secure: as the web process sees a request behind the TLS proxy (no redirect to HTTPS)
+        response = client.post("/api/v1/mentions/", body, content_type="application/json", secure=True)
         if response.status_code != 200 or response.json().get("errors"):
             raise RuntimeError(f"bulk POST answered {response.status_code}: {response.content[:300]!r}")
         done = start + API_BATCH

@@ -48,7 +48,8 @@ def run(*, n: int, workers: int, timeout: float, keep: bool, out) -> dict:
         started = time.perf_counter()
         for i in range(n):
             response = client.post(
-                "/api/v1/mentions/", _payload(prefix, i, texts[i % len(texts)]), content_type="application/json"
+                "/api/v1/mentions/", _payload(prefix, i, texts[i % len(texts)]), content_type="application/json",
+                secure=True,  # as the web process sees a request behind the TLS proxy (no redirect to HTTPS)
             )
             if response.status_code != 201:
                 raise RuntimeError(f"POST answered {response.status_code}: {response.content[:300]!r}")
