@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from django.db.models import Count, Max, Min
 from django.test import Client
 
-from feedback.bench.common import WorkerProcess, bench_token, clean_prefix, sample_texts, stack
+from feedback.bench.common import WorkerProcess, bench_token, clean_prefix, sample_texts, stack, vacuum
 from feedback.choices import MentionStatus
 from feedback.intake.ingest import store_mention
 from feedback.intake.models import Mention
@@ -42,12 +42,14 @@ def run(*, n: int, workers: int, timeout: float, keep: bool, out) -> dict:
     texts = sample_texts()
     client = Client(HTTP_AUTHORIZATION=f"Token {bench_token()}", HTTP_HOST="127.0.0.1")
     out(f"bench pipeline: {n} mentions through POST /api/v1/mentions/, {workers} worker process(es), {stack()}")
+    vacuum(out=out)  # what earlier runs deleted
 
     with WorkerProcess(concurrency=workers, name=prefix):
         started = time.perf_counter()
         for i in range(n):
             response = client.post(
-                "/api/v1/mentions/", _payload(prefix, i, texts[i % len(texts)]), content_type="application/json"
+                "/api/v1/mentions/", _payload(prefix, i, texts[i % len(texts)]), content_type="application/json",
+                secure=True,  # as the web process sees a request behind the TLS proxy (no redirect to HTTPS)
             )
             if response.status_code != 201:
                 raise RuntimeError(f"POST answered {response.status_code}: {response.content[:300]!r}")
@@ -92,6 +94,7 @@ def run(*, n: int, workers: int, timeout: float, keep: bool, out) -> dict:
     out("  per stage, in process (ms per mention): " + ", ".join(f"{k} {v}" for k, v in stages.items()))
     if not keep:
         clean_prefix(prefix)
+        vacuum(out=out)  # the next run starts from clean tables
     return result
 
 

@@ -1,21 +1,19 @@
 """Storing mentions: exactly once per (source, external_id), processing enqueued after commit.
 
 `store_mentions` is the one write path for every source (API, webhooks, file imports); it
-inserts a batch with `INSERT ... ON CONFLICT DO NOTHING RETURNING`, so a repeat, or the same
-mention delivered twice at once, is stored once and the caller learns which rows are new.
+inserts a batch with `feedback.db.insert_new` (INSERT ... ON CONFLICT DO NOTHING RETURNING), so a
+repeat, or the same mention delivered twice at once, is stored once and the caller learns which
+rows are new.
 """
 
-import json
 import logging
-from collections.abc import Callable, Iterable
-from datetime import UTC, datetime
-from operator import itemgetter
-from typing import Any
+from collections.abc import Iterable
+from datetime import datetime
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
-from feedback import dispatch
+from feedback import db, dispatch
 from feedback.choices import MentionStatus
 from feedback.intake.models import Mention
 
@@ -55,182 +53,18 @@ def mention_row(item: dict, now: datetime) -> dict:
 
 def mention_fields() -> list:
     """Every stored column of Mention but the id, in a fixed order."""
-    return [field for field in Mention._meta.concrete_fields if not field.primary_key]
-
-
-_encode_json = json.JSONEncoder(ensure_ascii=False).encode  # json.dumps(value, ensure_ascii=False), no setup per call
-
-_PASS_THROUGH = {
-    # Types psycopg adapts itself and that Django's preparation leaves as they are on PostgreSQL
-    # (it only wraps ints in psycopg's sized int types, which pick the wire type, not the value).
-    "CharField": (str,), "TextField": (str,), "URLField": (str,), "SlugField": (str,), "EmailField": (str,),
-    "IntegerField": (int,), "SmallIntegerField": (int,), "BigIntegerField": (int,),
-    "PositiveIntegerField": (int,), "PositiveSmallIntegerField": (int,), "PositiveBigIntegerField": (int,),
-}
-
-
-def _json_text(value) -> str:
-    return "{}" if type(value) is dict and not value else _encode_json(value)
-
-
-def _converter(field) -> tuple[tuple[type, ...], Callable[[Any], Any]]:
-    """(types, convert) for `field`: a value of one of `types` goes to the database as it is, any
-    other through `convert`; together, `field.get_db_prep_save(value, connection)` (for raw, the
-    JSON text). On PostgreSQL, values psycopg adapts natively pass through, and an aware datetime
-    becomes its ISO 8601 text in UTC (the same instant)."""
-    if field.name == "raw":
-        return (), _json_text
-    prepare = field.get_db_prep_save
-
-    def convert(value):
-        return prepare(value, connection)
-
-    if connection.vendor != "postgresql":
-        return (), convert
-    internal_type = field.get_internal_type()
-    if internal_type == "DateTimeField":
-        last = [None, None]  # the last datetime converted and its text: a batch shares its received_at
-
-        def convert_datetime(value):
-            if value is last[0]:
-                return last[1]
-            if type(value) is not datetime or value.utcoffset() is None:
-                value = prepare(value, connection)  # naive (warns, made aware) or a string: Django's way
-                if type(value) is not datetime or value.utcoffset() is None:
-                    return value
-            # Aware: Django keeps it as is; its text is several times cheaper for psycopg to pass on.
-            text = (value.astimezone(UTC) if value.utcoffset() else value).isoformat()
-            last[0], last[1] = value, text
-            return text
-
-        return (type(None),), convert_datetime
-    return _PASS_THROUGH.get(internal_type, ()) + (type(None),), convert
+    return db.columns(Mention)
 
 
 def mention_values(rows: list[dict], fields: list) -> list[tuple]:
-    """Database values for rows built by `mention_row`, in the order of `fields` (also used by bench ingest's COPY)."""
-    values = []
-    for row in rows:
-        record = []
-        for field in fields:
-            value = row[field.name] if field.name in row else field.get_default()
-            if field.name == "raw":
-                value = json.dumps(value, ensure_ascii=False)
-            else:
-                value = field.get_db_prep_save(value, connection)
-            record.append(value)
-        values.append(tuple(record))
-    return values
-
-
-def _records(rows: list[dict]) -> tuple[list, list[tuple], list, tuple]:
-    """(fields, values, other fields, their values) for `rows`: the values of the rows' own keys,
-    and one set of values for the columns they lack: their defaults, taken once for the batch (a
-    callable default such as `list` is called once: every row gets the same database value).
-
-    The values of `mention_values` (on PostgreSQL an aware datetime as its ISO 8601 text: the same
-    instant), cheaper: rows from `mention_row` share keys, and the values of a row are taken at
-    once and converted only where their types need it.
-    """
-    fields = mention_fields()
-    keys = rows[0].keys()
-    own = [field for field in fields if field.name in keys]
-    rest = [field for field in fields if field.name not in keys]
-    if len(own) < 2 or any(row.keys() != keys for row in rows):
-        return fields, mention_values(rows, fields), [], ()
-    plan = [_converter(field) for field in own]
-    tail = tuple(mention_values([{}], rest)[0])
-    take = itemgetter(*[field.name for field in own])
-    conversions: dict[tuple[type, ...], list] = {}  # the row's value types -> [(position, convert)]
-    values = []
-    for row in rows:
-        record = take(row)
-        kinds = tuple(map(type, record))
-        todo = conversions.get(kinds)
-        if todo is None:
-            todo = conversions[kinds] = [
-                (position, convert)
-                for position, (kind, (native, convert)) in enumerate(zip(kinds, plan, strict=True))
-                # Django's text fields keep a str subclass (a TextChoices member) as it is, too
-                if kind not in native and not (str in native and issubclass(kind, str))
-            ]
-        if todo:
-            record = list(record)
-            for position, convert in todo:
-                record[position] = convert(record[position])
-            record = tuple(record)
-        values.append(record)
-    return own, values, rest, tail
-
-
-_STAGE = "baton_mention_stage"
-# Above this many new rows PostgreSQL gets them by COPY into a temporary table and one
-# INSERT ... SELECT; below it one INSERT ... VALUES (one round trip) is cheaper.
-COPY_MIN_ROWS = 20
+    """Database values for rows built by `mention_row`, in the order of `fields`."""
+    return db.prepared_values(rows, fields)
 
 
 def _insert_new(rows: list[dict]) -> dict[tuple[str, str], int]:
     """Insert rows, skipping (source, external_id) already stored. Returns the new rows' ids."""
-    if not rows:
-        return {}
-    fields, values, rest, tail = _records(rows)
-    quote = connection.ops.quote_name
-    table = quote(Mention._meta.db_table)
-    columns = ", ".join(quote(field.column) for field in fields + rest)
-    conflict = " ON CONFLICT (source, external_id) DO NOTHING RETURNING id, source, external_id"
-    with connection.cursor() as cursor:
-        if connection.vendor == "postgresql" and len(rows) >= COPY_MIN_ROWS and hasattr(cursor.cursor, "copy"):
-            return _copy_insert(cursor, table, [quote(field.column) for field in fields], values,
-                                [quote(field.column) for field in rest], tail, conflict)
-        created = {}
-        width = len(fields) + len(rest)
-        for start, count in _statement_slices(len(values), width):
-            placeholders = "(" + ", ".join(["%s"] * width) + ")"
-            sql = f"INSERT INTO {table} ({columns}) VALUES " + ", ".join([placeholders] * count) + conflict
-            cursor.execute(sql, [value for record in values[start : start + count] for value in record + tail])
-            created.update({(source, external_id): pk for pk, source, external_id in cursor.fetchall()})
-        return created
-
-
-def _statement_slices(rows: int, columns: int) -> list[tuple[int, int]]:
-    """(start, count) per INSERT statement, keeping each under the database's parameter limit (SQLite's)."""
-    limit = None
-    if connection.vendor == "sqlite":
-        import sqlite3
-
-        raw = connection.connection
-        limit = raw.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) if hasattr(raw, "getlimit") else 999
-    per_statement = max(1, limit // columns) if limit else rows
-    return [(start, min(per_statement, rows - start)) for start in range(0, rows, per_statement)]
-
-
-def _copy_insert(
-    cursor, table: str, columns: list[str], values: list[tuple], others: list[str], constants: tuple, conflict: str
-) -> dict[tuple[str, str], int]:
-    """PostgreSQL: COPY the rows into a session's temporary table (created once per session, emptied
-    at commit), then move them with one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING: the
-    same statement semantics as INSERT ... VALUES, without a 20,000-parameter query to build and
-    parse. The columns with one value for the whole batch (`others`) are parameters of the SELECT."""
-    staged = ", ".join(columns)
-    every = ", ".join(connection.ops.quote_name(field.column) for field in mention_fields())
-    # One round trip: the stage (every column) exists, and is empty even if an earlier batch of
-    # this transaction used it.
-    cursor.execute(
-        f"CREATE TEMP TABLE IF NOT EXISTS {_STAGE} ON COMMIT DELETE ROWS AS SELECT {every} FROM {table} "
-        f"WITH NO DATA; DELETE FROM {_STAGE}"
-    )
-    # psycopg's copy bypasses Django's cursor wrapper: map its errors (a NUL character...) to
-    # django.db's DataError / IntegrityError like every other query.
-    with connection.wrap_database_errors, cursor.cursor.copy(f"COPY {_STAGE} ({staged}) FROM STDIN") as copy:
-        write_row = copy.write_row
-        for record in values:
-            write_row(record)
-    selected = ", ".join(columns + ["%s"] * len(others))
-    cursor.execute(
-        f"INSERT INTO {table} ({', '.join(columns + others)}) SELECT {selected} FROM {_STAGE}" + conflict,
-        list(constants) or None,
-    )
-    return {(source, external_id): pk for pk, source, external_id in cursor.fetchall()}
+    inserted = db.insert_new(Mention, rows, unique=("source", "external_id"), returning=("id", "source", "external_id"))
+    return {(source, external_id): pk for pk, source, external_id in inserted}
 
 
 def store_mentions(

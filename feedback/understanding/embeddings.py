@@ -86,8 +86,7 @@ def native_bf16() -> bool:
 
 def amx() -> bool:
     """Whether the CPU has AMX tiles for bfloat16: the only CPUs measured here where the full
-    cascade keeps 1,000 mentions/s per core (README.md in this folder: all-MiniLM-L6-v2 at about
-    700 posts/s per thread with AMX, 165 with AVX512-BF16 alone)."""
+    cascade keeps 1,000 mentions/s per core (the measurements: README.md in this folder)."""
     return _cpu_has(_AMX_FLAGS, "_is_amx_tile_supported")
 
 

@@ -76,8 +76,8 @@ CONFIG = {
 # `auto` on a CPU with AVX512-BF16 but no AMX (AMD Zen 4): the first 3 of the encoder's 6 layers,
 # on the posts the fast heads are least sure of (about 5% of the bench's posts instead of 9%).
 # 5-fold CV there: sentiment 0.827, complaint 0.846, intent 0.746, against 0.823 / 0.836 / 0.746 for
-# the fast model and 0.829 / 0.849 / 0.754 for the full cascade; bench understand 1,500/s against
-# 2,000 (fast) and 877 (full cascade); 1,650 since the heads skip scikit-learn's input checks.
+# the fast model and 0.829 / 0.849 / 0.754 for the full cascade; faster than the full cascade there
+# (bench understand: BENCHMARKS.md; the measurements per CPU: README.md in this folder).
 LIGHT_CASCADE = {"embedding_layers": 3, "cascade_share": 0.10}
 
 # The modules whose code shapes a trained model: a change to any of them gives models a new version
@@ -112,10 +112,9 @@ def default_config() -> dict:
     the fast heads are unsure of are embedded), `all` (every post is embedded: slower, a little more
     accurate) or `off` (no embedding: the fast model).
 
-    `auto` by CPU (README.md in this folder): with AMX, the cascade (an embedded post costs about
-    1.4 ms of one core at bfloat16; 1,165-1,302 mentions/s); with AVX512-BF16 alone (AMD Zen 4,
-    about 6 ms a post: the cascade gave 877/s), LIGHT_CASCADE (1,650/s); without native bfloat16
-    (fp32, 15-20 ms a post on a Zen 3: the cascade gave 405/s), the fast model (1,000-2,200/s)."""
+    `auto` by CPU: with AMX, the cascade; with AVX512-BF16 alone (AMD Zen 4, where an embedded
+    post costs several times more), LIGHT_CASCADE; without native bfloat16 (fp32), the fast model.
+    The rates behind that choice: README.md in this folder; the current ones: BENCHMARKS.md."""
     config = dict(CONFIG)
     mode = os.environ.get("BATON_UNDERSTANDING_EMBEDDINGS", "auto").strip().lower()
     if mode in ("off", "0", "false", "no"):

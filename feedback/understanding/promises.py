@@ -5,14 +5,16 @@ delivers it and an optional measurable target. Understanding matches mentions to
 promises (`active_vocabulary`, loaded once per pipeline batch). Only marketing leads and heads
 manage promises (`feedback.understanding.permissions.can_manage_promises`).
 
-`DEFAULT_PROMISES` are the demo airline's nine promises: the shipped model's promise labels are
-these slugs, so they are Baton's defaults too. The data migration 0005 and
-`ensure_default_promises` both read them. The examples are written for Baton (not copied from
+`DEFAULT_PROMISES` are the demo airline's nine promises (fixtures/default_promises.json): the
+shipped model's promise labels are these slugs, so they are Baton's defaults too. The data
+migration 0005 and `ensure_default_promises` both read that file. The examples are written for Baton (not copied from
 the research data sets, whose licences do not allow shipping them).
 """
 
+import json
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
 from django.db import transaction
 from django.utils.text import slugify
@@ -22,125 +24,18 @@ from feedback.understanding.models import Promise
 from feedback.understanding.permissions import can_manage_promises
 from teams.models import Department
 
-DEFAULT_PROMISES: list[dict] = [
-    {
-        "slug": "on_time",
-        "name": "On time",
-        "department": "service",
-        "description": "Flights leave and arrive when the schedule says. When a flight is late, customers hear it "
-                       "from us first, with the reason and a new time they can trust.",
-        "phrases": ["delay", "delayed", "late flight", "running late", "still at the gate", "sitting on the tarmac",
-                    "missed my connection", "pushed back", "hours late", "on time"],
-        "examples": ["Third delay this week on the 7am to Chicago, and still no new departure time.",
-                     "Sitting on the tarmac for two hours and nobody tells us why.",
-                     "Landed 10 minutes early, great job on time again!"],
-        "target": "85% of flights arrive within 15 minutes of schedule",
-    },
-    {
-        "slug": "flights_operate",
-        "name": "Flights operate",
-        "department": "service",
-        "description": "The flight a customer booked operates. When we must cancel, we rebook them on the next "
-                       "reasonable flight before they have to ask, and look after them while they wait.",
-        "phrases": ["cancelled", "canceled", "cancellation", "flight cancelled", "flight canceled",
-                    "rebook", "rebooked", "stranded", "stuck overnight"],
-        "examples": ["My flight was cancelled an hour before boarding and the next seat is in two days.",
-                     "Stranded in Dallas after the cancellation, no hotel offered.",
-                     "Thanks for rebooking me so fast after the storm cancellations."],
-        "target": "Fewer than 1.5% of scheduled flights cancelled",
-    },
-    {
-        "slug": "bags_arrive",
-        "name": "Your bags arrive with you",
-        "department": "after-sales",
-        "description": "Checked bags arrive on the customer's flight. A bag that does not is traced, delivered to "
-                       "the customer's door and its owner kept informed until it is.",
-        "phrases": ["lost bag", "lost my bag", "lost luggage", "lost my luggage", "missing bag", "missing luggage",
-                    "baggage claim", "where is my bag", "bag didn't make it", "delayed bag"],
-        "examples": ["Lost my luggage on the way to Denver, four days and no news.",
-                     "Baggage claim says my bag is still in Newark.",
-                     "My bag made the tight connection, impressed!"],
-        "target": "Fewer than 5 mishandled bags per 1,000 passengers",
-    },
-    {
-        "slug": "bags_intact",
-        "name": "Bags arrive intact",
-        "department": "after-sales",
-        "description": "Checked bags come back in the state they were handed over: no broken handles, wheels, locks "
-                       "or contents. Damage claims are settled quickly and fairly.",
-        "phrases": ["damaged bag", "damaged luggage", "damaged suitcase", "broken suitcase", "broken handle",
-                    "broken wheel", "destroyed luggage", "bag was ripped", "things stolen from my bag"],
-        "examples": ["My suitcase came off the belt with a broken wheel and a ripped side.",
-                     "Who pays for the destroyed luggage? The handle is gone.",
-                     "Something was taken out of my checked bag between Boston and Miami."],
-        "target": "Fewer than 1 damage claim per 1,000 checked bags",
-    },
-    {
-        "slug": "helpful_service",
-        "name": "Helpful customer service",
-        "department": "service",
-        "description": "When customers need us, we answer quickly, on the channel they chose, and solve the problem "
-                       "the first time. No endless hold music, no being passed around.",
-        "phrases": ["customer service", "on hold", "hold for", "call back", "hung up", "no response", "no reply",
-                    "nobody answers", "phone line", "your agents"],
-        "examples": ["On hold for two hours and then the call dropped.",
-                     "Emailed three times, no response, who do I talk to?",
-                     "Your customer service rep sorted my booking in five minutes, thank you!"],
-        "target": "First reply within one hour on social media; phone wait under 10 minutes",
-    },
-    {
-        "slug": "friendly_crew",
-        "name": "Friendly crew",
-        "department": "hr",
-        "description": "Cabin crew and gate agents treat every customer with courtesy and care, especially when "
-                       "things go wrong.",
-        "phrases": ["flight attendant", "cabin crew", "gate agent", "rude", "rude staff", "crew member", "the crew",
-                    "attitude", "yelled at"],
-        "examples": ["The gate agent was incredibly rude to an elderly passenger.",
-                     "Shout out to the cabin crew on flight 212, so kind to my kids.",
-                     "A flight attendant rolled her eyes and walked away when I asked for water."],
-        "target": "Crew courtesy rated 4.5 out of 5 or better in post-flight surveys",
-    },
-    {
-        "slug": "easy_booking",
-        "name": "Easy booking",
-        "department": "sales",
-        "description": "Booking, changing a booking and adding a frequent flyer number take a few minutes on the "
-                       "website or the app, without errors or having to call.",
-        "phrases": ["booking", "book a flight", "website", "the app", "online check in", "can't book",
-                    "payment failed", "error message", "change my flight", "frequent flyer number"],
-        "examples": ["Been trying to book since last week and the page never loads.",
-                     "Your app crashes every time I try to change my flight.",
-                     "Can't add my frequent flyer number to the booking online."],
-        "target": "A booking completed in under 3 minutes on the website or app",
-    },
-    {
-        "slug": "comfortable_flight",
-        "name": "Comfortable flight",
-        "department": "product",
-        "description": "The flight itself is comfortable: clean cabin, working seats, wifi, entertainment and power, "
-                       "decent food and drink, the temperature right.",
-        "phrases": ["legroom", "seat", "wifi", "wi-fi", "entertainment", "the food", "snacks", "too hot", "too cold",
-                    "dirty plane"],
-        "examples": ["No air from the vents the whole way from SFO to Boston.",
-                     "The wifi never worked and the screens were dead.",
-                     "Loved the extra legroom seats, best flight in years."],
-        "target": "",
-    },
-    {
-        "slug": "short_lines",
-        "name": "Short lines",
-        "department": "service",
-        "description": "Check-in, bag drop and boarding queues move fast: enough desks open and staff on hand at "
-                       "busy times.",
-        "phrases": ["long line", "in line", "queue", "long queue", "wait in line", "check-in desk", "bag drop",
-                    "security line", "only one agent"],
-        "examples": ["An hour in the check-in line with only one agent working.",
-                     "The bag drop queue at LAX is out the door again.",
-                     "Zero wait at bag drop this morning, nice."],
-        "target": "Check-in and bag drop queues under 15 minutes",
-    },
-]
+# The default promises are data: a JSON list of {slug, name, department (a slug), description,
+# phrases, examples, target}. Migration 0005 reads the same file.
+DEFAULT_PROMISES_FILE = Path(__file__).resolve().parent / "fixtures" / "default_promises.json"
+
+
+def load_default_promises(path: Path = DEFAULT_PROMISES_FILE) -> list[dict]:
+    """The default promises as dicts, in the file's order."""
+    with open(path, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+DEFAULT_PROMISES: list[dict] = load_default_promises()
 
 
 @dataclass(frozen=True)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from django.db import connection, transaction
 
+from feedback import db
 from feedback.choices import Source
 from feedback.intake import ingest
 from feedback.intake.batch import CREATED, DUPLICATE, ERROR, ingest_mentions
@@ -27,7 +28,7 @@ def store_path(request, monkeypatch):
     """Each storing test runs through COPY staging (PostgreSQL) and through INSERT ... VALUES."""
     if request.param == "copy" and connection.vendor != "postgresql":
         pytest.skip("COPY staging is PostgreSQL's")
-    monkeypatch.setattr(ingest, "COPY_MIN_ROWS", 1 if request.param == "copy" else 10**9)
+    monkeypatch.setattr(db, "COPY_MIN_ROWS", 1 if request.param == "copy" else 10**9)
     return request.param
 
 
@@ -129,9 +130,9 @@ def test_copy_and_insert_store_the_same_columns(monkeypatch):
     received = datetime(2026, 11, 20, 10, 0, tzinfo=UTC)
     extra = {"author_name": "سارة", "author_followers": 3, "url": "https://x.com/s/1", "raw": {"k": [1, "é"]},
              "received_at": received, "text": "✈️ tab\there\nnew line \\ end"}
-    monkeypatch.setattr(ingest, "COPY_MIN_ROWS", 1)
+    monkeypatch.setattr(db, "COPY_MIN_ROWS", 1)
     store_mentions([_item(f"copy-{n}", **extra) for n in range(3)], enqueue=False)
-    monkeypatch.setattr(ingest, "COPY_MIN_ROWS", 10**9)
+    monkeypatch.setattr(db, "COPY_MIN_ROWS", 10**9)
     store_mentions([_item(f"insert-{n}", **extra) for n in range(3)], enqueue=False)
     columns = [field.attname for field in Mention._meta.concrete_fields if field.name not in ("id", "external_id")]
     by_path = {
