@@ -204,3 +204,6 @@ def test_a_signed_request_is_not_refused_for_csrf(x_account, settings):
         X_URL, data=body, content_type="application/json", headers={"x-twitter-webhooks-signature": x_signature(body)}
     )
     assert response.status_code == 200
+    payload = InboundPayload.objects.get()
+    assert response.json() == {"code": "received", "message": "Received.", "id": payload.pk}
+    assert (payload.verified, payload.status) == (True, "received")  # stored; its parse waits for the commit
