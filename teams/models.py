@@ -6,7 +6,7 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from simple_history.models import HistoricalRecords
 
-from teams.business_hours import Schedule, parse_week
+from teams.business_hours import WEEKDAYS, Schedule, parse_week
 from teams.defaults import DEFAULT_WEEK
 
 
@@ -75,6 +75,9 @@ class BusinessSchedule(models.Model):
             Schedule(week=parse_week(self.week))
         except (ValueError, TypeError, AttributeError) as exc:
             errors["week"] = str(exc)
+        unknown = sorted(set(self.week) - set(WEEKDAYS)) if isinstance(self.week, dict) else []
+        if unknown and "week" not in errors:  # a misspelt day would otherwise be closed without a word
+            errors["week"] = f"Unknown day(s) {', '.join(unknown)}: the days are {', '.join(WEEKDAYS)}."
         if self.holiday_country:
             import holidays  # here, not at the top: 50 ms of country tables, for schedules that name a country
 

@@ -3,6 +3,7 @@
 Data goes in through the real services (store, then process), as the worker would do it.
 """
 
+import json
 import re
 from datetime import timedelta
 from itertools import count
@@ -14,6 +15,7 @@ from playwright.sync_api import expect
 from feedback.cases.models import Case
 from feedback.cases.services import record_reply
 from feedback.intake.ingest import store_mention
+from feedback.intake.models import Mention
 from feedback.pipeline import process_mention
 from tests.browser.conftest import PASSWORD, log_in
 from tests.factories import BoardSeatFactory, MembershipFactory, UserFactory, department
@@ -216,6 +218,16 @@ def test_board_renders_three_charts_without_js_errors(page, cases, shots, js_err
 
     log_in(page, "bea.board")
     expect(page).to_have_url(re.compile(r"/board/$"))
+    # The figures are the database's: three posts, one first reply after 42 minutes, no escalation.
+    assert Mention.objects.count() == 3
+    expect(page.locator("#kpi-mentions")).to_have_text("3")
+    expect(page.locator("#kpi-median")).to_have_text("42 min")
+    expect(page.locator("#kpi-escalations")).to_have_text("0")
+    departments = json.loads(page.locator("#data-department").text_content())
+    assert {row["department__name"]: row["total"] for row in departments} == {
+        name: Case.objects.filter(department__name=name).count()
+        for name in Case.objects.values_list("department__name", flat=True)
+    } == {"Customer service": 1, "Sales": 1, "Marketing": 1}
     canvases = page.locator("canvas")
     expect(canvases).to_have_count(3)
     for canvas_id in ("chart-intent", "chart-department", "chart-reply"):

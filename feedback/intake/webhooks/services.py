@@ -213,6 +213,9 @@ def parse_payload(*, payload_id: int, replay: bool = False, reverify: bool = Fal
                 events = _parse(payload, data)
             except UnknownShape as exc:
                 failure = (Reason.UNKNOWN_SHAPE, str(exc))
+            except Exception as exc:  # noqa: BLE001 - e.g. a timestamp that is no number: quarantine, not crash
+                logger.exception("Parsing webhook payload %s failed", payload.pk)
+                failure = (Reason.PARSE_ERROR, f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}")
         counts, waiting = Counter(), []
         if failure is None:
             try:

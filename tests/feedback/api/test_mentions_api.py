@@ -204,4 +204,6 @@ def test_openapi_schema_for_an_authenticated_user(api_client):
 
 @pytest.mark.parametrize("path", ["/api/v1/schema/", "/api/v1/docs/"])
 def test_openapi_schema_and_docs_need_a_known_user(client, path):
-    assert client.get(path).status_code in (401, 403)
+    response = client.get(path)
+    assert (response.status_code, response["WWW-Authenticate"]) == (401, "Token")
+    assert b"openapi" not in response.content and b"/api/v1/mentions/" not in response.content

@@ -121,7 +121,8 @@ class TestIncoming:
         assert response["Location"] == _detail(case)
         handoff.refresh_from_db()
         assert (handoff.status, handoff.decided_by) == (HandoffStatus.ACCEPTED, sales_agent)
-        assert SlaClock.objects.get(case=case, metric=ClockMetric.HANDOFF_ACCEPTANCE).stopped_at is not None
+        assert handoff.created_at < handoff.decided_at <= timezone.now()
+        assert SlaClock.objects.get(case=case, metric=ClockMetric.HANDOFF_ACCEPTANCE).stopped_at == handoff.decided_at
         page = sales.get(_detail(case))
         assert page.context["can_act"]
         assert "Handoff accepted" in page.content.decode()

@@ -198,7 +198,11 @@ def test_rules_load_in_two_queries_whatever_their_number(django_assert_num_queri
     with django_assert_num_queries(2):
         rules = routing.load_rules()
     assert len(rules.rules) == RoutingRule.objects.filter(is_default=False, is_active=True).count()
-    assert rules.default is not None
+    default = RoutingRule.objects.get(is_default=True)
+    assert (rules.default.id, rules.default.is_default) == (default.pk, True)
+    assert [rule.id for rule in rules.rules] == list(
+        RoutingRule.objects.filter(is_default=False, is_active=True).order_by("position", "id").values_list("id", flat=True)
+    )
 
 
 # --- The pipeline records the rule ----------------------------------------------------------
@@ -277,7 +281,13 @@ def test_non_heads_get_403_everywhere(agent_client):
 
 def test_a_superuser_manages_rules(client):
     client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
-    assert client.get(reverse("rule-list")).status_code == 200
+    response = client.get(reverse("rule-list"))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Default: marketing" in html
+    assert reverse("rule-create") in html
+    for rule in RoutingRule.objects.filter(is_default=False):  # every department's rules, not one head's
+        assert reverse("rule-edit", args=[rule.pk]) in html, rule.name
 
 
 def test_a_head_lists_creates_edits_moves_deactivates_and_deletes(head_client):

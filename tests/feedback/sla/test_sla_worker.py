@@ -5,13 +5,14 @@ import os
 import signal
 import subprocess
 import sys
-import time
 import uuid
 from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from celery.utils.nodenames import gethostname
 from django.conf import settings
+from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -44,6 +45,26 @@ def _worker(queue: str, name: str) -> subprocess.Popen:
          "--without-mingle", "--without-gossip", "--loglevel=WARNING"],
         cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )
+
+
+def _sessions_of_others() -> int:
+    """Client sessions on the test database other than this test's own."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            " AND backend_type = 'client backend'"
+        )
+        return cursor.fetchone()[0]
+
+
+def _drained(queue: str, node: str) -> bool:
+    """Nothing waits in `queue` and the worker `node` runs and holds no task (it answers for itself)."""
+    with app.connection_for_write() as broker:
+        if broker.default_channel.queue_declare(queue=queue).message_count:
+            return False
+    inspect = app.control.inspect(destination=[node], timeout=5)
+    active, reserved = inspect.active() or {}, inspect.reserved() or {}
+    return active.get(node) == [] and reserved.get(node) == []
 
 
 def _seed(now):
@@ -87,7 +108,8 @@ def test_a_worker_killed_in_the_middle_of_a_sweep_loses_and_doubles_nothing():
         if first.poll() is None:
             first.kill()
             first.wait()
-    time.sleep(0.5)  # the killed worker's connection is gone and its open batch rolled back
+    assert wait_for(lambda: _sessions_of_others() == 0), "the killed worker's database session never ended"
+    # Its session is gone, so its open batch is rolled back: what it escalated is what it committed.
     interrupted = Escalation.objects.count()
     assert interrupted < CLOCKS, "the sweep finished before the kill; make the backlog bigger"
 
@@ -97,7 +119,8 @@ def test_a_worker_killed_in_the_middle_of_a_sweep_loses_and_doubles_nothing():
         assert wait_for(lambda: Escalation.objects.count() >= CLOCKS, timeout=120), (
             f"the second worker stopped at {Escalation.objects.count()} of {CLOCKS}"
         )
-        time.sleep(1.0)  # let any duplicate message run: it must change nothing
+        # Any message still queued or running (a sweep re-queued by the last full batch) must change nothing.
+        assert wait_for(lambda: _drained(queue, f"heir@{gethostname()}"), timeout=60), "the queue never drained"
     finally:
         second.terminate()
         try:

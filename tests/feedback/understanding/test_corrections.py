@@ -259,11 +259,17 @@ def test_admin_refuses_a_bad_value(admin_client, mention):
 
 
 def test_admin_lists_corrections_and_promises(admin_client, mention, service_agent):
-    correct_label(mention=mention, label=Label.INTENT, value="complaint", by=service_agent)
-    assert admin_client.get(reverse("admin:feedback_labelcorrection_changelist")).status_code == 200
-    assert admin_client.get(reverse("admin:feedback_promise_changelist")).status_code == 200
+    correction = correct_label(mention=mention, label=Label.INTENT, value="complaint", by=service_agent)
+    corrections = admin_client.get(reverse("admin:feedback_labelcorrection_changelist"))
+    assert [row.pk for row in corrections.context["cl"].result_list] == [correction.pk]
+    assert service_agent.username in corrections.content.decode()
+    promises = admin_client.get(reverse("admin:feedback_promise_changelist"))
+    assert {row.pk for row in promises.context["cl"].result_list} == set(Promise.objects.values_list("pk", flat=True))
     promise = Promise.objects.get(slug="on_time")
-    assert admin_client.get(reverse("admin:feedback_promise_change", args=[promise.pk])).status_code == 200
+    page = admin_client.get(reverse("admin:feedback_promise_change", args=[promise.pk]))
+    assert page.status_code == 200
+    assert page.context["adminform"].form.instance == promise
+    assert page.context["adminform"].form["slug"].value() == "on_time"
 
 
 def test_a_member_of_two_departments_may_correct_both(mention):

@@ -152,7 +152,9 @@ def test_a_marketing_agent_gets_403_on_management(client, marketing_agent, metho
 def test_a_marketing_lead_manages_promises_through_the_pages(client, marketing_lead):
     client.force_login(marketing_lead)
     assert reverse("promise-create") in client.get(reverse("promise-list")).content.decode()
-    assert client.get(reverse("promise-create")).status_code == 200
+    form_page = client.get(reverse("promise-create"))
+    assert form_page.status_code == 200
+    assert {"name", "slug", "phrases", "department", "target"} <= set(form_page.context["form"].fields)
     response = client.post(reverse("promise-create"), {
         "name": "Fast refunds", "slug": "", "description": "Refunds within 7 days.",
         "phrases": "refund\nmoney back\nstill no refund", "examples": "Waiting 3 weeks for my refund.",

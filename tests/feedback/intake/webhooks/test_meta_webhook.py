@@ -33,7 +33,8 @@ def test_a_page_comment_is_stored_and_processed(deliver_meta):
     assert mention.url == "https://www.facebook.com/104729845923671/posts/412233445566778"
     assert mention.raw["value"]["verb"] == "add"
     assert mention.status == MentionStatus.PROCESSED
-    assert mention.case is not None
+    assert mention.case.department.slug == "service"  # a complaint about a delay
+    assert list(mention.case.mentions.all()) == [mention]
 
 
 def test_an_edit_updates_the_text_and_keeps_the_previous_one(deliver_meta):
@@ -55,8 +56,10 @@ def test_an_edit_of_a_comment_never_seen_stores_the_edited_text(deliver_meta):
     deliver_meta(fixture_bytes("meta/page_feed_comment_edited.json"))
     mention = Mention.objects.get()
     assert mention.text.startswith("Four hours on the tarmac")
-    assert mention.edited_at is not None
+    assert mention.edited_at == datetime.fromtimestamp(1794994200, tz=UTC)  # the entry's time
+    assert "history" not in mention.raw  # nothing was replaced
     assert mention.parent_external_id == POST_ID
+    assert InboundPayload.objects.get().result == {"edits_stored_as_new": 1}
 
 
 def test_a_removal_marks_the_mention_removed(deliver_meta):

@@ -3,14 +3,16 @@
 import io
 import json
 import re
+from datetime import UTC, datetime
 
 import pytest
 from django.core.management import CommandError, call_command
 
 from feedback.intake.models import Account, InboundPayload, Mention
 from feedback.intake.webhooks.services import KEEP_BYTES, read_body
+from feedback.tasks import parse_inbound_payload, recover_inbound_payloads
 
-from .conftest import X_SECRET, X_URL, fixture_bytes, x_signature
+from .conftest import X_SECRET, X_URL, fixture_bytes, fixture_json, x_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -95,6 +97,113 @@ def test_a_wrong_content_type_is_200_and_quarantined(deliver, x_account):
     assert (payload.status, payload.reason) == ("quarantined", "unsupported_content_type")
     assert bytes(payload.body) == body  # Django did not parse it as a form
     assert not Mention.objects.exists()
+
+
+MENTION = fixture_bytes("x/tweet_create_mention.json")
+
+
+@pytest.mark.parametrize(
+    ("body", "content_type", "reason", "detail", "fixed"),
+    [
+        (b'{"tweet_create_events": [}', "application/json", "invalid_json",
+         "Expecting value at line 1 column 26 (body of 26 bytes).", {"body": MENTION}),
+        (b"\xff\xfe{}", "application/json", "invalid_json",
+         "The body is not UTF-8: 'utf-8' codec can't decode byte 0xff in position 0: invalid start byte",
+         {"body": MENTION}),
+        (MENTION, "text/plain", "unsupported_content_type",
+         "Content-Type 'text/plain'; the platforms send application/json.", {"content_type": "application/json"}),
+        (b'{"for_user_id": "2244994945"}', "application/json", "unknown_shape",
+         "No Account Activity event in the payload (no *_events key).", {"body": MENTION}),
+        (b"[]", "application/json", "unknown_shape", "An Account Activity payload is a JSON object.",
+         {"body": MENTION}),
+    ],
+    ids=["bad-json", "not-utf8", "wrong-content-type", "no-events", "not-an-object"],
+)
+def test_a_body_that_does_not_parse_is_kept_answered_200_and_replayed_once_fixed(
+    deliver, x_account, settings, body, content_type, reason, detail, fixed
+):
+    response = deliver(X_URL, body, content_type=content_type,
+                       headers={"x-twitter-webhooks-signature": x_signature(body)})
+
+    assert response.status_code == 200  # verified: answering an error would only make X send it again
+    assert response.json() == {"code": "received", "message": "Received.", "id": InboundPayload.objects.get().pk}
+    payload = InboundPayload.objects.get()
+    assert (payload.status, payload.reason, payload.detail) == ("quarantined", reason, detail)
+    assert (payload.verified, payload.attempts, payload.result, payload.processed_at) == (True, 1, {}, None)
+    assert bytes(payload.body) == body and payload.body_size == len(body) and not payload.body_truncated
+    assert payload.content_type == content_type
+    assert payload.headers["X-Twitter-Webhooks-Signature"] == x_signature(body)
+    assert not Mention.objects.exists()
+    settings.CELERY_TASK_ALWAYS_EAGER = True
+    InboundPayload.objects.update(received_at=payload.received_at - settings.BATON_RECOVER_AFTER * 2)
+    assert recover_inbound_payloads.apply().get() == 0  # only a replay takes a quarantined payload
+
+    # The fix: the body as the platform meant it (recovered from a proxy's log), or the right media type.
+    InboundPayload.objects.filter(pk=payload.pk).update(**fixed)
+    output = _replay("--id", str(payload.pk))
+    assert "processed: 1" in output and "still quarantined: 0" in output
+    payload.refresh_from_db()
+    assert (payload.status, payload.reason, payload.detail, payload.attempts) == ("processed", "", "", 2)
+    assert payload.result == {"mentions_created": 1, "replayed_after": reason}
+    mention = Mention.objects.get()
+    assert (mention.external_id, mention.raw["inbound_payload_id"]) == ("1991234567890123456", payload.pk)
+
+
+def test_an_error_while_applying_a_payload_quarantines_it_whole_as_parse_error(deliver_x):
+    """PostgreSQL refuses a NUL character in text: the payload's other, good tweet is not kept
+    either (its effects are undone together), the worker carries on, and a replay after the
+    fix stores both."""
+    data = fixture_json("x/tweet_create_mention.json")
+    good = data["tweet_create_events"][0]
+    bad = {**good, "id_str": "1991234567890123999", "text": "@SkyJet bad \u0000 byte"}
+    data["tweet_create_events"].append(bad)
+    body = json.dumps(data).encode()
+
+    response = deliver_x(body)
+
+    assert response.status_code == 200
+    payload = InboundPayload.objects.get()
+    assert (payload.status, payload.reason, payload.attempts) == ("quarantined", "parse_error", 1)
+    assert payload.detail.startswith("DataError: PostgreSQL text fields cannot contain NUL (0x00) bytes\n")
+    assert "Traceback" in payload.detail
+    assert bytes(payload.body) == body
+    assert payload.result == {}
+    assert not Mention.objects.exists()
+
+    bad["text"] = "@SkyJet no bad byte"
+    InboundPayload.objects.filter(pk=payload.pk).update(body=json.dumps(data).encode())
+    assert "processed: 1" in _replay("--reason-contains", "parse error")
+    payload.refresh_from_db()
+    assert (payload.status, payload.result) == ("processed", {"mentions_created": 2, "replayed_after": "parse_error"})
+    assert sorted(Mention.objects.values_list("external_id", flat=True)) == ["1991234567890123456",
+                                                                            "1991234567890123999"]
+
+
+def test_a_value_the_parser_cannot_read_quarantines_the_payload_instead_of_failing_the_task(deliver_x, settings):
+    """A delete event whose timestamp is not a number: the parse task must not raise (the payload
+    would stay `received` and be retried every few minutes forever); the payload is quarantined."""
+    deliver_x(fixture_bytes("x/tweet_create_mention.json"))
+    data = fixture_json("x/tweet_delete_events.json")
+    data["tweet_delete_events"][0]["timestamp_ms"] = "soon"
+    body = json.dumps(data).encode()
+
+    response = deliver_x(body)
+
+    assert response.status_code == 200
+    payload = InboundPayload.objects.order_by("id").last()
+    assert (payload.status, payload.reason, payload.attempts) == ("quarantined", "parse_error", 1)
+    assert payload.detail.startswith("ValueError: could not convert string to float: 'soon'\n")
+    assert Mention.objects.get().removed_at is None
+    assert parse_inbound_payload.apply(args=[payload.pk]).get() == "quarantined"  # a stray message: no change
+    payload.refresh_from_db()
+    assert payload.attempts == 1
+
+    data["tweet_delete_events"][0]["timestamp_ms"] = "1795006800000"
+    InboundPayload.objects.filter(pk=payload.pk).update(body=json.dumps(data).encode())
+    assert "processed: 1" in _replay("--id", str(payload.pk))
+    payload.refresh_from_db()
+    assert payload.result == {"mentions_removed": 1, "replayed_after": "parse_error"}
+    assert Mention.objects.get().removed_at == datetime(2026, 11, 18, 13, 0, tzinfo=UTC)
 
 
 def test_unverified_payloads_are_replayed_only_on_request_and_only_if_they_now_verify(deliver, db):
