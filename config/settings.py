@@ -261,6 +261,14 @@ CELERY_BEAT_SCHEDULE = {
 BATON_RECOVER_AFTER = timedelta(minutes=env.int("BATON_RECOVER_AFTER_MINUTES", default=5))
 BATON_SLA_WARN_SHARE = env.float("BATON_SLA_WARN_SHARE", default=0.75)
 BATON_SWEEP_BATCH = env.int("BATON_SWEEP_BATCH", default=500)
+# The case page shows this many of a case's latest posts and timeline entries; "Show earlier" pages back.
+BATON_CASE_PAGE_POSTS = env.int("BATON_CASE_PAGE_POSTS", default=20)
+BATON_CASE_PAGE_EVENTS = env.int("BATON_CASE_PAGE_EVENTS", default=50)
+# Flood guard: an author with more than BATON_CASE_FLOOD_MENTIONS posts attached to one case within
+# BATON_CASE_FLOOD_MINUTES is a possible flood or bot. The case is tagged `possible-flood` with a timeline entry,
+# and that author's further posts in the window are stored but not attached to it (feedback.cases.services).
+BATON_CASE_FLOOD_MENTIONS = env.int("BATON_CASE_FLOOD_MENTIONS", default=30)
+BATON_CASE_FLOOD_MINUTES = env.int("BATON_CASE_FLOOD_MINUTES", default=60)
 # Understanding: "model" (the learned model, trained from the shipped data on first use and cached
 # in BATON_VAR_DIR/models/) or "rules" (keyword rules and VADER only).
 BATON_UNDERSTANDING_ENGINE = env.str("BATON_UNDERSTANDING_ENGINE", default="model")

@@ -6,6 +6,7 @@ Locks are always taken in the same order (customer, then case) through `_lock_ca
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
@@ -101,6 +102,58 @@ class Attachment:
     tags: tuple[str, ...] = ()
     requires_approval: bool = False
     assign_to_lead: bool = False
+    # Set by `attach_mentions` when the flood guard kept the mention off its case (`hold_floods`).
+    held: bool = False
+
+
+FLOOD_TAG = "possible-flood"
+
+
+def hold_floods(attachments: list[Attachment], cases: dict[tuple[int, int], Case]) -> None:
+    """The flood guard: mark `held` each attachment whose author already has BATON_CASE_FLOOD_MENTIONS posts on
+    the same case within the BATON_CASE_FLOOD_MINUTES before it (a possible flood or bot).
+
+    `cases`: the case each (customer, department) goes to now; in one batch all of a key's posts go to one case
+    (that one or a new one). One query. A held mention is stored and processed but not attached: it adds no
+    post, timeline entry or clock to the case; `flag_floods` tags the case and says so on its timeline."""
+    limit, window = settings.BATON_CASE_FLOOD_MENTIONS, timedelta(minutes=settings.BATON_CASE_FLOOD_MINUTES)
+    if limit <= 0:
+        return  # 0 turns the guard off
+    key_of = {case.pk: key for key, case in cases.items()}
+    recent: dict[tuple, list[datetime]] = {}
+    for case_id, handle, at in Mention.objects.filter(
+        case_id__in=list(key_of), received_at__gte=min(item.now for item in attachments) - window
+    ).values_list("case_id", "author_handle", "received_at"):
+        recent.setdefault((key_of[case_id], handle), []).append(at)
+    for item in sorted(attachments, key=lambda item: item.now):
+        times = recent.setdefault(((item.customer.pk, item.department.pk), item.mention.author_handle), [])
+        times[:] = [at for at in times if at > item.now - window]
+        item.held = len(times) >= limit
+        if not item.held:
+            times.append(item.now)
+
+
+def flag_floods(held: list[Attachment], cases: dict[tuple[int, int], Case]) -> None:
+    """Tag each case that had posts held back `possible-flood`, with one timeline entry the first time."""
+    flagged: dict[int, tuple[Case, Attachment, int]] = {}
+    for item in held:
+        case = cases[(item.customer.pk, item.department.pk)]
+        _, first, count = flagged.get(case.pk, (case, item, 0))
+        flagged[case.pk] = (case, first, count + 1)
+    events = []
+    for case, item, count in flagged.values():
+        if FLOOD_TAG in case.tags:
+            continue
+        case.tags = [*case.tags, FLOOD_TAG]
+        limit, minutes = settings.BATON_CASE_FLOOD_MENTIONS, settings.BATON_CASE_FLOOD_MINUTES
+        events.append(CaseEvent(case=case, kind=EventKind.NOTE, created_at=item.now, data={
+            "flood": {"author": item.mention.author_handle, "limit": limit, "minutes": minutes, "held": count},
+            "text": f"Possible flood or bot: @{item.mention.author_handle} posted more than {limit} times to this "
+                    f"case within {minutes} minutes. Their further posts in that window are stored but not "
+                    "attached here (the admin's mention list has them).",
+        }))
+    Case.objects.bulk_update([case for case, _, _ in flagged.values()], ["tags"])
+    CaseEvent.objects.bulk_create(events)
 
 
 def attach_mentions(attachments: list[Attachment], *, policies: dict | None = None) -> list[Attachment]:
@@ -127,11 +180,14 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
         "resolved_at", "pk"
     ):
         resolved[(case.customer_id, case.department_id)] = case
+    hold_floods(attachments, {**resolved, **open_cases})
+    held = [item for item in attachments if item.held]
+    attachments_in = [item for item in attachments if not item.held]
 
     new_cases: list[Attachment] = []
     woken: dict[int, tuple[Case, datetime]] = {}  # pending cases the customer wrote to
     awaiting: dict[int, tuple[Case, datetime]] = {}  # cases that now wait for a next reply
-    for item in sorted(attachments, key=lambda item: item.now):
+    for item in sorted(attachments_in, key=lambda item: item.now):
         key = (item.customer.pk, item.department.pk)
         case = open_cases.get(key)
         if case is None and key in resolved and resolved[key].resolved_at >= item.now - item.department.reopen_window:
@@ -158,7 +214,7 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
                                 data={"department": item.department.slug, "department_name": item.department.name,
                                       "priority": item.priority}))
         clocks.extend(sla.new_clocks(case=item.case, now=item.now, policies=policies))
-    for item in attachments:
+    for item in attachments_in:
         item.mention.case = item.case
         events.append(CaseEvent(
             case=item.case, kind=EventKind.MENTION, created_at=item.now,
@@ -167,6 +223,8 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
         ))
     CaseEvent.objects.bulk_create(events)
     SlaClock.objects.bulk_create(clocks)
+    if held:
+        flag_floods(held, {**resolved, **open_cases})
     for case, now in woken.values():
         _move(case=case, to=CaseStatus.OPEN, now=now, reason="The customer wrote again.")
     sla.start_next_reply_clocks(cases=list(awaiting.values()), policies=policies)
