@@ -12,6 +12,9 @@ from functools import lru_cache
 from django.conf import settings
 from django.contrib.auth.backends import ModelBackend
 from django.contrib.auth.hashers import check_password
+from django.contrib.sessions.models import Session
+from django.utils import timezone
+from rest_framework.authtoken.models import Token
 
 DEMO_PASSWORD = "baton-demo"  # noqa: S105 - published on purpose: the demo's logins, refused with DEBUG off
 # The usernames `seed_demo` creates (feedback.demo.DEMO_USERS; a test keeps the two lists equal).
@@ -53,3 +56,22 @@ def client_ip(request) -> str | None:
         if forwarded:
             return forwarded[-1]
     return request.META.get("REMOTE_ADDR")
+
+
+def revoke_access(*, user, deactivate: bool = False) -> dict[str, int]:
+    """End every session of `user` and delete their API token (`manage.py revoke_access`); with `deactivate`,
+    also refuse them from now on (an inactive user's session and token are refused everywhere).
+
+    The user signs in again with their password, if they still have one and are active; a new token is made
+    in the admin (Auth Token). A password change, in the admin or by the user, also ends their other sessions.
+    """
+    ended = 0
+    for session in Session.objects.filter(expire_date__gt=timezone.now()).iterator():
+        if session.get_decoded().get("_auth_user_id") == str(user.pk):
+            session.delete()
+            ended += 1
+    tokens, _ = Token.objects.filter(user=user).delete()
+    if deactivate and user.is_active:
+        user.is_active = False
+        user.save(update_fields=["is_active"])
+    return {"sessions": ended, "tokens": tokens}
