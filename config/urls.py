@@ -14,3 +14,5 @@ urlpatterns = [
     path("hooks/", include("feedback.intake.webhooks.urls")),
     path("", include("feedback.urls")),
 ]
+
+handler500 = "config.views.server_error"  # JSON for the API and webhooks, the HTML page elsewhere
