@@ -9,6 +9,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import environ
+from csp.constants import NONE, SELF
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -45,6 +46,8 @@ INSTALLED_APPS = [
     "django_filters",
     "django_htmx",
     "simple_history",  # the audit trail of settings: routing rules, promises, SLA policies, schedules
+    "csp",
+    "axes",
     "teams",
     "customers",
     "feedback",
@@ -61,6 +64,9 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "csp.middleware.CSPMiddleware",
+    # Last, as django-axes asks: turns a locked-out login into the lock-out page (429).
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -109,6 +115,13 @@ else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # --- Auth ---------------------------------------------------------------------
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out username before any password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    # Django's ModelBackend that, with DEBUG off, refuses the demo password and signs out demo users who still
+    # have it (see config/auth.py).
+    "config.auth.Backend",
+]
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
@@ -121,6 +134,16 @@ LOGOUT_REDIRECT_URL = "login"
 # The audit trail (django-simple-history) is read in the admin, never replayed: a settings change
 # goes through its form or service, so the admin's "revert to this version" is off.
 SIMPLE_HISTORY_REVERT_DISABLED = True
+# Login throttling (django-axes, attempts in the database): after BATON_LOGIN_FAILURE_LIMIT wrong passwords for
+# one username from one address, that pair is locked out for BATON_LOGIN_COOLOFF_MINUTES (the login page answers
+# 429 with templates/registration/locked_out.html). `manage.py axes_reset` lifts every lock-out now.
+AXES_FAILURE_LIMIT = env.int("BATON_LOGIN_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("BATON_LOGIN_COOLOFF_MINUTES", default=15))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
+AXES_CLIENT_IP_CALLABLE = "config.auth.client_ip"
+AXES_VERBOSE = False
 
 # --- I18N ---------------------------------------------------------------------
 LANGUAGE_CODE = "en-us"
@@ -143,9 +166,15 @@ STORAGES = {
 }
 
 # --- Security (production) ----------------------------------------------------
+# Set when a reverse proxy that you run (nginx, a load balancer) is the only way to reach Baton, terminates TLS
+# and sets X-Forwarded-Proto and X-Forwarded-For itself: only then are those headers believed (for "is this
+# request HTTPS?" and for the client address that login throttling counts). Without a proxy they are ignored,
+# since any client can send them.
+BATON_TRUSTED_PROXY = env.bool("DJANGO_TRUSTED_PROXY", default=False)
+if BATON_TRUSTED_PROXY:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("DJANGO_SECURE_HSTS_SECONDS", default=31536000)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = True
     SECURE_HSTS_PRELOAD = True
@@ -153,6 +182,23 @@ if not DEBUG:
     CSRF_COOKIE_SECURE = True
 SESSION_COOKIE_HTTPONLY = True
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (django-csp), on every response, DEBUG or not: scripts, styles, images and fonts from
+# Baton itself only; no inline script, event handler or style attribute, no eval. Front-end code lives in
+# static/ (static/feedback/*.js); Chart.js and Swagger UI's SVG icons need data: images.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
 
 # --- REST API -----------------------------------------------------------------
 REST_FRAMEWORK = {
@@ -220,6 +266,14 @@ CELERY_BEAT_SCHEDULE = {
 BATON_RECOVER_AFTER = timedelta(minutes=env.int("BATON_RECOVER_AFTER_MINUTES", default=5))
 BATON_SLA_WARN_SHARE = env.float("BATON_SLA_WARN_SHARE", default=0.75)
 BATON_SWEEP_BATCH = env.int("BATON_SWEEP_BATCH", default=500)
+# The case page shows this many of a case's latest posts and timeline entries; "Show earlier" pages back.
+BATON_CASE_PAGE_POSTS = env.int("BATON_CASE_PAGE_POSTS", default=20)
+BATON_CASE_PAGE_EVENTS = env.int("BATON_CASE_PAGE_EVENTS", default=50)
+# Flood guard: an author with more than BATON_CASE_FLOOD_MENTIONS posts attached to one case within
+# BATON_CASE_FLOOD_MINUTES is a possible flood or bot. The case is tagged `possible-flood` with a timeline entry,
+# and that author's further posts in the window are stored but not attached to it (feedback.cases.services).
+BATON_CASE_FLOOD_MENTIONS = env.int("BATON_CASE_FLOOD_MENTIONS", default=30)
+BATON_CASE_FLOOD_MINUTES = env.int("BATON_CASE_FLOOD_MINUTES", default=60)
 # Understanding: "model" (the learned model, trained from the shipped data on first use and cached
 # in BATON_VAR_DIR/models/) or "rules" (keyword rules and VADER only).
 BATON_UNDERSTANDING_ENGINE = env.str("BATON_UNDERSTANDING_ENGINE", default="model")
@@ -254,5 +308,6 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    # django-axes logs every successful login at INFO; its lock-outs are warnings.
+    "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

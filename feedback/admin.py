@@ -18,6 +18,7 @@ from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
 from feedback.understanding.forms import LinesField
 from feedback.understanding.labels import correct_label, parse_label_value
 from feedback.understanding.models import LabelCorrection, Promise
+from teams.admin import HeadedDepartmentAdmin
 
 
 class MentionAdminForm(forms.ModelForm):
@@ -184,7 +185,7 @@ class ProblemAdmin(admin.ModelAdmin):
 
 
 @admin.register(SlaPolicy)
-class SlaPolicyAdmin(SimpleHistoryAdmin):
+class SlaPolicyAdmin(HeadedDepartmentAdmin):  # staff heads: their departments' policies only
     list_display = ["department", "priority", "first_reply_minutes", "next_reply_minutes", "resolution_minutes",
                     "handoff_acceptance_minutes", "warn_share", "business_hours"]
     list_filter = ["department", "priority", "business_hours"]

@@ -37,6 +37,7 @@ from django.db import transaction
 from django.db.models import Min, Q
 from django.utils import timezone
 
+from config.auth import DEMO_PASSWORD  # printed by seed_demo; refused with DEBUG off (config/auth.py)
 from config.errors import BatonError
 from customers.models import Customer, Identity, LinkMethod, Stage
 from customers.services import normalize_handle
@@ -63,7 +64,6 @@ from teams.models import BoardSeat, Department, Membership, Role
 
 logger = logging.getLogger(__name__)
 
-DEMO_PASSWORD = "baton-demo"  # printed by seed_demo; set only when settings.DEBUG is on (the command checks)
 DATASET = "twitter-us-airline-sentiment"
 FIXTURE = Path(__file__).resolve().parent / "fixtures" / "demo" / "airline_mentions_demo.csv"
 DEFAULT_MENTIONS = 2000

@@ -2,6 +2,25 @@ from django.contrib import admin
 from simple_history.admin import SimpleHistoryAdmin
 
 from .models import BoardSeat, BusinessSchedule, ClosedDay, Department, Membership
+from .selectors import headed_departments
+
+
+class HeadedDepartmentAdmin(SimpleHistoryAdmin):
+    """Least privilege for a department's own settings (SLA policies, business schedules): staff who are not
+    superusers list, open, change and delete only the rows of departments they head, and choose only those."""
+
+    department_field = "department"
+
+    def get_queryset(self, request):
+        queryset = super().get_queryset(request)
+        if request.user.is_superuser:
+            return queryset
+        return queryset.filter(**{f"{self.department_field}__in": headed_departments(user=request.user)})
+
+    def formfield_for_foreignkey(self, db_field, request, **kwargs):
+        if db_field.name == self.department_field and not request.user.is_superuser:
+            kwargs["queryset"] = headed_departments(user=request.user)
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
 
 class MembershipInline(admin.TabularInline):
@@ -38,14 +57,24 @@ class ClosedDayInline(admin.TabularInline):
 
 
 @admin.register(BusinessSchedule)
-class BusinessScheduleAdmin(SimpleHistoryAdmin):
+class BusinessScheduleAdmin(HeadedDepartmentAdmin):
     list_display = ["department", "time_zone", "holiday_country", "holiday_subdivision", "updated_at"]
     inlines = [ClosedDayInline]
 
 
 @admin.register(ClosedDay)
 class ClosedDayAdmin(SimpleHistoryAdmin):
-    """Edited with their schedule; listed here for their history (who added or removed a day)."""
+    """Edited with their schedule (where heads see only their departments'); listed here, read-only, for their
+    history (who added or removed a day)."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
     list_display = ["schedule", "date", "name"]
     list_filter = ["schedule"]

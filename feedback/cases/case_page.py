@@ -3,6 +3,7 @@
 
 from django.shortcuts import render
 
+from config.query import int_param
 from feedback.cases import journey_selectors, selectors
 from feedback.cases.forms import HandoffForm, NoteForm, ReplyForm
 from feedback.cases.journey_forms import (
@@ -36,7 +37,9 @@ def case_page(request, case, *, forms=None, status=200):
         "note_form": forms.get("note") or NoteForm(),
         "handoff_form": forms.get("handoff") or HandoffForm(case=case),
         "resolve_form": forms.get("resolve") or OutcomeResolveForm(case=case),
-        **selectors.case_detail(case=case),
+        # ?posts=2 and ?events=2: the page of posts, of timeline entries, before the latest ("show earlier").
+        **selectors.case_detail(case=case, posts_page=int_param(request, "posts"),
+                                events_page=int_param(request, "events")),
         **journey_context(request, case, forms),
     }
     return render(request, "feedback/case_detail.html", context, status=status)

@@ -83,6 +83,15 @@ def note(*, case: Case | int, text: str, actor, now: datetime, correction: Corre
     return _event(case=case, kind=EventKind.NOTE, now=now, actor=actor, text=text, **extra)
 
 
+def flood_flagged(*, case: Case, author: str, limit: int, minutes: int, held: int, now: datetime) -> CaseEvent:
+    """The flood guard held back posts of `author` from `case` (see `services.hold_floods`)."""
+    return _event(case=case, kind=EventKind.NOTE, now=now,
+                  flood={"author": author, "limit": limit, "minutes": minutes, "held": held},
+                  text=f"Possible flood or bot: @{author} posted more than {limit} times to this case within "
+                       f"{minutes} minutes. Their further posts in that window are stored but not attached here "
+                       "(the admin's mention list has them).")
+
+
 def _handoff_data(handoff: Handoff) -> dict:
     return {
         "handoff_id": handoff.pk,
@@ -221,6 +230,9 @@ def describe(event: CaseEvent) -> Description:
         verb = "confirmed" if correction.get("from") == correction.get("to") else "corrected"
         return Description(f"Label {verb}", _by(event), hint="(kept as a training example)",
                            quote=data.get("text", ""))
+    if kind == EventKind.NOTE and data.get("flood"):
+        return Description("Possible flood or bot", "", hint="(tagged possible-flood)", quote=data.get("text", ""),
+                           quote_class="error")
     if kind == EventKind.NOTE:
         return Description("Internal note", _by(event), hint="(not shown to the customer)", quote=data.get("text", ""))
     if kind == EventKind.HANDOFF:

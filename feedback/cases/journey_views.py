@@ -11,6 +11,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from config.errors import BatonError, NotAllowed
+from config.query import choice_param, int_param
 from feedback.cases import journey, problems
 from feedback.cases import journey_selectors as selectors
 from feedback.cases.case_page import case_page
@@ -98,10 +99,8 @@ def feedback_acknowledge(request, feedback_id):
 @login_required
 def problem_list(request):
     _departments_required(request.user)
-    department_id = request.GET.get("department")
-    department_id = int(department_id) if department_id and department_id.isdigit() else None
-    status = request.GET.get("status", ProblemStatus.OPEN)
-    status = status if status in ProblemStatus.values else ""
+    department_id = int_param(request, "department")
+    status = choice_param(request, "status", ProblemStatus.values, default=ProblemStatus.OPEN)
     return render(request, "feedback/problem_list.html", {
         "problems": selectors.problems(department_id=department_id, status=status or None)[:200],
         "departments": Department.objects.order_by("name"),

@@ -3,6 +3,8 @@
 from datetime import datetime, timedelta
 from statistics import median
 
+from django.conf import settings
+from django.core.paginator import Paginator
 from django.db.models import Count, Prefetch, Q
 from django.http import Http404
 from django.utils import timezone
@@ -45,10 +47,19 @@ def case_for_user(*, user, case_id: int) -> Case:
     return case
 
 
-def case_detail(*, case: Case) -> dict:
+def case_detail(*, case: Case, posts_page: int | None = None, events_page: int | None = None) -> dict:
+    """The case page: one page of its posts (the latest BATON_CASE_PAGE_POSTS first, oldest first on the page)
+    and of its timeline (the latest BATON_CASE_PAGE_EVENTS, newest first). Page 2 is the ones before; a page
+    past the last is the last. A case can collect thousands of posts: the page stays the same size."""
+    posts = Paginator(case.mentions.order_by("-posted_at", "-id"), settings.BATON_CASE_PAGE_POSTS).get_page(
+        posts_page or 1)
+    events = Paginator(CaseEvent.objects.filter(case=case).select_related("actor").order_by("-created_at", "-id"),
+                       settings.BATON_CASE_PAGE_EVENTS).get_page(events_page or 1)
     return {
-        "mentions": list(case.mentions.order_by("posted_at")),
-        "events": list(CaseEvent.objects.filter(case=case).select_related("actor").order_by("-created_at", "-id")),
+        "mentions": list(reversed(posts.object_list)),
+        "posts_page": posts,
+        "events": list(events.object_list),
+        "events_page": events,
         "clocks": list(case.clocks.order_by("started_at", "metric")),
         "customer_mentions": case.customer.mentions.count(),
         "customer_cases": case.customer.cases.count(),

@@ -8,6 +8,7 @@ status changes go through `transitions.move_status`; timeline entries are built 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -47,6 +48,54 @@ class Attachment:
     tags: tuple[str, ...] = ()
     requires_approval: bool = False
     assign_to_lead: bool = False
+    # Set by `attach_mentions` when the flood guard kept the mention off its case (`hold_floods`).
+    held: bool = False
+
+
+FLOOD_TAG = "possible-flood"
+
+
+def hold_floods(attachments: list[Attachment], cases: dict[tuple[int, int], Case]) -> None:
+    """The flood guard: mark `held` each attachment whose author already has BATON_CASE_FLOOD_MENTIONS posts on
+    the same case within the BATON_CASE_FLOOD_MINUTES before it (a possible flood or bot).
+
+    `cases`: the case each (customer, department) goes to now; in one batch all of a key's posts go to one case
+    (that one or a new one). One query. A held mention is stored and processed but not attached: it adds no
+    post, timeline entry or clock to the case; `flag_floods` tags the case and says so on its timeline."""
+    limit, window = settings.BATON_CASE_FLOOD_MENTIONS, timedelta(minutes=settings.BATON_CASE_FLOOD_MINUTES)
+    if limit <= 0:
+        return  # 0 turns the guard off
+    key_of = {case.pk: key for key, case in cases.items()}
+    recent: dict[tuple, list[datetime]] = {}
+    for case_id, handle, at in Mention.objects.filter(
+        case_id__in=list(key_of), received_at__gte=min(item.now for item in attachments) - window
+    ).values_list("case_id", "author_handle", "received_at"):
+        recent.setdefault((key_of[case_id], handle), []).append(at)
+    for item in sorted(attachments, key=lambda item: item.now):
+        times = recent.setdefault(((item.customer.pk, item.department.pk), item.mention.author_handle), [])
+        times[:] = [at for at in times if at > item.now - window]
+        item.held = len(times) >= limit
+        if not item.held:
+            times.append(item.now)
+
+
+def flag_floods(held: list[Attachment], cases: dict[tuple[int, int], Case]) -> None:
+    """Tag each case that had posts held back `possible-flood`, with one timeline entry the first time."""
+    flagged: dict[int, tuple[Case, Attachment, int]] = {}
+    for item in held:
+        case = cases[(item.customer.pk, item.department.pk)]
+        _, first, count = flagged.get(case.pk, (case, item, 0))
+        flagged[case.pk] = (case, first, count + 1)
+    entries = []
+    for case, item, count in flagged.values():
+        if FLOOD_TAG in case.tags:
+            continue
+        case.tags = [*case.tags, FLOOD_TAG]
+        entries.append(events.flood_flagged(case=case, author=item.mention.author_handle, held=count, now=item.now,
+                                            limit=settings.BATON_CASE_FLOOD_MENTIONS,
+                                            minutes=settings.BATON_CASE_FLOOD_MINUTES))
+    Case.objects.bulk_update([case for case, _, _ in flagged.values()], ["tags"])
+    CaseEvent.objects.bulk_create(entries)
 
 
 def attach_mentions(attachments: list[Attachment], *, policies: dict | None = None) -> list[Attachment]:
@@ -77,11 +126,14 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
     for case in sorted((case for case in locked if case.status == CaseStatus.RESOLVED),
                        key=lambda c: (c.resolved_at, c.pk)):
         resolved[(case.customer_id, case.department_id)] = case
+    hold_floods(attachments, {**resolved, **open_cases})
+    held = [item for item in attachments if item.held]
+    attachments_in = [item for item in attachments if not item.held]
 
     new_cases: list[Attachment] = []
     woken: dict[int, tuple[Case, datetime]] = {}  # pending cases the customer wrote to
     awaiting: dict[int, tuple[Case, datetime]] = {}  # cases that now wait for a next reply
-    for item in sorted(attachments, key=lambda item: item.now):
+    for item in sorted(attachments_in, key=lambda item: item.now):
         key = (item.customer.pk, item.department.pk)
         case = open_cases.get(key)
         if case is None and key in resolved and resolved[key].resolved_at >= item.now - item.department.reopen_window:
@@ -107,11 +159,13 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
         timeline.append(events.created(case=item.case, department=item.department, priority=item.priority,
                                        now=item.now))
         clocks.extend(sla.new_clocks(case=item.case, now=item.now, policies=policies))
-    for item in attachments:
+    for item in attachments_in:
         item.mention.case = item.case
         timeline.append(events.mention_attached(case=item.case, mention=item.mention, now=item.now))
     CaseEvent.objects.bulk_create(timeline)
     SlaClock.objects.bulk_create(clocks)
+    if held:
+        flag_floods(held, {**resolved, **open_cases})
     for case, now in woken.values():
         move_status(case=case, to=CaseStatus.OPEN, now=now, reason="The customer wrote again.")
     sla.start_next_reply_clocks(cases=list(awaiting.values()), policies=policies)

@@ -8,6 +8,7 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
 from config.errors import BatonError
+from config.query import int_param
 from feedback.cases import journey, journey_selectors, problems, selectors
 from feedback.cases import services as case_services
 from feedback.cases.case_page import case_page
@@ -27,8 +28,7 @@ def home(request):
 
 @login_required
 def inbox(request):
-    department_id = request.GET.get("department")
-    department_id = int(department_id) if department_id and department_id.isdigit() else None
+    department_id = int_param(request, "department")
     cases = selectors.inbox_cases(user=request.user, department_id=department_id)[:200]
     if request.htmx:
         return render(request, "feedback/partials/_inbox_rows.html", {"cases": cases, "department_id": department_id})

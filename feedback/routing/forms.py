@@ -9,6 +9,7 @@ from feedback.choices import Intent, Priority, Source
 from feedback.routing.models import RoutingRule
 from feedback.understanding.models import Promise
 from teams.models import Assignment, Department
+from teams.selectors import headed_departments
 
 TRI_STATE = [("", "Either"), ("true", "Yes"), ("false", "No")]
 CONDITION_FIELDS = [
@@ -55,9 +56,16 @@ class RoutingRuleForm(forms.ModelForm):
         ]
         widgets = {"keywords": forms.Textarea(attrs={"rows": 4})}
 
-    def __init__(self, *args, **kwargs):
+    def __init__(self, *args, user=None, **kwargs):
+        """`user`: the head editing; the department choices are the departments they head (all for a
+        superuser or no user), and only a superuser makes a rule monitor-only (it applies to every department)."""
         super().__init__(*args, **kwargs)
-        self.fields["department"].queryset = Department.objects.order_by("name")
+        superuser = user is None or user.is_superuser
+        self.fields["department"].queryset = (
+            Department.objects.order_by("name") if superuser else headed_departments(user=user)
+        )
+        if not superuser and "monitor_only" in self.fields:
+            del self.fields["monitor_only"]
         if self.instance.pk:
             self.initial["is_complaint"] = {True: "true", False: "false"}.get(self.instance.is_complaint, "")
             self.initial["is_spam"] = {True: "true", False: "false"}.get(self.instance.is_spam, "")

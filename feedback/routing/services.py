@@ -13,7 +13,7 @@ from functools import lru_cache
 
 from django.db import transaction
 
-from config.errors import BatonError
+from config.errors import BatonError, NotAllowed
 from feedback.choices import Intent, Priority
 from feedback.defaults import create_routing_rules
 from feedback.intake.models import Mention
@@ -310,21 +310,46 @@ def save_rule(*, rule: RoutingRule, promises=None, by=None) -> RoutingRule:
     return rule
 
 
-def move_rule(*, rule: RoutingRule, up: bool, by=None) -> None:
-    """Swap a rule with its neighbour; positions are renumbered 10, 20, ... under a lock."""
+def move_rule(*, rule: RoutingRule, up: bool, by=None, managed: set[int] | None = None) -> None:
+    """Swap a rule with its neighbour; positions are renumbered 10, 20, ... under a lock.
+
+    `managed`: the ids of the rules `by` may manage (None: all, a superuser); the neighbour must be one of them
+    (see `reorder_rules`)."""
     if rule.is_default:
         raise RoutingError("The default rule always comes last.")
     with transaction.atomic():
-        ordered = list(RoutingRule.objects.select_for_update().filter(is_default=False).order_by("position", "id"))
+        locked = list(RoutingRule.objects.select_for_update().filter(is_default=False).order_by("position", "id"))
+        ordered = list(locked)
         index = next(i for i, other in enumerate(ordered) if other.pk == rule.pk)
         other = index - 1 if up else index + 1
         if 0 <= other < len(ordered):
             ordered[index], ordered[other] = ordered[other], ordered[index]
-        reorder_rules(ids=[item.pk for item in ordered], by=by, _locked=ordered)
+        reorder_rules(ids=[item.pk for item in ordered], by=by, managed=managed, _locked=locked)
 
 
-def reorder_rules(*, ids: list[int], by=None, _locked=None) -> None:
-    """Put the non-default rules in the order of `ids` (those left out keep their order, after)."""
+def _moves_only_within_runs(before: list[RoutingRule], after: list[RoutingRule], managed: set[int]) -> bool:
+    """Whether `after` only reorders each run of adjacent managed rules among itself: then every other rule
+    keeps its place, and which rule comes first between a managed and an unmanaged one is unchanged."""
+    start = 0
+    while start < len(before):
+        end = start + 1
+        if before[start].pk in managed:
+            while end < len(before) and before[end].pk in managed:
+                end += 1
+            if {rule.pk for rule in before[start:end]} != {rule.pk for rule in after[start:end]}:
+                return False
+        elif after[start].pk != before[start].pk:
+            return False
+        start = end
+    return True
+
+
+def reorder_rules(*, ids: list[int], by=None, managed: set[int] | None = None, _locked=None) -> None:
+    """Put the non-default rules in the order of `ids` (those left out keep their order, after).
+
+    `managed`: the ids of the rules `by` may manage (None: all, a superuser). The first matching rule wins, so
+    moving a rule past another department's rule takes that department's posts (or gives them away): only a
+    superuser may; a head reorders only their own adjacent rules (NotAllowed otherwise)."""
     with transaction.atomic():
         rules = _locked or list(
             RoutingRule.objects.select_for_update().filter(is_default=False).order_by("position", "id")
@@ -332,6 +357,9 @@ def reorder_rules(*, ids: list[int], by=None, _locked=None) -> None:
         by_id = {rule.pk: rule for rule in rules}
         ordered = [by_id[pk] for pk in ids if pk in by_id]
         ordered += [rule for rule in rules if rule not in ordered]
+        if managed is not None and not _moves_only_within_runs(rules, ordered, managed):
+            raise NotAllowed("Only an administrator can move a rule past a rule of a department you do not head: "
+                             "the first matching rule wins, so that changes where other departments' posts go.")
         for position, rule in enumerate(ordered, start=1):
             if rule.position != position * 10:
                 # Saved one by one (a few rules), so the audit history records each move and by whom.

@@ -1,4 +1,8 @@
-"""Routing rule pages (department heads and superusers) and the "away" toggle (every member)."""
+"""Routing rule pages (department heads and superusers) and the "away" toggle (every member).
+
+Least privilege: a head sees every rule (the order matters to all) but edits, tests, toggles, moves and deletes
+only the rules routing to a department they head, and creates rules only for those (403 otherwise); a superuser
+manages all, monitor-only rules included (`feedback.routing.selectors`)."""
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -8,9 +12,12 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
+from config.errors import NotAllowed
+from config.query import int_list
 from feedback.routing import services as routing
 from feedback.routing.forms import DepartmentSettingsForm, RoutingRuleForm
 from feedback.routing.models import RoutingRule
+from feedback.routing.selectors import manageable_rules
 from teams.selectors import headed_departments, is_away
 from teams.services import set_away, update_department_settings
 
@@ -18,6 +25,19 @@ from teams.services import set_away, update_department_settings
 def _require_head(user) -> None:
     if not headed_departments(user=user).exists():
         raise PermissionDenied("Routing rules are managed by department heads.")
+
+
+def _managed_rule(user, rule_id) -> RoutingRule:
+    """The rule, if `user` may manage it: 404 when there is none, 403 when it routes to another department."""
+    rule = get_object_or_404(RoutingRule, pk=rule_id)
+    if not manageable_rules(user=user).filter(pk=rule.pk).exists():
+        raise PermissionDenied("Only the heads of the department a rule routes to manage it.")
+    return rule
+
+
+def _managed_ids(user) -> set[int] | None:
+    """What `routing.reorder_rules` may move for `user`: None (everything) for a superuser."""
+    return None if user.is_superuser else set(manageable_rules(user=user).values_list("pk", flat=True))
 
 
 @login_required
@@ -39,12 +59,14 @@ def rule_list(request):
     rules = RoutingRule.objects.select_related("department").prefetch_related("promises").order_by(
         "is_default", "position", "id"
     )
-    return render(request, "feedback/rule_list.html", {"rules": rules, "settings_forms": settings_forms},
+    managed = set(manageable_rules(user=request.user).values_list("pk", flat=True))
+    return render(request, "feedback/rule_list.html", {"rules": rules, "settings_forms": settings_forms,
+                                                       "managed": managed},
                   status=400 if request.method == "POST" else 200)
 
 
 def _rule_page(request, rule: RoutingRule | None):
-    form = RoutingRuleForm(request.POST or None, instance=rule)
+    form = RoutingRuleForm(request.POST or None, instance=rule, user=request.user)
     if request.method == "POST" and form.is_valid():
         saved = routing.save_rule(rule=form.save(commit=False), promises=form.cleaned_data.get("promises"),
                                   by=request.user)
@@ -63,7 +85,7 @@ def rule_create(request):
 @login_required
 def rule_edit(request, rule_id):
     _require_head(request.user)
-    return _rule_page(request, get_object_or_404(RoutingRule, pk=rule_id))
+    return _rule_page(request, _managed_rule(request.user, rule_id))
 
 
 @login_required
@@ -71,8 +93,8 @@ def rule_edit(request, rule_id):
 def rule_test(request, rule_id=None):
     """htmx: what the rule as edited (not saved) would have matched among the last 1,000 mentions."""
     _require_head(request.user)
-    rule = get_object_or_404(RoutingRule, pk=rule_id) if rule_id else None
-    form = RoutingRuleForm(request.POST, instance=rule)
+    rule = _managed_rule(request.user, rule_id) if rule_id else None
+    form = RoutingRuleForm(request.POST, instance=rule, user=request.user)
     if not form.is_valid():
         return render(request, "feedback/partials/_rule_test.html", {"form": form}, status=200)
     unsaved = form.save(commit=False)  # not saved: form.instance only holds the edited values
@@ -87,10 +109,10 @@ def rule_test(request, rule_id=None):
 @require_POST
 def rule_move(request, rule_id, direction):
     _require_head(request.user)
-    rule = get_object_or_404(RoutingRule, pk=rule_id)
+    rule = _managed_rule(request.user, rule_id)
     try:
-        routing.move_rule(rule=rule, up=direction == "up", by=request.user)
-    except routing.RoutingError as exc:
+        routing.move_rule(rule=rule, up=direction == "up", by=request.user, managed=_managed_ids(request.user))
+    except (routing.RoutingError, NotAllowed) as exc:
         messages.error(request, exc.message)
     return redirect("rule-list")
 
@@ -100,8 +122,11 @@ def rule_move(request, rule_id, direction):
 def rule_reorder(request):
     """Drag and drop: the new order of rule ids."""
     _require_head(request.user)
-    ids = [int(value) for value in request.POST.getlist("rule") if value.isdigit()]
-    routing.reorder_rules(ids=ids, by=request.user)
+    ids = int_list(request.POST.getlist("rule"))
+    try:
+        routing.reorder_rules(ids=ids, by=request.user, managed=_managed_ids(request.user))
+    except NotAllowed as exc:
+        raise PermissionDenied(exc.message) from exc
     return HttpResponse(status=204) if request.htmx else redirect("rule-list")
 
 
@@ -109,7 +134,7 @@ def rule_reorder(request):
 @require_POST
 def rule_toggle(request, rule_id):
     _require_head(request.user)
-    rule = get_object_or_404(RoutingRule, pk=rule_id)
+    rule = _managed_rule(request.user, rule_id)
     if rule.is_default:
         messages.error(request, "The default rule is always active.")
     else:
@@ -123,7 +148,7 @@ def rule_toggle(request, rule_id):
 @require_POST
 def rule_delete(request, rule_id):
     _require_head(request.user)
-    rule = get_object_or_404(RoutingRule, pk=rule_id)
+    rule = _managed_rule(request.user, rule_id)
     try:
         routing.delete_rule(rule=rule)
     except routing.RoutingError as exc:

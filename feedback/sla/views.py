@@ -4,6 +4,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.shortcuts import redirect, render
 
+from config.query import int_list
 from feedback.sla import notifications
 from feedback.sla.models import Notification
 
@@ -14,7 +15,7 @@ def notification_list(request):
         if request.POST.get("all"):
             notifications.mark_read(user=request.user)
         else:
-            ids = [int(value) for value in request.POST.getlist("id") if value.isdigit()]
+            ids = int_list(request.POST.getlist("id"))
             notifications.mark_read(user=request.user, ids=ids)
         return redirect("notifications")
     page = Paginator(

@@ -253,6 +253,13 @@ def head_client(client):
 
 
 @pytest.fixture
+def superuser_client(client):
+    """Manages every rule: the default (to marketing), other departments' rules and the order across them."""
+    client.force_login(UserFactory(username="root", is_superuser=True, is_staff=True))
+    return client
+
+
+@pytest.fixture
 def agent_client(client, service_agent):
     client.force_login(service_agent)
     return client
@@ -321,13 +328,13 @@ def test_a_head_lists_creates_edits_moves_deactivates_and_deletes(head_client):
     assert not RoutingRule.objects.filter(pk=rule.pk).exists()
 
 
-def test_the_default_rule_cannot_be_deleted_or_deactivated(head_client):
+def test_the_default_rule_cannot_be_deleted_or_deactivated(superuser_client):
     default = RoutingRule.objects.get(is_default=True)
-    head_client.post(reverse("rule-delete", args=[default.pk]))
-    head_client.post(reverse("rule-toggle", args=[default.pk]))
+    superuser_client.post(reverse("rule-delete", args=[default.pk]))
+    superuser_client.post(reverse("rule-toggle", args=[default.pk]))
     default.refresh_from_db()
     assert default.is_active
-    response = head_client.post(reverse("rule-edit", args=[default.pk]),
+    response = superuser_client.post(reverse("rule-edit", args=[default.pk]),
                                 {"name": "Default: service", "department": department("service").pk, "tags": ""})
     assert response.status_code == 302
     default.refresh_from_db()
@@ -343,9 +350,9 @@ def test_invalid_rules_are_refused(head_client):
     assert not RoutingRule.objects.filter(name="VIP complaints").exists()
 
 
-def test_reorder_by_ids(head_client):
+def test_reorder_by_ids(superuser_client):
     ids = list(RoutingRule.objects.filter(is_default=False).order_by("position").values_list("pk", flat=True))
-    head_client.post(reverse("rule-reorder"), {"rule": list(reversed(ids))})
+    superuser_client.post(reverse("rule-reorder"), {"rule": list(reversed(ids))})
     assert list(RoutingRule.objects.filter(is_default=False).order_by("position").values_list("pk", flat=True)) == (
         list(reversed(ids)))
 
@@ -353,14 +360,15 @@ def test_reorder_by_ids(head_client):
 # --- Test this rule -------------------------------------------------------------------------
 
 
-def test_test_this_rule_shows_matches_of_the_unsaved_rule(head_client):
+def test_test_this_rule_shows_matches_of_the_unsaved_rule(superuser_client):
     for i, text in enumerate(["@airline my zeppelin ride was late", "@airline zeppelin tickets?", "@airline hi"]):
         _process(text, external_id=f"t{i}", handle=f"h{i}")
     rule = RoutingRule.objects.get(name="Ideas: product")
     before = (rule.keywords, rule.intents, rule.updated_at)
-    response = head_client.post(reverse("rule-test", args=[rule.pk]),
-                                _rule_post(name="Ideas: product", intents=[], keywords="zeppelin", customer_value_min=""),
-                                HTTP_HX_REQUEST="true")
+    response = superuser_client.post(reverse("rule-test", args=[rule.pk]),
+                                     _rule_post(name="Ideas: product", intents=[], keywords="zeppelin",
+                                                customer_value_min=""),
+                                     HTTP_HX_REQUEST="true")
     assert response.status_code == 200
     html = response.content.decode()
     assert "<html" not in html

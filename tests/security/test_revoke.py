@@ -1,0 +1,73 @@
+"""Sessions and API tokens are revocable: `manage.py revoke_access`, deactivation and password changes."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from tests.factories import MembershipFactory, UserFactory, department
+
+pytestmark = pytest.mark.django_db
+
+
+def _signed_in(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    assert client.get(reverse("inbox")).status_code == 200
+    return client
+
+
+def _token_client(user) -> APIClient:
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    return client
+
+
+@pytest.fixture
+def agent(db):
+    return MembershipFactory(user=UserFactory(username="priya"), department=department("service")).user
+
+
+def test_revoke_access_ends_every_session_and_the_token(agent):
+    laptop, phone = _signed_in(agent), _signed_in(agent)
+    colleague = _signed_in(MembershipFactory(user=UserFactory(username="jo"), department=department("service")).user)
+    api = _token_client(agent)
+    assert api.get(reverse("api-schema")).status_code == 200
+
+    out = StringIO()
+    call_command("revoke_access", "priya", stdout=out)
+    assert "priya: 2 session(s) ended, 1 API token(s) deleted." in out.getvalue()
+    for client in (laptop, phone):
+        response = client.get(reverse("inbox"))
+        assert response.status_code == 302 and response.url.startswith(reverse("login"))
+    assert api.get(reverse("api-schema")).status_code == 401
+    assert colleague.get(reverse("inbox")).status_code == 200  # nobody else is signed out
+
+    agent.refresh_from_db()
+    assert agent.is_active
+    assert Client().post(reverse("login"), {"username": "priya", "password": "pw"}).status_code == 302
+
+
+def test_deactivate_refuses_the_user_from_now_on(agent):
+    call_command("revoke_access", "priya", "--deactivate", stdout=StringIO())
+    agent.refresh_from_db()
+    assert not agent.is_active
+    response = Client().post(reverse("login"), {"username": "priya", "password": "pw"})
+    assert response.status_code == 200 and "_auth_user_id" not in response.client.session
+
+
+def test_an_unknown_user_is_an_error():
+    with pytest.raises(CommandError, match="No user 'nobody'"):
+        call_command("revoke_access", "nobody")
+
+
+def test_a_password_change_ends_the_other_sessions(agent):
+    other = _signed_in(agent)
+    agent.set_password("a-brand-new-passphrase")
+    agent.save()
+    response = other.get(reverse("inbox"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))

@@ -1,0 +1,47 @@
+"""A 500 answers in the caller's language: JSON (the API's error shape) under /api/ and /hooks/, HTML elsewhere."""
+
+import pytest
+from django.test import Client, override_settings
+from django.urls import include, path
+
+from config import urls as project_urls
+
+
+def _boom(request):
+    raise RuntimeError("a bug")
+
+
+urlpatterns = [
+    path("api/v1/boom/", _boom),
+    path("hooks/boom/", _boom),
+    path("boom/", _boom),
+    path("", include("config.urls")),
+]
+handler500 = "config.views.server_error"
+
+
+@pytest.fixture
+def client():
+    with override_settings(ROOT_URLCONF=__name__):
+        yield Client(raise_request_exception=False)
+
+
+@pytest.mark.parametrize("url", ["/api/v1/boom/", "/hooks/boom/"])
+def test_api_and_webhook_errors_are_json(client, url):
+    response = client.get(url)
+    assert response.status_code == 500
+    assert response.headers["Content-Type"] == "application/json"
+    assert response.json() == {"code": "server_error", "message": "Baton could not finish this request; it was logged.",
+                               "fields": {}}
+    assert response.headers["Content-Security-Policy"]
+
+
+def test_page_errors_are_the_html_page(client):
+    response = client.get("/boom/")
+    assert response.status_code == 500
+    assert response.headers["Content-Type"].startswith("text/html")
+    assert "Something went wrong" in response.content.decode()
+
+
+def test_the_project_urls_use_the_handler():
+    assert project_urls.handler500 == "config.views.server_error"
