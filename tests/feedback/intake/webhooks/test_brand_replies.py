@@ -34,14 +34,21 @@ def _unprocessed_parent(text="@SkyJet my flight SJ210 is delayed, unacceptable")
     return mention
 
 
-def _recover(settings) -> int:
-    """One run of the recovery task (the beat runs it every 5 minutes), with every received
-    payload old enough to be taken; the parse it enqueues runs in-process."""
-    settings.CELERY_TASK_ALWAYS_EAGER = True
-    InboundPayload.objects.filter(status=InboundPayload.Status.RECEIVED).update(
-        received_at=datetime.now(tz=UTC) - settings.BATON_RECOVER_AFTER - timedelta(minutes=1)
-    )
-    return recover_inbound_payloads.apply().get()
+@pytest.fixture
+def recover(settings, task_queue, django_capture_on_commit_callbacks):
+    """One run of the recovery task (the beat runs it every 5 minutes), with every received payload
+    old enough to be taken; the parse it enqueues goes through the broker and runs as a worker would."""
+
+    def _recover() -> int:
+        InboundPayload.objects.filter(status=InboundPayload.Status.RECEIVED).update(
+            received_at=datetime.now(tz=UTC) - settings.BATON_RECOVER_AFTER - timedelta(minutes=1)
+        )
+        with django_capture_on_commit_callbacks(execute=True):
+            taken = recover_inbound_payloads.apply().get()
+        task_queue.run()
+        return taken
+
+    return _recover
 
 
 def _replay(*args) -> str:
@@ -54,7 +61,7 @@ def _channel_replies():
     return CaseEvent.objects.filter(kind=EventKind.REPLY, data__via="channel")
 
 
-def test_a_reply_waits_is_retried_and_after_12_attempts_is_quarantined_then_replayed(deliver_x, settings):
+def test_a_reply_waits_is_retried_and_after_12_attempts_is_quarantined_then_replayed(deliver_x, recover):
     assert MAX_PARSE_ATTEMPTS == 12
     parent = _unprocessed_parent()
     response = deliver_x(fixture_bytes("x/brand_reply.json"))
@@ -68,12 +75,12 @@ def test_a_reply_waits_is_retried_and_after_12_attempts_is_quarantined_then_repl
     assert payload.result == {"replies_waiting": 1}
 
     for attempt in range(2, MAX_PARSE_ATTEMPTS):
-        assert _recover(settings) == 1
+        assert recover() == 1
         payload.refresh_from_db()
         assert (payload.status, payload.reason, payload.attempts) == ("received", "", attempt)
         assert payload.detail == waiting_detail
 
-    assert _recover(settings) == 1  # the 12th attempt
+    assert recover() == 1  # the 12th attempt
     payload.refresh_from_db()
     assert (payload.status, payload.reason, payload.attempts) == ("quarantined", "reply_parent_pending", 12)
     assert payload.detail == (
@@ -82,7 +89,7 @@ def test_a_reply_waits_is_retried_and_after_12_attempts_is_quarantined_then_repl
     )
     assert payload.result == {"replies_waiting": 1}
     assert payload.processed_at is None
-    assert _recover(settings) == 0  # quarantined: the recovery task leaves it alone
+    assert recover() == 0  # quarantined: the recovery task leaves it alone
     assert not _channel_replies().exists()
     assert Mention.objects.count() == 1  # the brand's tweet is never a mention
 
@@ -104,22 +111,22 @@ def test_a_reply_waits_is_retried_and_after_12_attempts_is_quarantined_then_repl
     assert reply.data["inbound_payload_id"] == payload.pk
 
 
-def test_a_waiting_reply_is_recorded_by_the_recovery_once_its_mention_is_processed(deliver_x, settings):
+def test_a_waiting_reply_is_recorded_by_the_recovery_once_its_mention_is_processed(deliver_x, recover):
     parent = _unprocessed_parent()
     deliver_x(fixture_bytes("x/brand_reply.json"))
-    assert _recover(settings) == 1
+    assert recover() == 1
     payload = InboundPayload.objects.get()
     assert (payload.status, payload.attempts) == ("received", 2)
 
     process_mention(mention_id=parent.pk)
-    assert _recover(settings) == 1
+    assert recover() == 1
     payload.refresh_from_db()
     assert (payload.status, payload.reason, payload.detail, payload.attempts) == ("processed", "", "", 3)
     assert payload.result == {"replies_recorded": 1}
     parent.refresh_from_db()
     assert _channel_replies().get().case == parent.case
     assert parent.case.first_replied_at == REPLY_POSTED
-    assert _recover(settings) == 0
+    assert recover() == 0
 
 
 def test_a_reply_to_a_closed_case_goes_on_its_timeline_and_leaves_the_case_closed(deliver_x):
@@ -161,7 +168,7 @@ def test_a_reply_to_a_closed_case_goes_on_its_timeline_and_leaves_the_case_close
     assert clocks_before[ClockMetric.FIRST_REPLY][0] == resolved_at  # stopped by the resolution, not the reply
 
 
-def test_a_reply_to_a_post_baton_never_saw_is_counted_and_processed(deliver_x, settings):
+def test_a_reply_to_a_post_baton_never_saw_is_counted_and_processed(deliver_x, recover):
     response = deliver_x(fixture_bytes("x/brand_reply.json"))
 
     assert response.status_code == 200
@@ -170,10 +177,10 @@ def test_a_reply_to_a_post_baton_never_saw_is_counted_and_processed(deliver_x, s
     assert payload.result == {"replies_to_unknown_posts": 1}
     assert not Mention.objects.exists()
     assert not CaseEvent.objects.exists()
-    assert _recover(settings) == 0  # nothing to wait for: never retried
+    assert recover() == 0  # nothing to wait for: never retried
 
 
-def test_a_reply_to_a_mention_that_made_no_case_is_counted_and_processed(deliver_x, settings):
+def test_a_reply_to_a_mention_that_made_no_case_is_counted_and_processed(deliver_x, recover):
     spam = _unprocessed_parent("check out my channel and subscribe to my videos http://spam.example")
     process_mention(mention_id=spam.pk)
     spam.refresh_from_db()
@@ -184,4 +191,4 @@ def test_a_reply_to_a_mention_that_made_no_case_is_counted_and_processed(deliver
     assert (payload.status, payload.reason, payload.attempts) == ("processed", "", 1)
     assert payload.result == {"replies_to_mentions_without_case": 1}
     assert not CaseEvent.objects.exists()
-    assert _recover(settings) == 0
+    assert recover() == 0
