@@ -68,14 +68,17 @@ def test_a_rules_promises_are_part_of_its_history(client, head):
 
 
 def test_moving_and_deleting_a_rule_are_recorded_with_the_user(client, head):
-    rules = list(RoutingRule.objects.filter(is_default=False).order_by("position"))
-    second = rules[1]
+    ordered = list(RoutingRule.objects.filter(is_default=False).order_by("position"))
+    # Two adjacent rules routing to departments this user heads (a head moves only their own rules).
+    first, second = next((a, b) for a, b in zip(ordered, ordered[1:], strict=False) if a.department and b.department)
+    for dept in {first.department, second.department} - {department("service")}:
+        MembershipFactory(user=head, department=dept, role=Role.HEAD)
     client.post(reverse("rule-move", args=[second.pk, "up"]))
     moved = {record.id: _changes(record) for record in RoutingRule.history.filter(history_user=head)}
-    assert moved == {second.pk: {"position": (second.position, rules[0].position),
+    assert moved == {second.pk: {"position": (second.position, first.position),
                                  "updated_by": (None, head.pk)},
-                     rules[0].pk: {"position": (rules[0].position, second.position),
-                                   "updated_by": (None, head.pk)}}
+                     first.pk: {"position": (first.position, second.position),
+                                "updated_by": (None, head.pk)}}
     client.post(reverse("rule-delete", args=[second.pk]))
     gone = RoutingRule.history.filter(id=second.pk).latest()
     assert (gone.history_type, gone.history_user, gone.name) == ("-", head, second.name)
