@@ -71,9 +71,9 @@ def insert_new(
     is stored). Returns the `returning` columns of the rows inserted, in no guaranteed order.
 
     `rows` are dicts of attribute name -> Python value (a foreign key as `customer_id`, its
-    related row's primary key), best all with the same keys (a batch of
-    `mention_row`s); a field a row lacks takes its default, taken once for the whole batch (a
-    callable default such as `list` is called once: every row gets the same database value).
+    related row's primary key), best all with the same keys (a batch of `mention_row`s); a field
+    a row lacks takes its default, taken once for the whole batch (a callable default such as
+    `list` is called once: every row gets the same database value).
     Runs in one transaction (the caller's, when there is one). `save()`, signals and `auto_now`
     are not involved, as with `bulk_create`.
     """
@@ -98,8 +98,8 @@ def update_rows(model: type[Model], objects: list, fields: list[str], *, using: 
     hundred mentions and twenty fields costs more Python time than the rest of the batch.
     PostgreSQL gets typed VALUES, each cast to its column's type without a length, so that a value
     too long for its column is refused as `save()` refuses it (`bulk_update` casts to varchar(n),
-    which cuts it silently); SQLite (3.33+) a named CTE with UPDATE ... FROM,
-    in statements under its parameter limit. `save()`, signals and `auto_now` are not involved.
+    which cuts it silently); SQLite (3.33+) a named CTE with UPDATE ... FROM, in statements under
+    its parameter limit. `save()`, signals and `auto_now` are not involved.
     """
     if not objects:
         return
@@ -116,15 +116,17 @@ def update_rows(model: type[Model], objects: list, fields: list[str], *, using: 
         params.append(meta.pk.get_db_prep_save(obj.pk, connection))
         params.extend(column.get_db_prep_save(getattr(obj, column.attname), connection) for column in targets)
     width = len(targets) + 1
+    if connection.vendor == "postgresql":
+        types = [_cast_type(meta.pk, connection)] + [_cast_type(column, connection) for column in targets]
+        row = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
+    else:
+        row = "(" + ", ".join(["%s"] * width) + ")"
     with connection.cursor() as cursor:
         for start, count in _statement_slices(connection, len(objects), width):
             if connection.vendor == "postgresql":
-                types = [_cast_type(meta.pk, connection)] + [_cast_type(column, connection) for column in targets]
-                row = "(" + ", ".join(f"%s::{kind}" for kind in types) + ")"
                 sql = (f"UPDATE {table} AS t SET {assignments} FROM (VALUES {', '.join([row] * count)}) "
                        f"AS v({pk}, {names}) WHERE t.{pk} = v.{pk}")
             else:
-                row = "(" + ", ".join(["%s"] * width) + ")"
                 sql = (f"WITH v({pk}, {names}) AS (VALUES {', '.join([row] * count)}) "
                        f"UPDATE {table} SET {assignments} FROM v WHERE {table}.{pk} = v.{pk}")
             cursor.execute(sql, params[start * width : (start + count) * width])

@@ -24,12 +24,15 @@ on and the commit it measured:
 replaces the row of NAME (`--record PATH` writes another file). Do not edit the rows by hand: run
 the bench again. Each bench seeds its own data and cleans it up; `bench ingest` and `bench
 pipeline` vacuum the tables they write before they time anything, so repeated runs measure the
-same thing. The figures depend on the machine and on what else runs on it: compare rows taken on
-the same CPU, and run a bench twice before trusting a change of less than 10-20%. What each figure
-means: the bench's docstring in `feedback/bench/`.
+same thing. The figures depend on the machine and on what else runs on it: "Load" is the
+one-minute load average when the bench started and when it ended (above the core count, other
+processes were waiting for the cores and the figures are low). Compare rows taken on the same CPU
+at a similar load, and run a bench twice before trusting a change of less than 10-20%. What each
+figure means: the bench's docstring in `feedback/bench/`.
 """
 
-COLUMNS = ("Bench", "Command", "Figures (the bench's JSON line)", "CPU", "Cores", "Date (UTC)", "Commit")
+COLUMNS = ("Bench", "Command", "Figures (the bench's JSON line)", "CPU", "Cores", "Load (start, end)", "Date (UTC)",
+           "Commit")
 _CELL_SPLIT = re.compile(r"(?<!\\)\|")
 
 
@@ -44,6 +47,15 @@ def cpu_model() -> str:
     except OSError:
         pass
     return platform.processor() or platform.machine() or "unknown"
+
+
+def load_average() -> float | None:
+    """The machine's load average over the last minute (None where the platform has none): on a
+    shared machine, how many others wanted the cores while the bench ran."""
+    try:
+        return round(os.getloadavg()[0], 1)
+    except (AttributeError, OSError):
+        return None
 
 
 def git_commit() -> str:
@@ -64,15 +76,18 @@ def _escape(text: str) -> str:
     return text.replace("|", "\\|").replace("\n", " ")
 
 
-def row(*, name: str, command: str, figures: dict, now: datetime | None = None) -> list[str]:
-    """The table's cells for one run of bench `name`."""
+def row(*, name: str, command: str, figures: dict, load_at_start: float | None = None,
+        now: datetime | None = None) -> list[str]:
+    """The table's cells for one run of bench `name` (`load_at_start`: `load_average()` then)."""
     now = now or datetime.now(UTC)
+    loads = [load_at_start, load_average()]
     return [
         f"`{name}`",
         f"`{_escape(command)}`",
         f"`{_escape(json.dumps(figures, ensure_ascii=False))}`",
         _escape(cpu_model()),
         str(os.cpu_count()),
+        ", ".join("?" if load is None else f"{load:.1f}" for load in loads),
         now.astimezone(UTC).strftime("%Y-%m-%d %H:%M"),
         _escape(git_commit()),
     ]
@@ -95,10 +110,11 @@ def render(rows: dict[str, list[str]]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def record(*, name: str, command: str, figures: dict, path: Path | None = None) -> Path:
+def record(*, name: str, command: str, figures: dict, load_at_start: float | None = None,
+           path: Path | None = None) -> Path:
     """Write bench `name`'s figures into the table at `path` (BENCHMARKS.md), replacing its row."""
     path = Path(path or BENCHMARKS_FILE)
     rows = read_rows(path.read_text(encoding="utf-8")) if path.exists() else {}
-    rows[name] = row(name=name, command=command, figures=figures)
+    rows[name] = row(name=name, command=command, figures=figures, load_at_start=load_at_start)
     path.write_text(render(rows), encoding="utf-8")
     return path

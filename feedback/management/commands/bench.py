@@ -7,6 +7,7 @@ import json
 from django.core.management.base import BaseCommand, CommandError
 
 from feedback.bench import ingest, pipeline, routing, sla, understand
+from feedback.bench.record import load_average
 from feedback.bench.record import record as record_figures
 
 BENCHES = {
@@ -38,13 +39,14 @@ class Command(BaseCommand):
         module = BENCHES[name]
         known = set(inspect.signature(module.run).parameters)
         arguments = {key: value for key, value in options.items() if key in known}
+        load_at_start = load_average()
         try:
             result = module.run(**arguments, out=self.stdout.write)
         except ValueError as exc:
             raise CommandError(str(exc), returncode=2) from exc
         if record is not None:
             path = record_figures(name=name, command=self._command(name, arguments), figures=result,
-                                  path=record or None)
+                                  load_at_start=load_at_start, path=record or None)
             self.stderr.write(f"recorded in {path}", self.style.SUCCESS)
         self.stdout.write(json.dumps(result))  # the last line, always
 

@@ -38,9 +38,11 @@ def test_record_writes_one_row_per_bench_and_replaces_it(tmp_path):
     assert json.loads(cells[2].strip("`").replace("\\|", "|")) == first
     assert cells[3] == _cpu_model()
     assert cells[4] == str(os.cpu_count())
+    start, end = (float(load) for load in cells[5].split(", "))
+    assert start >= 0 and end >= 0
     head = subprocess.run(["git", "rev-parse", "--short=10", "HEAD"], cwd=settings.BASE_DIR, capture_output=True,
                           text=True, check=True).stdout.strip()
-    assert cells[6].startswith(head)
+    assert cells[7].startswith(head)
 
     understand = _bench("understand", "--n", "30", "--engine", "rules", "--record", str(path))
     second = _bench("routing", "--n", "300", "--seed", "3", "--record", str(path))
