@@ -10,8 +10,9 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
+from feedback.cases.floods import FLOOD_TAG
 from feedback.cases.models import Case, CaseEvent
-from feedback.cases.services import FLOOD_TAG, attach_mention
+from feedback.cases.services import attach_mention
 from feedback.choices import EventKind, Intent, MentionStatus, Priority
 from feedback.intake.ingest import store_mention
 from feedback.intake.models import Mention
