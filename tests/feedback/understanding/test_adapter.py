@@ -3,7 +3,8 @@
 import pytest
 
 from feedback.choices import Intent, Sentiment
-from feedback.understanding.adapter import sentiment_label, understand_text
+from feedback.understanding.adapter import understand_text
+from feedback.understanding.rules import sentiment_label
 
 
 @pytest.mark.parametrize(
