@@ -24,6 +24,7 @@ POSTS = [
     "@united my bag never arrived and nobody answers the phone",
     "Check out my channel and subscribe please!!! http://youtube.com/xyz",
     "@VirginAmerica the seat was broken, the wifi did not work and the flight was delayed 3 hours. Worst trip.",
+    "@USAirways not sure how I feel about the new seats",  # the test cascade is unsure of this one: embedded
 ]
 
 
