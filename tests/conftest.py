@@ -8,27 +8,50 @@ from rest_framework.test import APIClient
 from tests.broker import TaskQueue
 from tests.factories import MembershipFactory, UserFactory, department
 
+# The understanding settings of the runtime profile (feedback/understanding/config.py)
+PROFILE_SETTINGS = ("BATON_UNDERSTANDING_EMBEDDINGS", "BATON_EMBEDDING_LAYERS", "BATON_CASCADE_SHARE",
+                    "BATON_EMBEDDING_PRECISION", "BATON_EMBEDDING_THREADS", "BATON_UNDERSTANDING_MODEL")
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "rules_engine: the test is about the rules engine (rules-1), so it runs with it instead of the model")
+
 
 @pytest.fixture(autouse=True, scope="session")
 def _test_settings(tmp_path_factory):
     """Settings for tests that run with DJANGO_DEBUG=false:
     - fast password hashing: every factory user has password "pw"; the production hasher spends ~0.3 s on each;
     - plain-HTTP test clients: otherwise every request is redirected to HTTPS (the deployment check covers it);
-    - the rules engine for understanding (see below);
+    - understanding as production runs it: the learned model, in the default runtime profile (the
+      fast model: whatever a developer's environment says, the suite tests the default);
     - static files without the manifest, so pages render without running collectstatic first
       (and an empty STATIC_ROOT, so WhiteNoise does not warn that it is missing).
     """
+    from feedback.understanding.config import reset_profile
+
     storages = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
-    with override_settings(
+    with pytest.MonkeyPatch.context() as environment, override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],
         SECURE_SSL_REDIRECT=False,
-        # Most tests assert routing outcomes of known texts: they use the deterministic rules engine.
-        # The learned model (the default) is tested in tests/feedback/understanding/,
-        # tests/feedback/understanding/test_default_model.py and by both real-worker tests in test_worker.py.
-        BATON_UNDERSTANDING_ENGINE="rules",
+        BATON_UNDERSTANDING_ENGINE="model",
         STORAGES=storages,
         STATIC_ROOT=tmp_path_factory.mktemp("staticfiles"),
     ):
+        for name in PROFILE_SETTINGS:
+            environment.delenv(name, raising=False)
+        reset_profile()
+        yield
+    reset_profile()
+
+
+@pytest.fixture(autouse=True)
+def _rules_engine(request):
+    """Tests marked `rules_engine` (they are about rules-1) run with the rules engine."""
+    if request.node.get_closest_marker("rules_engine") is None:
+        yield
+        return
+    with override_settings(BATON_UNDERSTANDING_ENGINE="rules"):
         yield
 
 

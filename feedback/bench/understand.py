@@ -66,14 +66,17 @@ def _run(*, n: int, engine: str | None, out) -> dict:
     embedding, model = None, None
     if version.startswith("understanding-"):
         from feedback.understanding import embeddings  # here: NumPy, and torch behind it, only for the model
+        from feedback.understanding.config import embedding_precision, embedding_threads
 
         model = load_default()
         if model.config.get("embeddings"):
             # torch and the encoder load here (a worker child: on its first batch)
-            embeddings.encode(["warm-up"], layers=model.config.get("embedding_layers"))
+            precision, threads = embedding_precision(model.config), embedding_threads(model.config)
+            embeddings.encode(["warm-up"], layers=model.config.get("embedding_layers"), precision=precision,
+                              threads=threads)
             mode = "the posts the fast heads are unsure of" if model.fast_heads is not None else "every post"
-            embedding = (f"{embeddings.describe(model.config)} on {mode}, {embeddings.precision()}, "
-                         f"{embeddings.threads()} torch threads")
+            embedding = (f"{embeddings.describe(model.config)} on {mode}, {precision}, "
+                         f"{threads or embeddings.threads()} torch threads")
     load_s = time.perf_counter() - started
     out(f"bench understand: {n} texts, batches of {BATCH}, model {version} (load {load_s:.1f} s), one process, "
         f"sentence embedding: {embedding or 'none'}")

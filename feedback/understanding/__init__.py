@@ -13,6 +13,7 @@ The default model is cached in $BATON_VAR_DIR/models/understanding-<version>.job
 from __future__ import annotations
 
 import hashlib
+import importlib
 import logging
 import os
 import subprocess
@@ -22,6 +23,17 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .config import (
+    ALGORITHM_VERSION,
+    CONFIG,
+    MODEL_NAME,
+    ProfileError,
+    RuntimeProfile,
+    code_fingerprint,
+    default_config,
+    profile,
+    version_of,
+)
 from .data import (
     LABELS,
     DataError,
@@ -38,18 +50,18 @@ from .data import (
 if TYPE_CHECKING:
     from .model import UnderstandingModel
 
-_FROM_MODEL = {"ALGORITHM_VERSION", "CONFIG", "MODEL_NAME", "UnderstandingModel", "cross_validate", "load"}
+_LAZY = {"UnderstandingModel": "model", "load": "model", "cross_validate": "cv"}
 
 
 def __getattr__(name):
-    if name in _FROM_MODEL:
-        from . import model
-
-        return getattr(model, name)
+    if name in _LAZY:
+        module = importlib.import_module(f".{_LAZY[name]}", __name__)
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-__all__ = ["DataError", "LABELS", "UnderstandingModel", "collect_examples", "cross_validate", "default_model_path",
-           "default_version", "load", "load_default", "reset_default", "train", "train_default", "var_dir"]
+__all__ = ["ALGORITHM_VERSION", "CONFIG", "DataError", "LABELS", "MODEL_NAME", "ProfileError", "RuntimeProfile",
+           "UnderstandingModel", "collect_examples", "cross_validate", "default_model_path", "default_version", "load",
+           "load_default", "profile", "reset_default", "train", "train_default", "var_dir"]
 
 log = logging.getLogger(__name__)
 
@@ -62,19 +74,18 @@ def var_dir() -> Path:
 
 
 def default_version() -> str:
-    """The default model's version: the algorithm version plus a fingerprint of the shipped data,
-    the code, the configuration and the scikit-learn version (a new scikit-learn retrains rather than
-    unpickling a model it may not read)."""
-    import sklearn
+    """The default model's version: the algorithm version and the profile's mode, plus a
+    fingerprint of the shipped data, the code, the configuration (the runtime profile's part
+    included) and the scikit-learn version (a new scikit-learn retrains rather than unpickling a
+    model it may not read)."""
+    from importlib.metadata import version
 
-    from .model import ALGORITHM_VERSION, MODEL_NAME, code_fingerprint, default_config
-
+    config = default_config()
     digest = hashlib.sha1()
     digest.update(shipped_fingerprint().encode())
     digest.update(code_fingerprint().encode())  # any change to the code retrains
-
-    digest.update(repr((ALGORITHM_VERSION, sorted(default_config().items()), sklearn.__version__)).encode())
-    return f"{MODEL_NAME}-{ALGORITHM_VERSION}+{digest.hexdigest()[:10]}"
+    digest.update(repr((ALGORITHM_VERSION, sorted(config.items()), version("scikit-learn"))).encode())
+    return version_of(config, digest.hexdigest())
 
 
 def default_model_path() -> Path:
@@ -107,7 +118,7 @@ def train(datasets: Iterable = (), *, extra_examples: Sequence[dict] | None = No
         raise DataError("no labelled examples to train on")
     from .model import UnderstandingModel
 
-    return UnderstandingModel().fit(examples, version=version, description=description)
+    return UnderstandingModel(default_config()).fit(examples, version=version, description=description)
 
 
 def prepare_default() -> None:
@@ -133,7 +144,7 @@ def reset_default() -> None:
 def train_default() -> UnderstandingModel:
     from .model import UnderstandingModel
 
-    return UnderstandingModel().fit(shipped_examples(), version=default_version(),
+    return UnderstandingModel(default_config()).fit(shipped_examples(), version=default_version(),
                                     description="shipped data: feedback/understanding/data/*.csv")
 
 
@@ -142,7 +153,8 @@ def load_default() -> UnderstandingModel:
 
     With BATON_UNDERSTANDING_MODEL set, the model file it names (one `train_understanding`
     saved). Otherwise the model trained on the shipped data: loaded from its cache file, or
-    trained (about 15-30 s on one core) and cached there."""
+    trained (the fast model: about 15-30 s on one core) and cached there. The first call resolves
+    and logs this process's runtime profile (config.profile)."""
     global _default
     if _default is not None:
         return _default

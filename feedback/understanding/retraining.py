@@ -13,8 +13,10 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from . import collect_examples, embeddings, var_dir
+from .config import default_config, embedding_precision, embedding_threads, profile
+from .cv import cross_validate
 from .data import DataError
-from .model import UnderstandingModel, cross_validate, default_config
+from .model import UnderstandingModel
 
 
 def retrain(data_files: Sequence[str | Path] = (), *, extra_examples: Sequence[dict] | None = None,
@@ -35,24 +37,26 @@ def retrain(data_files: Sequence[str | Path] = (), *, extra_examples: Sequence[d
 
 def _retrain(examples, data_files, extra_examples, include_shipped, out, folds, cv, log):
     config = default_config()
+    log(f"profile: {profile().describe()}")
     if config["embeddings"]:
         texts = list(dict.fromkeys(e["text"] for e in examples))
         log(f"sentence embeddings ({embeddings.describe(config)}) for {len(texts)} texts:")
         started = time.perf_counter()
-        embeddings.encode(texts, layers=config["embedding_layers"], progress=True)
+        embeddings.encode(texts, layers=config["embedding_layers"], precision=embedding_precision(config),
+                          threads=embedding_threads(config), progress=True)
         log(f"  ({time.perf_counter() - started:.0f}s)")
     scores: dict = {}
     if cv:
         log(f"{folds}-fold stratified cross-validation:")
         started = time.perf_counter()
-        scores = cross_validate(examples, folds=folds, log=lambda line: log("  " + line))
+        scores = cross_validate(examples, folds=folds, config=config, log=lambda line: log("  " + line))
         log(f"  ({time.perf_counter() - started:.0f}s)")
     started = time.perf_counter()
     sources = ["shipped data"] if include_shipped else []
     sources += [str(f) for f in data_files]
     if extra_examples:
         sources.append(f"{len(extra_examples)} extra examples")
-    model = UnderstandingModel().fit(examples, description="; ".join(sources))
+    model = UnderstandingModel(config).fit(examples, description="; ".join(sources))
     log(f"trained {model.version} in {time.perf_counter() - started:.0f}s")
     path = Path(out) if out else var_dir() / "models" / f"{model.version}.joblib"
     model.save(path)

@@ -12,7 +12,7 @@ from tests.browser.test_pages import member, mention_case
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-QUESTION = "@airline why do I have to pay for a second bag when your site said it was free?"
+QUESTION = "@airline is a second checked bag free on international flights?"
 
 
 def test_service_agent_corrects_an_intent_with_one_click_and_it_sticks(page, live_server, shots, js_errors):

@@ -5,6 +5,8 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
+from tests.feedback.understanding.conftest import needs_embeddings
+
 
 @pytest.mark.django_db
 def test_bench_understand_ends_with_one_json_line_of_figures():
@@ -19,12 +21,12 @@ def test_bench_understand_ends_with_one_json_line_of_figures():
 
 @pytest.fixture(scope="module")
 def cascade_model_file(tmp_path_factory):
-    """A small cascade model (CONFIG: the default mode where bfloat16 is native), trained once."""
-    from feedback.understanding.model import CONFIG, UnderstandingModel
-    from tests.feedback.understanding.conftest import small_examples
+    """A small cascade model (the cascade profile, one torch thread), trained once."""
+    from feedback.understanding.model import UnderstandingModel
+    from tests.feedback.understanding.conftest import CASCADE, small_examples
 
     path = tmp_path_factory.mktemp("models") / "cascade.joblib"
-    UnderstandingModel(CONFIG).fit(small_examples()[::2]).save(path)
+    UnderstandingModel(CASCADE).fit(small_examples()[::6]).save(path)
     return path
 
 
@@ -39,6 +41,7 @@ def cascade_model(cascade_model_file, monkeypatch):
     reset_default()
 
 
+@needs_embeddings
 @pytest.mark.django_db
 def test_bench_understand_with_the_cascade_reports_what_it_embedded(cascade_model):
     out = StringIO()
@@ -54,18 +57,14 @@ def test_bench_understand_with_the_cascade_reports_what_it_embedded(cascade_mode
 
 @pytest.mark.django_db
 def test_bench_understand_with_the_default_model(default_model_path):
-    from feedback.understanding.model import default_config
-
     out = StringIO()
     call_command("bench", "understand", "--n", "300", "--engine", "model", stdout=out)
     figures = json.loads(out.getvalue().strip().splitlines()[-1])
-    assert figures["model_version"].startswith("understanding-") and figures["mentions_per_s"] > 0
-    if default_config()["embeddings"]:  # the cascade, on a CPU with AMX
-        assert "unsure of" in figures["embedding"] and 0 < figures["embedded_share"] < 0.5
-    else:  # the fast model: no embedding on other CPUs
-        assert figures["embedding"] is None and figures["embedded_share"] is None
+    assert figures["model_version"].startswith("understanding-4-fast+") and figures["mentions_per_s"] > 0
+    assert figures["embedding"] is None and figures["embedded_share"] is None, "the default embeds nothing"
 
 
+@needs_embeddings
 @pytest.mark.django_db
 def test_bench_understand_threads_apply_to_the_run_only(cascade_model, monkeypatch):
     import torch

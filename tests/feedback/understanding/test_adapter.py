@@ -1,9 +1,12 @@
-"""VADER sentiment labels and keyword intents (feedback/understanding/adapter.py). No database needed."""
+"""VADER sentiment labels and keyword intents of the rules engine (feedback/understanding/rules.py). No database needed."""
 
 import pytest
 
 from feedback.choices import Intent, Sentiment
-from feedback.understanding.adapter import sentiment_label, understand_text
+from feedback.understanding.adapter import understand_text
+from feedback.understanding.rules import sentiment_label
+
+pytestmark = pytest.mark.rules_engine  # rules-1's sentiment and keyword intents
 
 
 @pytest.mark.parametrize(

@@ -47,7 +47,8 @@ def test_correction_writes_the_row_updates_the_label_and_the_timeline(mention, s
     assert (mention.intent, mention.intent_confidence) == (Intent.COMPLAINT, 1.0)
     assert mention.corrected_labels == ["intent"]
     assert (correction.label, correction.old_value, correction.new_value) == ("intent", "question", "complaint")
-    assert correction.old_confidence == old_confidence and correction.model_version == "rules-1"
+    assert correction.old_confidence == old_confidence and correction.model_version == mention.model_version
+    assert correction.model_version.startswith("understanding-"), "the learned model labelled it"
     assert correction.by == service_agent and correction.text == mention.text
     event = CaseEvent.objects.get(case=mention.case, kind=EventKind.NOTE)
     assert event.actor == service_agent
@@ -154,7 +155,8 @@ def test_case_page_shows_each_label_with_its_confidence_and_the_recommended_resp
     assert f'id="labels-{mention.pk}"' in page
     for name in ("Sentiment", "Intent", "Complaint", "Promise", "Spam / troll", "Language", "Assessment"):
         assert f'<span class="label-name">{name}</span>' in page
-    assert "60% sure" in page  # the intent: a question (by its question mark)
+    assert 0 < mention.intent_confidence < 1  # the model's, not a person's
+    assert f"{round(mention.intent_confidence * 100)}% sure" in page  # the intent: a question
     assert "Recommended response" in page and "Concur" in page
     assert "@rita has 320 followers." in page
     for consideration in ("Transparency", "Sourcing", "Timeliness", "Tone", "Influence"):

@@ -19,6 +19,9 @@ from feedback.understanding.promises import (
     ensure_default_promises,
 )
 
+# About rules-1 (rules.py) and the pipeline storing its labels: these run with the rules engine.
+pytestmark = pytest.mark.rules_engine
+
 POSTED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 

@@ -1,6 +1,7 @@
 import copy
 import json
 
+import numpy as np
 import pytest
 
 import feedback.understanding as understanding
@@ -87,6 +88,7 @@ def test_version_changes_with_the_code(examples, monkeypatch):
 
     before, default_before = UnderstandingModel().fit(examples[:200]).version, understanding.default_version()
     monkeypatch.setattr(model, "code_fingerprint", lambda: "the code after a change to text.py")
+    monkeypatch.setattr(understanding, "code_fingerprint", lambda: "the code after a change to text.py")
     assert UnderstandingModel().fit(examples[:200]).version != before
     assert understanding.default_version() != default_before
 
@@ -167,11 +169,57 @@ def test_a_post_is_spam_at_the_configured_threshold(small_model):
 
 def test_the_heads_score_as_scikit_learn_does(small_model, examples, monkeypatch):
     """The linear heads compute their scores without scikit-learn's per-call input checks
-    (`model._scores`): the same answers as scikit-learn's own decision_function and predict_proba."""
-    from feedback.understanding import model
+    (`heads._scores`): the same answers as scikit-learn's own decision_function and predict_proba."""
+    from feedback.understanding import heads
 
     texts = [e["text"] for e in examples[:300]] + ["@united ok"]
     ours = small_model.predict(texts)
-    monkeypatch.setattr(model, "_scores", lambda lr, X: lr.decision_function(X))
-    monkeypatch.setattr(model, "_binary_proba", lambda lr, X: lr.predict_proba(X))
+    monkeypatch.setattr(heads, "_scores", lambda lr, X: lr.decision_function(X))
+    monkeypatch.setattr(heads, "_binary_proba", lambda lr, X: lr.predict_proba(X))
     assert small_model.predict(texts) == ours
+
+
+def test_the_fast_model_gives_a_post_the_same_labels_alone_and_in_any_batch(small_model, examples):
+    texts = [e["text"] for e in examples[1::40]] + ["@united ok", "", "Check out my channel!!! http://youtube.com/xyz"]
+    together = small_model.predict(texts)
+    assert not any(r["embedded"] for r in together)
+    assert [small_model.predict([text])[0] for text in texts] == together
+    assert small_model.predict(texts[::-1])[::-1] == together
+
+
+def test_the_fast_model_never_embeds(small_model, monkeypatch):
+    from feedback.understanding import embeddings
+
+    monkeypatch.setattr(embeddings, "encode", lambda *a, **k: pytest.fail("the fast model must not embed"))
+    assert small_model.heads.n_embedding == 0 and small_model.fast_heads is None and small_model.gate is None
+    [reading] = small_model.predict(["@united lost my bag"])
+    assert reading["embedded"] is False and reading["version"].startswith("understanding-4-fast+")
+
+
+# --- The cascade's gate (pure arithmetic on the fast heads: no embedding needed) -------------------
+
+
+def test_gate_thresholds_follow_the_share(examples):
+    from feedback.understanding.cascade import calibrate_gate
+    from feedback.understanding.config import CONFIG
+    from feedback.understanding.features import Featurizer
+
+    featurizer = Featurizer(CONFIG).fit([e["text"] for e in examples])
+    X, _ = featurizer.transform([e["text"] for e in examples])
+    narrow = calibrate_gate(X, examples, 0.05, CONFIG, featurizer.n_dense)
+    wide = calibrate_gate(X, examples, 0.4, CONFIG, featurizer.n_dense)
+    assert set(narrow) == set(wide) == {"sentiment", "is_complaint"}
+    assert all(0 < wide[k] < narrow[k] <= 1 for k in narrow), "a larger share lowers both thresholds"
+    assert calibrate_gate(X, [e for e in examples if "is_spam" in e], 0.2, CONFIG, featurizer.n_dense) == {}, \
+        "without sentiment or complaint labels there is nothing to gate on"
+
+
+
+def test_gate_selects_when_either_label_is_in_doubt():
+    from feedback.understanding.cascade import gate_select
+
+    P = {"sentiment": np.array([[0.9, 0.05, 0.05], [0.4, 0.35, 0.25], [0.9, 0.05, 0.05]]),
+         "is_complaint": np.array([0.95, 0.9, 0.55]), "is_spam": np.zeros(3)}
+    assert list(gate_select({"sentiment": 0.5, "is_complaint": 0.5}, P)) == [False, True, True]
+    assert list(gate_select({"sentiment": 0.5}, P)) == [False, True, False]
+    assert not gate_select({}, P).any()
