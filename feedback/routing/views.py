@@ -17,7 +17,7 @@ from config.query import int_list
 from feedback.routing import services as routing
 from feedback.routing.forms import DepartmentSettingsForm, RoutingRuleForm
 from feedback.routing.models import RoutingRule
-from feedback.routing.selectors import manageable_rules
+from feedback.routing.selectors import can_manage_rule, manageable_rules
 from teams.selectors import headed_departments, is_away
 from teams.services import set_away, update_department_settings
 
@@ -30,7 +30,7 @@ def _require_head(user) -> None:
 def _managed_rule(user, rule_id) -> RoutingRule:
     """The rule, if `user` may manage it: 404 when there is none, 403 when it routes to another department."""
     rule = get_object_or_404(RoutingRule, pk=rule_id)
-    if not manageable_rules(user=user).filter(pk=rule.pk).exists():
+    if not can_manage_rule(user=user, rule=rule):
         raise PermissionDenied("Only the heads of the department a rule routes to manage it.")
     return rule
 
