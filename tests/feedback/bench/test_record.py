@@ -77,6 +77,16 @@ def test_a_figure_with_a_pipe_survives_another_bench_being_recorded(tmp_path):
     assert all(len(cells) == len(record.COLUMNS) for cells in rows.values())
 
 
+def test_the_repository_table_is_the_recorders_own():
+    """BENCHMARKS.md as committed reads back and renders to itself: nobody retyped it."""
+    text = record.BENCHMARKS_FILE.read_text(encoding="utf-8")
+    rows = record.read_rows(text)
+    assert {"ingest", "sla", "routing"} <= set(rows)
+    assert record.render(rows) == text
+    for name, cells in rows.items():
+        assert json.loads(cells[2].strip("`").replace("\\|", "|"))["bench"] == name
+
+
 @pytest.mark.django_db(transaction=True)
 def test_vacuum_clears_what_a_run_deleted():
     """The benches' VACUUM (ANALYZE) runs outside a transaction and leaves no dead rows behind."""
