@@ -43,12 +43,15 @@ def _free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _listening(port: int) -> bool:
+def _answers(url: str) -> bool:
+    """The web process answers HTTP (with any status): its worker has loaded Baton."""
     try:
-        with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-            return True
+        urllib.request.urlopen(url, timeout=5).close()
+    except urllib.error.HTTPError:
+        return True
     except OSError:
         return False
+    return True
 
 
 @contextmanager
@@ -64,14 +67,15 @@ def web_process(settings, log_path: Path, broker_url: str):
     }
     with open(log_path, "w") as log:
         web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
+             "--timeout", "120"],  # a loaded machine may take long to import Baton: no restarts meanwhile
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
         )
     try:
-        assert wait_for(lambda: _listening(port) or web.poll() is not None, timeout=60) and web.poll() is None, (
-            f"gunicorn did not start:\n{log_path.read_text()[-3000:]}"
-        )
-        yield f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{port}"
+        ready = wait_for(lambda: web.poll() is not None or _answers(f"{base}/hooks/x/skyjet-x/"), timeout=120)
+        assert ready and web.poll() is None, f"gunicorn did not start:\n{log_path.read_text()[-3000:]}"
+        yield base
     finally:
         web.terminate()
         try:
@@ -84,7 +88,7 @@ def web_process(settings, log_path: Path, broker_url: str):
 def _post(url: str, body: bytes, headers: dict) -> tuple[int, dict]:
     request = urllib.request.Request(url, data=body, method="POST", headers=headers)
     try:
-        with urllib.request.urlopen(request, timeout=30) as response:
+        with urllib.request.urlopen(request, timeout=60) as response:
             return response.status, json.loads(response.read())
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read())
