@@ -5,6 +5,7 @@ from django.test import override_settings
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from feedback.understanding.config import reset_profile
 from tests.broker import TaskQueue
 from tests.factories import MembershipFactory, UserFactory, department
 
@@ -28,8 +29,6 @@ def _test_settings(tmp_path_factory):
     - static files without the manifest, so pages render without running collectstatic first
       (and an empty STATIC_ROOT, so WhiteNoise does not warn that it is missing).
     """
-    from feedback.understanding.config import reset_profile
-
     storages = {**settings.STORAGES, "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
     with pytest.MonkeyPatch.context() as environment, override_settings(
         PASSWORD_HASHERS=["django.contrib.auth.hashers.MD5PasswordHasher"],

@@ -20,6 +20,7 @@ import subprocess
 import sys
 import threading
 from collections.abc import Iterable, Sequence
+from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -78,13 +79,11 @@ def default_version() -> str:
     fingerprint of the shipped data, the code, the configuration (the runtime profile's part
     included) and the scikit-learn version (a new scikit-learn retrains rather than unpickling a
     model it may not read)."""
-    from importlib.metadata import version
-
     config = default_config()
     digest = hashlib.sha1()
     digest.update(shipped_fingerprint().encode())
     digest.update(code_fingerprint().encode())  # any change to the code retrains
-    digest.update(repr((ALGORITHM_VERSION, sorted(config.items()), version("scikit-learn"))).encode())
+    digest.update(repr((ALGORITHM_VERSION, sorted(config.items()), package_version("scikit-learn"))).encode())
     return version_of(config, digest.hexdigest())
 
 
@@ -163,6 +162,7 @@ def load_default() -> UnderstandingModel:
     with _lock:
         if _default is not None:
             return _default
+        profile()  # resolved (and logged) at start-up, even when a chosen file is served
         chosen = os.environ.get("BATON_UNDERSTANDING_MODEL")
         if chosen:
             _default = load(chosen)

@@ -1,6 +1,6 @@
 """The response assessment of the domain guide and the text signals it reads. Plain Python (only
 `re`): the model (feedback/understanding/model.py) and the rules engine
-(feedback/understanding/adapter.py) both use this one implementation."""
+(feedback/understanding/rules.py) both use this one implementation."""
 
 import re
 
