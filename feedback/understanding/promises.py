@@ -7,8 +7,8 @@ manage promises (`feedback.understanding.permissions.can_manage_promises`).
 
 `DEFAULT_PROMISES` are the demo airline's nine promises (fixtures/default_promises.json): the
 shipped model's promise labels are these slugs, so they are Baton's defaults too. The data
-migration 0005 and `ensure_default_promises` both read that file. The examples are written for Baton (not copied from
-the research data sets, whose licences do not allow shipping them).
+migration 0005 and `ensure_default_promises` both read that file. The examples are written for
+Baton (not copied from the research data sets, whose licences do not allow shipping them).
 """
 
 import json

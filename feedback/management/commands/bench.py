@@ -30,7 +30,7 @@ class Command(BaseCommand):
             module.add_arguments(sub)
             sub.add_argument(
                 "--record", nargs="?", const="", default=None, metavar="PATH",
-                help="Also write the figures, with the CPU, core count, date and commit, into BENCHMARKS.md "
+                help="Also write the figures, with the CPU, core count, load, date and commit, into BENCHMARKS.md "
                      "(or PATH), replacing this bench's row.",
             )
             self.bench_parsers[name] = sub
