@@ -73,10 +73,14 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
+FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla")
+
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        # The site's shared templates (base, errors, sign-in, shared partials), then each room's own
+        # templates beside its code (feedback/<room>/templates/); names stay "feedback/...".
+        "DIRS": [BASE_DIR / "templates", *(BASE_DIR / "feedback" / room / "templates" for room in FEEDBACK_ROOMS)],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
