@@ -278,6 +278,14 @@ BATON_CASE_PAGE_EVENTS = env.int("BATON_CASE_PAGE_EVENTS", default=50)
 # and that author's further posts in the window are stored but not attached to it (feedback.cases.services).
 BATON_CASE_FLOOD_MENTIONS = env.int("BATON_CASE_FLOOD_MENTIONS", default=30)
 BATON_CASE_FLOOD_MINUTES = env.int("BATON_CASE_FLOOD_MINUTES", default=60)
+# Identity resolution (customers.matching): a match at or above BATON_MATCH_AUTO links the author to the
+# customer; at or above BATON_MATCH_SUGGEST it becomes a suggestion an agent confirms; below, a prospect.
+# Phone numbers without a country code are read as BATON_PHONE_REGION's (ISO 3166 alpha-2).
+BATON_MATCH_AUTO = env.float("BATON_MATCH_AUTO", default=0.9)
+BATON_MATCH_SUGGEST = env.float("BATON_MATCH_SUGGEST", default=0.6)
+BATON_PHONE_REGION = env.str("BATON_PHONE_REGION", default="US")
+# Privacy: mentions older than this many days are anonymised by the daily retention task (0: never).
+BATON_MENTION_RETENTION_DAYS = env.int("BATON_MENTION_RETENTION_DAYS", default=0)
 # Understanding: "model" (the learned model, trained from the shipped data on first use and cached
 # in BATON_VAR_DIR/models/) or "rules" (keyword rules and VADER only).
 BATON_UNDERSTANDING_ENGINE = env.str("BATON_UNDERSTANDING_ENGINE", default="model")
@@ -300,6 +308,11 @@ BATON_WEBHOOK_MAX_BYTES = env.int("BATON_WEBHOOK_MAX_BYTES", default=5 * 1024 * 
 BATON_FIELD_KEY = env.str("BATON_FIELD_KEY", default="")
 # Verified webhook payloads still `received` after BATON_RECOVER_AFTER (lost task message, or brand
 # replies waiting for their mention to be processed) are parsed again.
+CELERY_BEAT_SCHEDULE["mention-retention"] = {
+    "task": "feedback.tasks.anonymise_old_mentions",
+    "schedule": timedelta(days=1),
+    "options": {"expires": 3600},
+}
 CELERY_BEAT_SCHEDULE["recover-inbound-payloads"] = {
     "task": "feedback.tasks.recover_inbound_payloads",
     "schedule": timedelta(minutes=5),

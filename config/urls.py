@@ -12,6 +12,7 @@ urlpatterns = [
     # The split view serves Swagger UI's init script from ?script instead of inline (the CSP forbids inline scripts).
     path("api/v1/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("hooks/", include("feedback.intake.webhooks.urls")),
+    path("customers/", include("customers.urls")),
     path("", include("feedback.urls")),
 ]
 

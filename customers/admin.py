@@ -1,14 +1,15 @@
 from django import forms
 from django.contrib import admin
 
-from .models import Customer, Identity
+from .matching import refresh_keys
+from .models import AuditEntry, Customer, Identity, MatchSuggestion
 from .services import normalize_handle
 
 
 class IdentityForm(forms.ModelForm):
     class Meta:
         model = Identity
-        fields = ["channel", "handle", "customer", "method", "confidence"]
+        fields = ["channel", "handle", "display_name", "customer", "method", "confidence"]
 
     def clean_handle(self):
         return normalize_handle(self.cleaned_data["handle"])
@@ -26,6 +27,36 @@ class CustomerAdmin(admin.ModelAdmin):
     list_filter = ["stage", "region"]
     search_fields = ["name", "external_id", "email", "identities__handle"]
     inlines = [IdentityInline]
+    raw_id_fields = ["merged_into"]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        refresh_keys(customer_ids=[form.instance.pk])  # name, email, phone or handles may have changed
+
+
+@admin.register(MatchSuggestion)
+class MatchSuggestionAdmin(admin.ModelAdmin):
+    list_display = ["prospect", "candidate", "method", "confidence", "status", "created_at"]
+    list_filter = ["status", "method"]
+    raw_id_fields = ["prospect", "candidate", "decided_by"]
+
+
+@admin.register(AuditEntry)
+class AuditEntryAdmin(admin.ModelAdmin):
+    """Privacy audit log: read-only."""
+
+    list_display = ["action", "customer_id_ref", "actor", "at"]
+    list_filter = ["action"]
+    search_fields = ["=customer_id_ref"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 @admin.register(Identity)

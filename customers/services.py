@@ -1,60 +1,34 @@
-"""Writes on customers: linking authors to CRM records."""
+"""Writes on customers: linking authors to CRM records (the cascade itself is `customers.matching`)."""
 
-from django.db.models import Q
+from collections.abc import Iterable
 
-from .models import Customer, Identity, LinkMethod, Stage
+from .matching import Author, Resolution, normalize_handle, resolve_authors
+from .models import Customer
 
-
-def normalize_handle(handle: str) -> str:
-    return handle.strip().lstrip("@").lower()
-
-
-def _identities(keys) -> dict[tuple[str, str], Customer]:
-    by_channel: dict[str, list[str]] = {}
-    for channel, handle in keys:
-        by_channel.setdefault(channel, []).append(handle)
-    query = Q()
-    for channel, handles in by_channel.items():
-        query |= Q(channel=channel, handle__in=handles)
-    return {
-        (identity.channel, identity.handle): identity.customer
-        for identity in Identity.objects.filter(query).select_related("customer")
-    }
+__all__ = ["Author", "link_author", "link_authors", "normalize_handle", "resolve_authors"]
 
 
-def link_authors(*, authors: list[tuple[str, str, str]]) -> dict[tuple[str, str], Customer]:
-    """Customers for (channel, handle, display name) triples, keyed by (channel, normalized handle).
+def link_authors(*, authors: Iterable[Author | tuple[str, str, str]]) -> dict[tuple[str, str], Customer]:
+    """Customers for a batch of authors, keyed by (channel, normalized handle).
 
-    Exact handle match only for now (fuzzy name, email and phone matching come later); an
-    unknown handle becomes a prospect. A few queries per batch, whatever its size. Safe under
-    concurrency: inserts skip conflicts, so two workers linking one new handle get one customer.
+    `authors`: `Author`s (with the post's text and the author's profile, for the email, phone and
+    name steps), or (channel, handle, display name) triples. Runs the matching cascade
+    (`customers.matching.resolve_authors`): an unknown author becomes a prospect, possibly with
+    suggestions. A few queries per batch, whatever its size; safe under concurrency.
     """
-    names: dict[tuple[str, str], str] = {}
-    for channel, handle, name in authors:
-        handle = normalize_handle(handle)
-        if handle:
-            names.setdefault((channel, handle), name)
-    if not names:
-        return {}
-    found = _identities(names)
-    missing = [key for key in names if key not in found]
-    if missing:
-        external_ids = {key: f"baton:{key[0]}:{key[1]}" for key in missing}
-        Customer.objects.bulk_create(
-            [Customer(external_id=external_ids[key], name=names[key] or f"@{key[1]}", stage=Stage.PROSPECT)
-             for key in missing],
-            ignore_conflicts=True,
-        )
-        customers = Customer.objects.in_bulk(external_ids.values(), field_name="external_id")
-        Identity.objects.bulk_create(
-            [Identity(channel=channel, handle=handle, customer=customers[external_ids[(channel, handle)]],
-                      method=LinkMethod.HANDLE, confidence=1.0) for channel, handle in missing],
-            ignore_conflicts=True,
-        )
-        found.update(_identities(missing))
-    return found
+    return {key: resolution.customer for key, resolution in resolve(authors=authors).items()}
 
 
-def link_author(*, channel: str, handle: str, name: str = "") -> Customer | None:
+def resolve(*, authors: Iterable[Author | tuple[str, str, str]]) -> dict[tuple[str, str], Resolution]:
+    """As `link_authors`, with each author's method, confidence and outcome."""
+    return resolve_authors(authors=[
+        author if isinstance(author, Author) else Author(channel=author[0], handle=author[1], name=author[2] or "")
+        for author in authors
+    ])
+
+
+def link_author(*, channel: str, handle: str, name: str = "", text: str = "",
+                profile: dict | None = None) -> Customer | None:
     """The customer behind one handle (a prospect if unknown); None for an empty handle."""
-    return link_authors(authors=[(channel, handle, name)]).get((channel, normalize_handle(handle)))
+    author = Author(channel=channel, handle=handle, name=name, text=text, profile=profile)
+    return link_authors(authors=[author]).get((channel, normalize_handle(handle)))

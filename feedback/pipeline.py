@@ -16,7 +16,8 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from customers.services import link_authors, normalize_handle
+from customers import timeline
+from customers.services import Author, link_authors, normalize_handle
 from feedback.cases.services import Attachment, attach_mentions
 from feedback.choices import MentionStatus
 from feedback.db import update_rows
@@ -86,6 +87,12 @@ def _stage(timings: dict[str, float] | None, name: str):
     timings[name] = timings.get(name, 0.0) + time.perf_counter() - started
 
 
+def _profile(mention: Mention) -> dict | None:
+    """The author's profile as intake kept it (`raw["author"]`: location, description, email, phone)."""
+    author = mention.raw.get("author") if isinstance(mention.raw, dict) else None
+    return author if isinstance(author, dict) else None
+
+
 def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> int:
     with _stage(timings, "load"):
         mentions = list(
@@ -107,7 +114,11 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
             (mention.source, mention.author_handle or f"anonymous-{mention.external_id}", mention.author_name)
             for mention in mentions
         ]
-        customers = link_authors(authors=handles)
+        # The matching cascade reads the post and the author's profile too (emails, phones, region).
+        customers = link_authors(authors=[
+            Author(channel=channel, handle=handle, name=name, text=mention.text, profile=_profile(mention))
+            for mention, (channel, handle, name) in zip(mentions, handles, strict=True)
+        ])
 
     with _stage(timings, "route"):
         departments = Department.objects.in_bulk(field_name="slug")
@@ -141,6 +152,16 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
             mention.error = ""
             mention.attempts += 1  # the rows are locked: no concurrent increment to lose
         update_rows(Mention, mentions, _UPDATED_FIELDS)
+        # Every mention on its author's timeline (the customer 360 page), attached to a case or not.
+        timeline.record(entries=[
+            timeline.mention_posted(
+                customer_id=mention.customer_id, mention_id=mention.pk, at=mention.posted_at,
+                source=mention.get_source_display(), handle=mention.author_handle, text=mention.text,
+                case_id=mention.case_id, department_id=mention.case.department_id if mention.case_id else None,
+            )
+            for mention in mentions
+        ])
+        # TODO(merge): emit_event mention.linked for each mention (customers.webhooks.services.emit_event)
     return len(mentions)
 
 

@@ -11,6 +11,7 @@ from django.utils import timezone
 from feedback import pipeline
 from feedback.intake.ingest import enqueue_processing
 from feedback.intake.webhooks import services as webhooks
+from feedback.linking import services as linking
 from feedback.sla import clocks as sla
 from feedback.sla import notifications
 from feedback.understanding import load_default, prepare_default
@@ -35,6 +36,17 @@ def sla_sweep(self) -> int:
         queue = (self.request.delivery_info or {}).get("routing_key")
         sla_sweep.apply_async(queue=queue) if queue else sla_sweep.delay()
     return escalated
+
+
+@shared_task(bind=True, acks_late=True)
+def anonymise_old_mentions(self) -> int:
+    """The retention policy (BATON_MENTION_RETENTION_DAYS): one batch, re-queued while batches are full."""
+    limit = 1000
+    done = linking.anonymise_old_mentions(limit=limit)
+    if done >= limit:
+        queue = (self.request.delivery_info or {}).get("routing_key")
+        anonymise_old_mentions.apply_async(queue=queue) if queue else anonymise_old_mentions.delay()
+    return done
 
 
 @shared_task(acks_late=True)

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from feedback.cases import journey_views, views
+from feedback.linking import views as linking_views
 from feedback.routing import views as rule_views
 from feedback.sla import views as notification_views
 from feedback.understanding import views as understanding_views
@@ -38,4 +39,9 @@ urlpatterns = [
     path("promises/<slug:slug>/delete/", understanding_views.promise_delete, name="promise-delete"),
     path("cases/<int:case_id>/mentions/<int:mention_id>/labels/", understanding_views.label_correct,
          name="label-correct"),
+    path("customers/<int:customer_id>/merge/", linking_views.customer_merge, name="customer-merge"),
+    path("customers/<int:customer_id>/export/", linking_views.customer_export, name="customer-export"),
+    path("customers/<int:customer_id>/erase/", linking_views.customer_erase, name="customer-erase"),
+    path("suggestions/<int:suggestion_id>/<slug:decision>/", linking_views.suggestion_decide,
+         name="suggestion-decide"),
 ]

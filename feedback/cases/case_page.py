@@ -4,6 +4,7 @@
 from django.shortcuts import render
 
 from config.query import int_param
+from customers import suggestions as customer_suggestions
 from feedback.cases import journey_selectors, selectors
 from feedback.cases.forms import HandoffForm, NoteForm, ReplyForm
 from feedback.cases.journey_forms import (
@@ -41,5 +42,7 @@ def case_page(request, case, *, forms=None, status=200):
         **selectors.case_detail(case=case, posts_page=int_param(request, "posts"),
                                 events_page=int_param(request, "events")),
         **journey_context(request, case, forms),
+        # Who this author may be (customers.matching): the agent confirms or rejects on this page.
+        "match_suggestions": customer_suggestions.pending_for(customer_id=case.customer_id),
     }
     return render(request, "feedback/case_detail.html", context, status=status)

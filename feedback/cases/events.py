@@ -16,6 +16,8 @@ from datetime import datetime
 
 from django.urls import reverse
 
+from customers import timeline
+from customers.models import TimelineKind
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.choices import ClockMetric, EventKind
 
@@ -26,9 +28,54 @@ def _event(*, case: Case | int, kind: str, now: datetime, actor=None, **data) ->
 
 
 def add(event: CaseEvent) -> CaseEvent:
-    """Save one new event (built by a constructor below) and return it."""
+    """Save one new event (built by a constructor below), with its line on the customer's timeline,
+    and return it."""
     event.save(force_insert=True)
+    timeline.record(entries=timeline_entries([event]))
     return event
+
+
+def add_many(new_events: list[CaseEvent]) -> list[CaseEvent]:
+    """Save new events in one INSERT, with their lines on the customers' timelines."""
+    saved = CaseEvent.objects.bulk_create(new_events)
+    timeline.record(entries=timeline_entries(saved))
+    return saved
+
+
+# How case events show on the customer's timeline (customers.timeline). Left out: mentions (the
+# pipeline records every mention, attached to a case or not) and stage changes (move_stage records
+# one per change, not one per open case).
+TIMELINE_KINDS = {
+    EventKind.CREATED: TimelineKind.CASE, EventKind.REPLY: TimelineKind.REPLY, EventKind.STATUS: TimelineKind.STATUS,
+    EventKind.NOTE: TimelineKind.NOTE, EventKind.HANDOFF: TimelineKind.HANDOFF, EventKind.ACCEPTED: TimelineKind.HANDOFF,
+    EventKind.RETURNED: TimelineKind.HANDOFF, EventKind.FEEDBACK: TimelineKind.NOTE,
+    EventKind.ACKNOWLEDGED: TimelineKind.NOTE, EventKind.ESCALATION: TimelineKind.ESCALATION,
+    EventKind.PROBLEM: TimelineKind.OTHER, EventKind.PROBLEM_FIX: TimelineKind.OTHER,
+}
+
+
+def timeline_entries(case_events: list[CaseEvent]) -> list[timeline.Entry]:
+    """The customer-timeline lines of saved case events (one query for the cases not loaded)."""
+    shown = [event for event in case_events if event.kind in TIMELINE_KINDS]
+    missing = {event.case_id for event in shown if not CaseEvent.case.is_cached(event)}
+    owners = {pk: (customer_id, department_id) for pk, customer_id, department_id in
+              Case.objects.filter(pk__in=missing).values_list("pk", "customer_id", "department_id")} if missing else {}
+    entries = []
+    for event in shown:
+        if CaseEvent.case.is_cached(event):
+            customer_id, department_id = event.case.customer_id, event.case.department_id
+        else:
+            customer_id, department_id = owners.get(event.case_id, (None, None))
+        description = describe(event)
+        summary = f"{description.title}{description.text}"
+        if description.link_text:
+            summary += f" {description.link_text}"
+        entries.append(timeline.Entry(
+            customer_id=customer_id, at=event.created_at, kind=TIMELINE_KINDS[event.kind], summary=summary,
+            text=description.quote, department_id=department_id, case_id=event.case_id, ref_type="caseevent",
+            ref_id=event.pk, actor=str(event.actor) if event.actor_id else "",
+        ))
+    return entries
 
 
 # --- Constructors: one per kind ----------------------------------------------------------------

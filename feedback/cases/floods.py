@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 
 from feedback.cases import events
-from feedback.cases.models import Case, CaseEvent
+from feedback.cases.models import Case
 from feedback.intake.models import Mention
 
 FLOOD_TAG = "possible-flood"
@@ -57,4 +57,4 @@ def flag_floods(held: list, cases: dict[tuple[int, int], Case]) -> None:
                                             limit=settings.BATON_CASE_FLOOD_MENTIONS,
                                             minutes=settings.BATON_CASE_FLOOD_MINUTES))
     Case.objects.bulk_update([case for case, _, _ in flagged.values()], ["tags"])
-    CaseEvent.objects.bulk_create(entries)
+    events.add_many(entries)

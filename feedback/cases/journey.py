@@ -8,17 +8,19 @@ Locks follow `feedback.cases.locks`: customer row first, then case row, then the
 """
 
 from datetime import datetime
+from decimal import Decimal
 
 from django.db import transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from config.errors import NotAllowed, TransitionError
+from customers import timeline
 from customers.models import Customer, Stage
 from feedback.cases import events
 from feedback.cases.assignment import assign
 from feedback.cases.locks import lock_case, lock_cases, lock_customers
-from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff
+from feedback.cases.models import Case, FeedbackNote, Handoff
 from feedback.cases.services import change_status
 from feedback.cases.transitions import check_member
 from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, HandoffStatus
@@ -166,19 +168,31 @@ def move_stage(*, customer: Customer, to: str, by, reason: str, case: Case | Non
         cases = Q(customer=customer, status__in=OPEN_STATUSES)
         if case is not None:
             cases |= Q(pk=case.pk)
-        CaseEvent.objects.bulk_create([
+        events.add_many([
             events.stage_changed(case=each, from_=previous, to=to, reason=reason, actor=by, now=now)
             for each in lock_cases(Case.objects.filter(cases))
         ])
+        timeline.record(entries=[timeline.stage_changed(
+            customer_id=customer.pk, from_=previous, to=to, reason=reason, actor=str(by) if by else "", at=now,
+            case_id=case.pk if case else None, department_id=case.department_id if case else None,
+        )])
     return customer
 
 
-def resolve_case(*, case: Case, by, note: str = "", outcome: str = "", now: datetime | None = None) -> Case:
+def resolve_case(*, case: Case, by, note: str = "", outcome: str = "", amount: Decimal | None = None,
+                 now: datetime | None = None) -> Case:
     """Resolve a case, optionally with an outcome. A purchase (sales cases) makes a prospect, a lead
-    or a former customer a customer, in the same transaction."""
+    or a former customer a customer, in the same transaction; its `amount`, when given, is added to
+    the customer's lifetime value (and shown on their timeline)."""
     now = now or timezone.now()
     if outcome not in dict(OUTCOMES):
         raise TransitionError(f"Unknown outcome {outcome!r}.", code="invalid", fields={"outcome": ["Choose an outcome."]})
+    if amount is not None and outcome != OUTCOME_PURCHASE:
+        raise TransitionError("An amount goes with a purchase.", code="invalid",
+                              fields={"amount": ["Leave it empty, or choose the purchase outcome."]})
+    if amount is not None and amount <= 0:
+        raise TransitionError("A purchase amount is more than zero.", code="invalid",
+                              fields={"amount": ["Enter the amount of the purchase."]})
     if outcome != OUTCOME_PURCHASE:
         return change_status(case=case, to=CaseStatus.RESOLVED, by=by, reason=note, now=now)
     note = (note or "").strip()
@@ -196,4 +210,10 @@ def resolve_case(*, case: Case, by, note: str = "", outcome: str = "", now: date
             move_stage(customer=customer, to=Stage.CUSTOMER, by=by, case=case, now=now,
                        reason=f"First purchase (case #{case.pk})." if customer.stage != Stage.FORMER
                        else f"Bought again (case #{case.pk}).")
+        if amount is not None:
+            Customer.objects.filter(pk=customer.pk).update(value=F("value") + amount, updated_at=now)
+            timeline.record(entries=[timeline.purchase(customer_id=customer.pk, amount=amount, at=now,
+                                                       actor=str(by) if by else "", case_id=case.pk,
+                                                       department_id=case.department_id)])
+            # TODO(merge): emit_event customer.updated (lifetime value) through customers.webhooks.services
     return case

@@ -1,10 +1,12 @@
 """Forms of the journey: handoff decisions, feedback up, customer stage, problems."""
 
+from decimal import Decimal
+
 from django import forms
 
 from customers.models import Stage
 from feedback.cases.forms import CaseActionForm, OtherDepartmentForm, ResolveForm
-from feedback.cases.journey import OUTCOMES, PURCHASE_DEPARTMENTS, STAGE_TRANSITIONS
+from feedback.cases.journey import OUTCOME_PURCHASE, OUTCOMES, PURCHASE_DEPARTMENTS, STAGE_TRANSITIONS
 from feedback.cases.models import Problem
 from feedback.choices import ProblemStatus
 from teams.models import Department
@@ -25,15 +27,21 @@ class OutcomeResolveForm(ResolveForm):
     """The resolve form; a sales case can be resolved with a purchase (the customer's stage follows)."""
 
     outcome = forms.ChoiceField(choices=OUTCOMES, required=False, label="Outcome")
+    amount = forms.DecimalField(required=False, min_value=Decimal("0.01"), max_digits=12, decimal_places=2,
+                                label="Purchase amount")
 
     def __init__(self, *args, case=None, **kwargs):
         super().__init__(*args, case=case, **kwargs)
         if case is None or case.department.slug not in PURCHASE_DEPARTMENTS:
             del self.fields["outcome"]
+            del self.fields["amount"]
 
     def clean(self):
         data = super().clean()
         data.setdefault("outcome", "")
+        data.setdefault("amount", None)
+        if data.get("amount") is not None and data["outcome"] != OUTCOME_PURCHASE:
+            self.add_error("amount", "An amount goes with a purchase: choose that outcome, or leave it empty.")
         return data
 
 

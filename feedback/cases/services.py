@@ -117,7 +117,7 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
     for item in attachments_in:
         item.mention.case = item.case
         timeline.append(events.mention_attached(case=item.case, mention=item.mention, now=item.now))
-    CaseEvent.objects.bulk_create(timeline)
+    events.add_many(timeline)
     SlaClock.objects.bulk_create(clocks)
     if held:
         flag_floods(held, {**resolved, **open_cases})

@@ -54,7 +54,8 @@ ACTIONS = {
     ),
     "resolve": (
         OutcomeResolveForm,
-        lambda case, user, data: journey.resolve_case(case=case, by=user, note=data["note"], outcome=data["outcome"]),
+        lambda case, user, data: journey.resolve_case(case=case, by=user, note=data["note"], outcome=data["outcome"],
+                                                             amount=data.get("amount")),
     ),
     "feedback": (
         FeedbackUpForm,

@@ -63,6 +63,9 @@ class Mention(models.Model):
     parent_external_id = models.CharField(max_length=200, blank=True)
     edited_at = models.DateTimeField(null=True, blank=True)
     removed_at = models.DateTimeField(null=True, blank=True)
+    # Privacy: when the author's data and the text were removed (retention policy or erasure,
+    # feedback.linking.services); the labels stay for the aggregates.
+    anonymised_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [
@@ -72,6 +75,8 @@ class Mention(models.Model):
             models.Index(fields=["status", "received_at"], name="mention_status_received"),
             models.Index(fields=["posted_at"], name="mention_posted_at"),
             models.Index(fields=["promise", "received_at"], name="mention_promise_received"),
+            # The retention sweep walks the mentions not yet anonymised, oldest first.
+            models.Index(fields=["posted_at"], condition=Q(anonymised_at__isnull=True), name="mention_retention"),
         ]
 
     def __str__(self):

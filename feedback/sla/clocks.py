@@ -29,7 +29,7 @@ from django.utils import timezone
 
 from feedback.cases import events
 from feedback.cases.locks import lock_cases
-from feedback.cases.models import Case, CaseEvent
+from feedback.cases.models import Case
 from feedback.choices import CASE_CLOCKS, CUSTOMER_CLOCKS, CaseStatus, ClockMetric, Priority
 from feedback.db import update_rows
 from feedback.defaults import HANDOFF_ACCEPTANCE_TARGETS, NEXT_REPLY_TARGETS, SLA_TARGETS
@@ -375,7 +375,7 @@ def escalate_due(*, now: datetime | None = None, limit: int | None = None) -> in
             [Escalation(clock_id=clock.id, level=level, created_at=now) for clock, level in fired]
         )
         _update_clocks(clocks, ["next_level", "next_escalation_at", "warned_at", "breached_at", "escalation_level"])
-        CaseEvent.objects.bulk_create([
+        events.add_many([
             events.escalated(case=clock.case_id, level=level, metric=clock.metric, due_at=clock.due_at, now=now)
             for clock, level in fired
         ])

@@ -1,0 +1,461 @@
+"""Identity resolution: which customer wrote this post?
+
+A cascade, cheapest and surest first; each step records its method and confidence on the identity
+(or on the suggestion) it writes:
+
+1. **handle**: the (channel, handle) is already an identity -> its customer (confidence as stored).
+2. **email / phone**: an address or number in the author's profile (`raw["author"]`: email, phone,
+   description) or in the post, normalised (`email-validator`, `phonenumbers` E.164), equals a
+   customer's -> 0.98 / 0.95. Two customers sharing it -> a suggestion for each.
+3. **cross_channel**: the same handle is linked on another channel and shows the same display
+   name -> 0.92.
+4. **fuzzy_name**: name blocking keys (below) find a few candidates through the `MatchKey` index;
+   rapidfuzz scores the names, the region agrees or not, a near tie (a shared name) lowers it.
+   At most `FUZZY_CAP` (0.88): by default a name alone never links automatically, because two
+   people can share a name and a region; it becomes a suggestion an agent confirms.
+
+Above `BATON_MATCH_AUTO` (0.9) the author is linked (a new identity on that customer); between
+`BATON_MATCH_SUGGEST` (0.6) and it, the author becomes a prospect with `MatchSuggestion`s to the
+candidates (up to three); below, a prospect. Never a scan of all customers: every step is an index
+lookup (`Identity (channel, handle)`, `Identity (handle)`, `MatchKey (key)`), and a batch of
+authors costs the same handful of queries whatever its size.
+
+Name blocking keys: the first and last name tokens (a, b) give four keys,
+`a[:3]|b[:3]`, `a|b[0]`, `a[0]|b` and `~a[-3:]|b[-3:]`, so one typo in either token (even in its
+first letter) leaves at least one key intact, and an initial ("D. Kowalski") still meets
+`d|kowalski`. The query side also tries the tokens swapped ("Kowalski Dana").
+"""
+
+import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+import phonenumbers
+from django.conf import settings
+from django.db.models import Q
+from email_validator import EmailNotValidError, validate_email
+from rapidfuzz import fuzz
+
+from .models import Customer, Identity, LinkMethod, MatchKey, MatchSuggestion, Stage
+
+EMAIL_CONFIDENCE = 0.98
+PHONE_CONFIDENCE = 0.95
+CROSS_CHANNEL_CONFIDENCE = 0.92
+SHARED_CONTACT_CONFIDENCE = 0.7  # one address or number on two customers: ask a person
+FUZZY_CAP = 0.88
+FUZZY_MIN_SIMILARITY = 0.8  # names less alike than this are not candidates at all
+REGION_SAME, REGION_UNKNOWN, REGION_OTHER = 1.0, 0.92, 0.7
+NEAR_TIE = 0.02  # a second candidate this close to the best one: a shared name
+TIE_FACTOR = 0.85
+MAX_SUGGESTIONS = 3
+
+HONORIFICS = frozenset({"mr", "mrs", "ms", "miss", "dr", "prof", "sir", "madam", "mx"})
+_EMAIL_RE = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_PHONE_HINT_RE = re.compile(r"\+?\d[\d\s().-]{5,}\d")
+
+
+class Outcome:
+    LINKED = "linked"  # an identity already existed
+    AUTO = "auto"  # a new identity on an existing customer
+    SUGGESTED = "suggested"  # a prospect, with suggestions
+    PROSPECT = "prospect"  # a prospect
+
+
+@dataclass(frozen=True)
+class Author:
+    """A post's author as the matcher reads it. `profile`: the platform's author object (the
+    `raw["author"]` intake keeps: location, description, and email or phone where given)."""
+
+    channel: str
+    handle: str
+    name: str = ""
+    text: str = ""
+    profile: dict | None = None
+
+    @property
+    def region(self) -> str:
+        profile = self.profile or {}
+        for key in ("region", "location", "country"):
+            value = profile.get(key)
+            if isinstance(value, str) and value.strip():
+                return value.strip()
+        return ""
+
+
+@dataclass
+class Resolution:
+    customer: Customer
+    method: str
+    confidence: float
+    outcome: str
+    candidates: list[tuple[int, float]] = field(default_factory=list)  # suggestions: (customer id, confidence)
+
+
+# --- Normalising ------------------------------------------------------------------------------
+
+
+def normalize_handle(handle: str) -> str:
+    return handle.strip().lstrip("@").lower()
+
+
+def normalize_name(name: str) -> str:
+    """Lower case, accents off, punctuation to spaces, honorifics dropped: "Dr. Zoë O'Neil" -> "zoe o neil"."""
+    decomposed = unicodedata.normalize("NFKD", name or "")
+    plain = "".join(char for char in decomposed if not unicodedata.combining(char)).lower()
+    words = re.sub(r"[^\w]+|_|\d", " ", plain).split()
+    return " ".join(word for word in words if word not in HONORIFICS)
+
+
+def normalize_email(value: str) -> str | None:
+    try:
+        return validate_email(value.strip(), check_deliverability=False).normalized.lower()
+    except (EmailNotValidError, ValueError):
+        return None
+
+
+def normalize_phone(value: str, *, region: str | None = None) -> str | None:
+    try:
+        number = phonenumbers.parse(value, region or settings.BATON_PHONE_REGION)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_valid_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def emails_in(text: str) -> set[str]:
+    found = set()
+    for candidate in _EMAIL_RE.findall(text or ""):
+        normalised = normalize_email(candidate.rstrip("."))
+        if normalised:
+            found.add(normalised)
+    return found
+
+
+def phones_in(text: str) -> set[str]:
+    if not text or not _PHONE_HINT_RE.search(text):  # most posts have no number: skip the parser
+        return set()
+    return {
+        phonenumbers.format_number(match.number, phonenumbers.PhoneNumberFormat.E164)
+        for match in phonenumbers.PhoneNumberMatcher(text, settings.BATON_PHONE_REGION)
+    }
+
+
+def contacts_of(author: Author) -> tuple[set[str], set[str]]:
+    """Emails and phones (normalised) in the author's profile and post."""
+    profile = author.profile or {}
+    emails, phones = emails_in(author.text), phones_in(author.text)
+    for key in ("email", "description", "bio"):
+        if isinstance(profile.get(key), str):
+            emails |= emails_in(profile[key])
+    for key in ("phone", "description", "bio"):
+        value = profile.get(key)
+        if isinstance(value, str):
+            phones |= phones_in(value)
+            if key == "phone" and (number := normalize_phone(value)):
+                phones.add(number)
+    return emails, phones
+
+
+# --- Keys --------------------------------------------------------------------------------------
+
+
+def _name_tokens(name: str) -> list[str]:
+    return normalize_name(name).split()
+
+
+def _pair_keys(first: str, last: str) -> set[str]:
+    return {
+        f"name:{first[:3]}|{last[:3]}",
+        f"name:{first}|{last[0]}",
+        f"name:{first[0]}|{last}",
+        f"name:~{first[-3:]}|{last[-3:]}",
+    }
+
+
+def name_keys(name: str, *, both_orders: bool = False) -> set[str]:
+    """The blocking keys of a name (a customer's are stored; an author's are looked up with
+    `both_orders`, so "Kowalski Dana" finds "Dana Kowalski")."""
+    tokens = _name_tokens(name)
+    if not tokens:
+        return set()
+    if len(tokens) == 1:
+        return {f"name:{tokens[0]}"}
+    first, last = tokens[0], tokens[-1]
+    keys = _pair_keys(first, last)
+    if both_orders:
+        keys |= _pair_keys(last, first)
+    return keys
+
+
+def keys_for(*, name: str = "", email: str = "", phone: str = "", extra_emails: Iterable[str] = (),
+             extra_phones: Iterable[str] = ()) -> set[str]:
+    """Every `MatchKey` of a customer with these fields."""
+    keys = set(name_keys(name))
+    for value in [email, *extra_emails]:
+        if value and (normalised := normalize_email(value)):
+            keys.add(f"email:{normalised}")
+    for value in [phone, *extra_phones]:
+        if value and (normalised := normalize_phone(value)):
+            keys.add(f"phone:{normalised}")
+    return keys
+
+
+def _customer_keys(customer: Customer) -> set[str]:
+    attributes = customer.attributes if isinstance(customer.attributes, dict) else {}
+    extra_emails = [value for value in attributes.get("emails", []) or [] if isinstance(value, str)]
+    extra_phones = [value for value in attributes.get("phones", []) or [] if isinstance(value, str)]
+    return keys_for(name=customer.name, email=customer.email, phone=customer.phone, extra_emails=extra_emails,
+                    extra_phones=extra_phones)
+
+
+def refresh_keys(*, customer_ids: Iterable[int]) -> int:
+    """Rebuild the match keys of these customers from their fields (name, email, phone, and
+    `attributes` "emails"/"phones" lists) and the display names of their identities. Call it after writing those fields (CRM upsert, admin,
+    merge, erasure). Merged and erased records keep no keys. Returns how many keys were written."""
+    ids = sorted(set(customer_ids))
+    if not ids:
+        return 0
+    MatchKey.objects.filter(customer_id__in=ids).delete()
+    shown: dict[int, set[str]] = {}  # the names the person showed on their channels find them too
+    for customer_id, display in Identity.objects.filter(customer_id__in=ids).exclude(display_name="").values_list(
+        "customer_id", "display_name"
+    ):
+        shown.setdefault(customer_id, set()).add(display)
+    rows = []
+    for customer in Customer.objects.filter(pk__in=ids, merged_into__isnull=True, erased_at__isnull=True).only(
+        "id", "name", "email", "phone", "attributes"
+    ):
+        keys = _customer_keys(customer)
+        for display in shown.get(customer.pk, ()):
+            keys |= name_keys(display)
+        rows += [MatchKey(customer_id=customer.pk, key=key) for key in keys]
+    MatchKey.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+    return len(rows)
+
+
+# --- Scoring -----------------------------------------------------------------------------------
+
+
+def name_similarity(a: str, b: str) -> float:
+    """In [0, 1]: token order does not matter; a middle name or an initial costs a little."""
+    a, b = normalize_name(a), normalize_name(b)
+    if not a or not b:
+        return 0.0
+    score = fuzz.token_sort_ratio(a, b)
+    ta, tb = a.split(), b.split()
+    if (len(ta) > 2 or len(tb) > 2) and len(ta) > 1 and len(tb) > 1:
+        score = max(score, 0.97 * fuzz.token_sort_ratio(f"{ta[0]} {ta[-1]}", f"{tb[0]} {tb[-1]}"))
+    return score / 100
+
+
+def region_factor(customer_region: str, author_region: str) -> float:
+    customer_region, author_region = normalize_name(customer_region), normalize_name(author_region)
+    if not customer_region or not author_region:
+        return REGION_UNKNOWN
+    if f" {customer_region} " in f" {author_region} " or f" {author_region} " in f" {customer_region} ":
+        return REGION_SAME
+    return REGION_OTHER
+
+
+def fuzzy_candidates(*, author: Author, candidates: Iterable[tuple[int, str, str, bool]]) -> list[tuple[int, float]]:
+    """(customer id, confidence) for the author's name against candidate (id, name, region,
+    is a prospect) rows, best first, only those with names at least FUZZY_MIN_SIMILARITY alike.
+
+    A near tie with another candidate as alike (a shared name) lowers the confidence; a prospect
+    does not make a CRM record ambiguous (it is most likely that person seen before on a channel)."""
+    scored = {}
+    for customer_id, name, region, prospect in candidates:
+        similarity = name_similarity(author.name, name)
+        if similarity >= FUZZY_MIN_SIMILARITY:
+            scored[customer_id] = (similarity, region_factor(region, author.region), prospect)
+    if not scored:
+        return []
+    out = []
+    for customer_id, (similarity, region, prospect) in scored.items():
+        tie = any(other != customer_id and abs(other_similarity - similarity) <= NEAR_TIE and other_region >= region
+                  and (prospect or not other_prospect)
+                  for other, (other_similarity, other_region, other_prospect) in scored.items())
+        out.append((customer_id, round(FUZZY_CAP * similarity * region * (TIE_FACTOR if tie else 1.0), 4)))
+    return sorted(out, key=lambda item: (-item[1], item[0]))
+
+
+# --- The cascade -------------------------------------------------------------------------------
+
+
+def _thresholds() -> tuple[float, float]:
+    return settings.BATON_MATCH_AUTO, settings.BATON_MATCH_SUGGEST
+
+
+def _existing(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Identity]:
+    by_channel: dict[str, list[str]] = {}
+    for channel, handle in keys:
+        by_channel.setdefault(channel, []).append(handle)
+    if not by_channel:
+        return {}
+    query = Q()
+    for channel, handles in by_channel.items():
+        query |= Q(channel=channel, handle__in=handles)
+    return {(identity.channel, identity.handle): identity
+            for identity in Identity.objects.filter(query).select_related("customer")}
+
+
+@dataclass
+class _Pending:
+    author: Author
+    key: tuple[str, str]
+    emails: set[str]
+    phones: set[str]
+    name_keys: set[str]
+    decision: tuple[int, str, float] | None = None  # (customer id, method, confidence) to link
+    suggestions: list[tuple[int, str, float]] = field(default_factory=list)
+
+
+def _decide(pending: _Pending, *, by_key: dict[str, set[int]], rows: dict[int, tuple[str, str, bool]],
+            cross: dict[str, list[tuple[str, str, int]]], auto: float, suggest: float) -> None:
+    author = pending.author
+    contact = [(f"email:{value}", LinkMethod.EMAIL, EMAIL_CONFIDENCE) for value in sorted(pending.emails)]
+    contact += [(f"phone:{value}", LinkMethod.PHONE, PHONE_CONFIDENCE) for value in sorted(pending.phones)]
+    shared = []
+    for key, method, confidence in contact:
+        owners = by_key.get(key, set())
+        if len(owners) == 1 and confidence >= auto:
+            pending.decision = (next(iter(owners)), method, confidence)
+            return
+        shared += [(owner, method, confidence if len(owners) == 1 else SHARED_CONTACT_CONFIDENCE)
+                   for owner in sorted(owners)]
+    wanted = normalize_name(author.name)
+    if wanted:
+        owners = {customer_id for channel, display, customer_id in cross.get(pending.key[1], [])
+                  if channel != pending.key[0] and normalize_name(display) == wanted}
+        if len(owners) == 1 and CROSS_CHANNEL_CONFIDENCE >= auto:
+            pending.decision = (owners.pop(), LinkMethod.CROSS_CHANNEL, CROSS_CHANNEL_CONFIDENCE)
+            return
+        shared += [(owner, LinkMethod.CROSS_CHANNEL, SHARED_CONTACT_CONFIDENCE) for owner in sorted(owners)]
+    candidate_ids = set().union(*(by_key.get(key, set()) for key in pending.name_keys)) if pending.name_keys else set()
+    fuzzy = fuzzy_candidates(author=author, candidates=[(cid, *rows[cid]) for cid in candidate_ids if cid in rows])
+    if fuzzy and fuzzy[0][1] >= auto:
+        pending.decision = (fuzzy[0][0], LinkMethod.FUZZY_NAME, fuzzy[0][1])
+        return
+    best: dict[int, tuple[int, str, float]] = {}
+    for customer_id, method, confidence in [*shared, *((cid, LinkMethod.FUZZY_NAME, c) for cid, c in fuzzy)]:
+        if confidence >= suggest and confidence > best.get(customer_id, (0, "", -1.0))[2]:
+            best[customer_id] = (customer_id, method, confidence)
+    pending.suggestions = sorted(best.values(), key=lambda item: (-item[2], item[0]))[:MAX_SUGGESTIONS]
+
+
+def prospect_external_id(channel: str, handle: str) -> str:
+    return f"baton:{channel}:{handle}"
+
+
+def resolve_authors(*, authors: Iterable[Author]) -> dict[tuple[str, str], Resolution]:
+    """Resolve a batch of authors; keyed by (channel, normalised handle). Empty handles are left out.
+
+    A handful of queries per batch whatever its size. Safe under concurrency: every insert skips
+    conflicts and the identities are read back, so two workers resolving one new handle agree.
+    """
+    auto, suggest = _thresholds()
+    unique: dict[tuple[str, str], Author] = {}
+    for author in authors:
+        handle = normalize_handle(author.handle)
+        if handle:
+            unique.setdefault((author.channel, handle), author)
+    if not unique:
+        return {}
+    existing = _existing(unique)
+    out = {key: Resolution(customer=identity.customer, method=identity.method, confidence=identity.confidence,
+                           outcome=Outcome.LINKED) for key, identity in existing.items()}
+    pending = []
+    for key, author in unique.items():
+        if key in existing:
+            continue
+        emails, phones = contacts_of(author)
+        pending.append(_Pending(author=author, key=key, emails=emails, phones=phones,
+                                name_keys=name_keys(author.name, both_orders=True)))
+    if not pending:
+        return out
+
+    # One query for every key of the batch (emails, phones, names), joined to the live customers.
+    lookup = set()
+    for item in pending:
+        lookup |= {f"email:{value}" for value in item.emails} | {f"phone:{value}" for value in item.phones}
+        lookup |= item.name_keys
+    by_key: dict[str, set[int]] = {}
+    rows: dict[int, tuple[str, str, bool]] = {}
+    if lookup:
+        for key, customer_id, name, region, stage in MatchKey.objects.filter(
+            key__in=lookup, customer__merged_into__isnull=True, customer__erased_at__isnull=True,
+        ).values_list("key", "customer_id", "customer__name", "customer__region", "customer__stage"):
+            by_key.setdefault(key, set()).add(customer_id)
+            rows[customer_id] = (name, region, stage == Stage.PROSPECT)
+    # One query for the same handles on other channels (the cross-channel step).
+    cross: dict[str, list[tuple[str, str, int]]] = {}
+    named = {item.key[1] for item in pending if item.author.name.strip()}
+    if named:
+        for channel, handle, display, customer_id in Identity.objects.filter(handle__in=named).values_list(
+            "channel", "handle", "display_name", "customer_id"
+        ):
+            cross.setdefault(handle, []).append((channel, display, customer_id))
+
+    for item in pending:
+        _decide(item, by_key=by_key, rows=rows, cross=cross, auto=auto, suggest=suggest)
+    _write(pending)
+
+    # Read back what is stored: another worker may have linked one of these handles meanwhile.
+    stored = _existing(item.key for item in pending)
+    for item in pending:
+        identity = stored[item.key]
+        if item.decision is not None and identity.customer_id == item.decision[0]:
+            outcome = Outcome.AUTO
+        elif item.suggestions:
+            outcome = Outcome.SUGGESTED
+        else:
+            outcome = Outcome.PROSPECT
+        out[item.key] = Resolution(customer=identity.customer, method=identity.method,
+                                   confidence=identity.confidence, outcome=outcome,
+                                   candidates=[(cid, confidence) for cid, _, confidence in item.suggestions])
+    return out
+
+
+def _write(pending: list[_Pending]) -> None:
+    new = [item for item in pending if item.decision is None]
+    prospects: dict[str, Customer] = {}
+    if new:
+        external_ids = {item.key: prospect_external_id(*item.key) for item in new}
+        Customer.objects.bulk_create([
+            Customer(external_id=external_ids[item.key], name=(item.author.name.strip() or f"@{item.key[1]}")[:200],
+                     stage=Stage.PROSPECT, region=item.author.region[:80],
+                     email=min(item.emails) if item.emails else "",
+                     phone=min(item.phones) if item.phones else "")
+            for item in new
+        ], ignore_conflicts=True)
+        # TODO(merge): emit_event customer.created for the prospects created here (customers.webhooks.services)
+        prospects = Customer.objects.in_bulk(external_ids.values(), field_name="external_id")
+        MatchKey.objects.bulk_create([
+            MatchKey(customer=prospects[external_ids[item.key]], key=key)
+            for item in new
+            for key in name_keys(item.author.name)
+            | {f"email:{value}" for value in item.emails} | {f"phone:{value}" for value in item.phones}
+        ], ignore_conflicts=True)
+    identities = []
+    suggestions = []
+    for item in pending:
+        channel, handle = item.key
+        display = item.author.name.strip()[:200]
+        if item.decision is not None:
+            customer_id, method, confidence = item.decision
+            identities.append(Identity(channel=channel, handle=handle, display_name=display, customer_id=customer_id,
+                                       method=method, confidence=confidence))
+            continue
+        prospect = prospects[prospect_external_id(channel, handle)]
+        identities.append(Identity(channel=channel, handle=handle, display_name=display, customer=prospect,
+                                   method=LinkMethod.HANDLE, confidence=1.0))
+        suggestions += [
+            MatchSuggestion(prospect=prospect, candidate_id=customer_id, channel=channel, handle=handle,
+                            method=method, confidence=confidence)
+            for customer_id, method, confidence in item.suggestions if customer_id != prospect.pk
+        ]
+    Identity.objects.bulk_create(identities, ignore_conflicts=True)
+    if suggestions:
+        MatchSuggestion.objects.bulk_create(suggestions, ignore_conflicts=True)

@@ -1,0 +1,72 @@
+"""Reads for the customer pages (the list and the 360 page). Personal data: department members and
+admins only, never board-only users (`can_view_customers`)."""
+
+from django.core.paginator import Page, Paginator
+from django.db.models import Q
+from django.db.models.functions import Lower
+
+from teams.selectors import department_ids_for
+
+from .matching import normalize_email, normalize_handle, normalize_phone
+from .models import Customer, Identity, MatchKey, MatchSuggestion, SuggestionStatus, TimelineEntry, TimelineKind
+
+LIST_PAGE_SIZE = 50
+TIMELINE_PAGE_SIZE = 50
+
+
+def can_view_customers(*, user) -> bool:
+    """Members of a department and admins; the board sees aggregates only."""
+    if not user.is_authenticated:
+        return False
+    return bool(user.is_staff or user.is_superuser or department_ids_for(user=user))
+
+
+def search_customers(*, query: str = "", stage: str = "", page: int = 1) -> Page:
+    """Customers (not the records merged into others), by name order; `query` finds a name prefix,
+    an external id, an email, a phone number or a handle, each through an index."""
+    customers = Customer.objects.filter(merged_into__isnull=True).select_related("owner_department")
+    query = query.strip()
+    if query:
+        match = Q(pk__in=Identity.objects.filter(handle=normalize_handle(query)).values("customer_id"))
+        match |= Q(external_id=query)
+        contact_keys = [f"email:{email}" for email in [normalize_email(query)] if email]
+        contact_keys += [f"phone:{phone}" for phone in [normalize_phone(query)] if phone]
+        if contact_keys:
+            match |= Q(pk__in=MatchKey.objects.filter(key__in=contact_keys).values("customer_id"))
+        customers = customers.annotate(lower_name=Lower("name"))
+        match |= Q(lower_name__startswith=query.lower())
+        customers = customers.filter(match)
+    if stage:
+        customers = customers.filter(stage=stage)
+    return Paginator(customers.order_by("name", "pk"), LIST_PAGE_SIZE).get_page(page)
+
+
+def customer_profile(*, customer_id: int) -> Customer | None:
+    return (Customer.objects.select_related("owner_department", "merged_into")
+            .prefetch_related("identities").filter(pk=customer_id).first())
+
+
+def identities_of(*, customer: Customer) -> list[Identity]:
+    return sorted(customer.identities.all(), key=lambda identity: (identity.channel, identity.handle))
+
+
+def timeline_page(*, customer_id: int, kind: str = "", department_id: int | None = None, page: int = 1) -> Page:
+    """The customer's timeline, newest first, one index range (kind filter: its own index)."""
+    entries = TimelineEntry.objects.filter(customer_id=customer_id)
+    if kind in TimelineKind.values:
+        entries = entries.filter(kind=kind)
+    if department_id is not None:
+        entries = entries.filter(department_id=department_id)
+    entries = entries.select_related("department").order_by("-at", "-pk")
+    return Paginator(entries, TIMELINE_PAGE_SIZE).get_page(page)
+
+
+def suggestions_about(*, customer_id: int) -> dict:
+    """Pending suggestions where this record is the prospect (who it may be) or the candidate (who may be it)."""
+    pending = MatchSuggestion.objects.filter(status=SuggestionStatus.PENDING)
+    return {
+        "may_be": list(pending.filter(prospect_id=customer_id, candidate__merged_into__isnull=True)
+                       .select_related("candidate").order_by("-confidence", "pk")),
+        "may_be_them": list(pending.filter(candidate_id=customer_id, prospect__merged_into__isnull=True)
+                            .select_related("prospect").order_by("-confidence", "pk")[:20]),
+    }
