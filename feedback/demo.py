@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from config.auth import DEMO_PASSWORD  # printed by seed_demo; refused with DEBUG off (config/auth.py)
 from config.errors import BatonError
+from customers.matching import refresh_keys
 from customers.models import Customer, Identity, LinkMethod, Stage
 from customers.services import normalize_handle
 from feedback.api.tokens import api_token
@@ -292,6 +293,8 @@ def ensure_customers(*, rows: list[DemoRow], report: SeedReport) -> None:
                 channel=Source.X, handle=handle, customer=customer, method=LinkMethod.HANDLE, confidence=1.0
             )
             report.created["identities"] += 1
+        # The matcher finds CRM records by their keys (name, email, phone): written as the CRM import would.
+        refresh_keys(customer_ids=Customer.objects.filter(external_id__in=external_ids).values_list("pk", flat=True))
 
 
 # --- Time --------------------------------------------------------------------------

@@ -122,9 +122,17 @@ class Migration(migrations.Migration):
             model_name='customer',
             index=models.Index(fields=['name', 'id'], name='customer_name'),
         ),
-        migrations.AddIndex(
-            model_name='customer',
-            index=models.Index(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Lower('name'), name='text_pattern_ops'), name='customer_name_prefix'),
+        # Django writes this index as ((LOWER("name") text_pattern_ops)), which PostgreSQL refuses:
+        # the state is Django's, the SQL written by hand.
+        migrations.SeparateDatabaseAndState(
+            state_operations=[migrations.AddIndex(
+                model_name='customer',
+                index=models.Index(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Lower('name'), name='text_pattern_ops'), name='customer_name_prefix'),
+            )],
+            database_operations=[migrations.RunSQL(
+                'CREATE INDEX "customer_name_prefix" ON "customers_customer" ((LOWER("name")) text_pattern_ops)',
+                'DROP INDEX IF EXISTS "customer_name_prefix"',
+            )],
         ),
         migrations.AddIndex(
             model_name='identity',

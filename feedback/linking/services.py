@@ -80,8 +80,10 @@ def confirm_suggestion(*, suggestion_id: int, by, now: datetime | None = None) -
     with transaction.atomic():
         suggestion = suggestions.lock_pending(suggestion_id=suggestion_id)
         _check_holds_case(user=by, customer_id=suggestion.prospect_id)
-        survivor = merge_customers(survivor=suggestion.candidate, merged=suggestion.prospect, by=by, now=now,
-                                   check=False)
+        survivor = suggestion.candidate
+        if survivor.merged_into_id is not None:  # the candidate was merged since: into its survivor
+            survivor = survivor.merged_into
+        survivor = merge_customers(survivor=survivor, merged=suggestion.prospect, by=by, now=now, check=False)
         suggestions.mark_confirmed(suggestion=suggestion, by=by, now=now)
     return survivor
 

@@ -95,7 +95,7 @@ class TestCascade:
         assert resolution.outcome == Outcome.AUTO and resolution.customer == customer
         identity = Identity.objects.get(channel="instagram", handle="dk_travels")
         assert (identity.customer, identity.method, identity.confidence) == (customer, LinkMethod.EMAIL, 0.98)
-        assert not Customer.objects.filter(stage=Stage.PROSPECT).exists()
+        assert Customer.objects.count() == 1  # no prospect was made
 
     def test_email_in_the_post_links_automatically(self):
         customer = crm_customer(name="Dana Kowalski", email="dana.k@example.com")
@@ -206,13 +206,16 @@ class TestSuggestions:
 
 
 @pytest.mark.django_db
-def test_the_cost_of_a_batch_does_not_grow_with_its_size(django_assert_max_num_queries):
+def test_the_cost_of_a_batch_does_not_grow_with_its_size():
+    def tag(i):  # names lose their digits when normalised: tell them apart with letters
+        return "abcdefghijklmnopqrstuvwxyz"[i // 26] + "abcdefghijklmnopqrstuvwxyz"[i % 26]
+
     for i in range(30):
-        crm_customer(name=f"Person{i} Surname{i}", email=f"p{i}@example.com", region="Leeds")
+        crm_customer(name=f"Person{tag(i)} Surname{tag(i)}", email=f"p{i}@example.com", region="Leeds")
     IdentityFactory(channel="x", handle="known")
 
     def batch(n, offset):
-        return [Author(channel="x", handle=f"h{offset + i}", name=f"Person{i} Surnam{i}",
+        return [Author(channel="x", handle=f"h{offset + i}", name=f"Person{tag(i)} Surnam{tag(i)}",
                        text=f"mail p{i}@example.com" if i % 3 == 0 else "", profile={"location": "Leeds"})
                 for i in range(n)] + [Author(channel="x", handle="known")]
 
