@@ -30,14 +30,18 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from decimal import Decimal
+from functools import lru_cache
 
 import phonenumbers
 from django.conf import settings
+from django.db import connection
 from django.db.models import Q
+from django.utils import timezone
 from email_validator import EmailNotValidError, validate_email
 from rapidfuzz import fuzz
 
-from .models import Customer, Identity, LinkMethod, MatchKey, MatchSuggestion, Stage
+from .models import Customer, Identity, LinkMethod, MatchKey, MatchSuggestion, Stage, SuggestionStatus
 
 EMAIL_CONFIDENCE = 0.98
 PHONE_CONFIDENCE = 0.95
@@ -99,6 +103,7 @@ def normalize_handle(handle: str) -> str:
     return handle.strip().lstrip("@").lower()
 
 
+@lru_cache(maxsize=200_000)
 def normalize_name(name: str) -> str:
     """Lower case, accents off, punctuation to spaces, honorifics dropped: "Dr. Zoë O'Neil" -> "zoe o neil"."""
     decomposed = unicodedata.normalize("NFKD", name or "")
@@ -297,8 +302,12 @@ def _existing(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Identity
     query = Q()
     for channel, handles in by_channel.items():
         query |= Q(channel=channel, handle__in=handles)
-    return {(identity.channel, identity.handle): identity
-            for identity in Identity.objects.filter(query).select_related("customer")}
+    identities = list(Identity.objects.filter(query))
+    # The customers by primary key (a join here can turn into a scan of all customers, as in _lookup).
+    customers = Customer.objects.in_bulk({identity.customer_id for identity in identities})
+    for identity in identities:
+        identity.customer = customers[identity.customer_id]
+    return {(identity.channel, identity.handle): identity for identity in identities}
 
 
 @dataclass
@@ -309,40 +318,78 @@ class _Pending:
     phones: set[str]
     name_keys: set[str]
     decision: tuple[int, str, float] | None = None  # (customer id, method, confidence) to link
+    shared: list[tuple[int, str, float]] = field(default_factory=list)  # contacts not sure enough
     suggestions: list[tuple[int, str, float]] = field(default_factory=list)
 
 
-def _decide(pending: _Pending, *, by_key: dict[str, set[int]], rows: dict[int, tuple[str, str, bool]],
-            cross: dict[str, list[tuple[str, str, int]]], auto: float, suggest: float) -> None:
-    author = pending.author
+def _decide_contact(pending: _Pending, *, by_key: dict[str, set[int]], cross: dict[str, list[tuple[str, str, int]]],
+                    auto: float) -> None:
+    """Steps 2 and 3: an email or phone, the same handle and name on another channel."""
     contact = [(f"email:{value}", LinkMethod.EMAIL, EMAIL_CONFIDENCE) for value in sorted(pending.emails)]
     contact += [(f"phone:{value}", LinkMethod.PHONE, PHONE_CONFIDENCE) for value in sorted(pending.phones)]
-    shared = []
     for key, method, confidence in contact:
         owners = by_key.get(key, set())
         if len(owners) == 1 and confidence >= auto:
             pending.decision = (next(iter(owners)), method, confidence)
             return
-        shared += [(owner, method, confidence if len(owners) == 1 else SHARED_CONTACT_CONFIDENCE)
-                   for owner in sorted(owners)]
-    wanted = normalize_name(author.name)
+        pending.shared += [(owner, method, confidence if len(owners) == 1 else SHARED_CONTACT_CONFIDENCE)
+                           for owner in sorted(owners)]
+    wanted = normalize_name(pending.author.name)
     if wanted:
         owners = {customer_id for channel, display, customer_id in cross.get(pending.key[1], [])
                   if channel != pending.key[0] and normalize_name(display) == wanted}
         if len(owners) == 1 and CROSS_CHANNEL_CONFIDENCE >= auto:
             pending.decision = (owners.pop(), LinkMethod.CROSS_CHANNEL, CROSS_CHANNEL_CONFIDENCE)
             return
-        shared += [(owner, LinkMethod.CROSS_CHANNEL, SHARED_CONTACT_CONFIDENCE) for owner in sorted(owners)]
+        pending.shared += [(owner, LinkMethod.CROSS_CHANNEL, SHARED_CONTACT_CONFIDENCE) for owner in sorted(owners)]
+
+
+def _decide_name(pending: _Pending, *, by_key: dict[str, set[int]], rows: dict[int, tuple[str, str, bool]],
+                 auto: float, suggest: float) -> None:
+    """Step 4, the fuzzy name, then the suggestions of every step that was not sure enough."""
     candidate_ids = set().union(*(by_key.get(key, set()) for key in pending.name_keys)) if pending.name_keys else set()
-    fuzzy = fuzzy_candidates(author=author, candidates=[(cid, *rows[cid]) for cid in candidate_ids if cid in rows])
+    fuzzy = fuzzy_candidates(author=pending.author,
+                             candidates=[(cid, *rows[cid]) for cid in candidate_ids if cid in rows])
     if fuzzy and fuzzy[0][1] >= auto:
         pending.decision = (fuzzy[0][0], LinkMethod.FUZZY_NAME, fuzzy[0][1])
         return
     best: dict[int, tuple[int, str, float]] = {}
-    for customer_id, method, confidence in [*shared, *((cid, LinkMethod.FUZZY_NAME, c) for cid, c in fuzzy)]:
+    for customer_id, method, confidence in [*pending.shared, *((cid, LinkMethod.FUZZY_NAME, c) for cid, c in fuzzy)]:
         if confidence >= suggest and confidence > best.get(customer_id, (0, "", -1.0))[2]:
             best[customer_id] = (customer_id, method, confidence)
     pending.suggestions = sorted(best.values(), key=lambda item: (-item[2], item[0]))[:MAX_SUGGESTIONS]
+
+
+def _lookup(keys: set[str]) -> tuple[dict[str, set[int]], dict[int, tuple[str, str, bool]]]:
+    """One query: the live customers behind these keys, with what fuzzy scoring needs of them."""
+    by_key: dict[str, set[int]] = {}
+    rows: dict[int, tuple[str, str, bool]] = {}
+    if not keys:
+        return by_key, rows
+    # Two index lookups, keys then customers by primary key: joined in one query, PostgreSQL's
+    # planner picks a hash join over a scan of every customer once the batch has a few thousand keys.
+    if connection.vendor == "postgresql":  # one array parameter instead of thousands
+        quote = connection.ops.quote_name
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT key, customer_id FROM {quote(MatchKey._meta.db_table)} WHERE key = ANY(%s)",
+                           [list(keys)])
+            pairs = cursor.fetchall()
+            cursor.execute(
+                f"SELECT id, name, region, stage FROM {quote(Customer._meta.db_table)} "
+                "WHERE id = ANY(%s) AND merged_into_id IS NULL AND erased_at IS NULL",
+                [sorted({customer_id for _, customer_id in pairs})],
+            )
+            live = {customer_id: (name, region, stage) for customer_id, name, region, stage in cursor.fetchall()}
+    else:
+        pairs = list(MatchKey.objects.filter(key__in=keys).values_list("key", "customer_id"))
+        live = {customer_id: (name, region, stage) for customer_id, name, region, stage in Customer.objects.filter(
+            pk__in={customer_id for _, customer_id in pairs}, merged_into__isnull=True, erased_at__isnull=True,
+        ).values_list("pk", "name", "region", "stage")}
+    found = [(key, customer_id, *live[customer_id]) for key, customer_id in pairs if customer_id in live]
+    for key, customer_id, name, region, stage in found:
+        by_key.setdefault(key, set()).add(customer_id)
+        rows[customer_id] = (name, region, stage == Stage.PROSPECT)
+    return by_key, rows
 
 
 def prospect_external_id(channel: str, handle: str) -> str:
@@ -376,20 +423,11 @@ def resolve_authors(*, authors: Iterable[Author]) -> dict[tuple[str, str], Resol
     if not pending:
         return out
 
-    # One query for every key of the batch (emails, phones, names), joined to the live customers.
-    lookup = set()
+    # Steps 2 and 3: one query for the batch's emails and phones, one for its handles on other channels.
+    contact_keys = set()
     for item in pending:
-        lookup |= {f"email:{value}" for value in item.emails} | {f"phone:{value}" for value in item.phones}
-        lookup |= item.name_keys
-    by_key: dict[str, set[int]] = {}
-    rows: dict[int, tuple[str, str, bool]] = {}
-    if lookup:
-        for key, customer_id, name, region, stage in MatchKey.objects.filter(
-            key__in=lookup, customer__merged_into__isnull=True, customer__erased_at__isnull=True,
-        ).values_list("key", "customer_id", "customer__name", "customer__region", "customer__stage"):
-            by_key.setdefault(key, set()).add(customer_id)
-            rows[customer_id] = (name, region, stage == Stage.PROSPECT)
-    # One query for the same handles on other channels (the cross-channel step).
+        contact_keys |= {f"email:{value}" for value in item.emails} | {f"phone:{value}" for value in item.phones}
+    by_key, _ = _lookup(contact_keys)
     cross: dict[str, list[tuple[str, str, int]]] = {}
     named = {item.key[1] for item in pending if item.author.name.strip()}
     if named:
@@ -397,9 +435,13 @@ def resolve_authors(*, authors: Iterable[Author]) -> dict[tuple[str, str], Resol
             "channel", "handle", "display_name", "customer_id"
         ):
             cross.setdefault(handle, []).append((channel, display, customer_id))
-
     for item in pending:
-        _decide(item, by_key=by_key, rows=rows, cross=cross, auto=auto, suggest=suggest)
+        _decide_contact(item, by_key=by_key, cross=cross, auto=auto)
+    # Step 4: one query for the name keys of the authors still undecided.
+    undecided = [item for item in pending if item.decision is None]
+    by_key, rows = _lookup(set().union(*(item.name_keys for item in undecided)) if undecided else set())
+    for item in undecided:
+        _decide_name(item, by_key=by_key, rows=rows, auto=auto, suggest=suggest)
     _write(pending)
 
     # Read back what is stored: another worker may have linked one of these handles meanwhile.
@@ -418,26 +460,49 @@ def resolve_authors(*, authors: Iterable[Author]) -> dict[tuple[str, str], Resol
     return out
 
 
+def _insert_ignore(model, columns: list[str], types: list[str], rows: list[tuple]) -> None:
+    """INSERT rows, skipping conflicts. On PostgreSQL one statement over arrays (no model instances:
+    most of the ORM's cost on a batch); elsewhere bulk_create."""
+    if not rows:
+        return
+    if connection.vendor == "postgresql":
+        quote = connection.ops.quote_name
+        arrays = ", ".join(f"%s::{kind}[]" for kind in types)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                f"INSERT INTO {quote(model._meta.db_table)} ({', '.join(quote(c) for c in columns)}) "
+                f"SELECT * FROM unnest({arrays}) ON CONFLICT DO NOTHING",
+                [list(column) for column in zip(*rows, strict=True)],
+            )
+        return
+    model.objects.bulk_create([model(**dict(zip(columns, row, strict=True))) for row in rows], ignore_conflicts=True)
+
+
 def _write(pending: list[_Pending]) -> None:
+    now = timezone.now()
     new = [item for item in pending if item.decision is None]
-    prospects: dict[str, Customer] = {}
+    prospects: dict[str, int] = {}
     if new:
         external_ids = {item.key: prospect_external_id(*item.key) for item in new}
-        Customer.objects.bulk_create([
-            Customer(external_id=external_ids[item.key], name=(item.author.name.strip() or f"@{item.key[1]}")[:200],
-                     stage=Stage.PROSPECT, region=item.author.region[:80],
-                     email=min(item.emails) if item.emails else "",
-                     phone=min(item.phones) if item.phones else "")
-            for item in new
-        ], ignore_conflicts=True)
+        _insert_ignore(
+            Customer,
+            ["external_id", "name", "email", "phone", "stage", "value", "region", "attributes", "created_at",
+             "updated_at"],
+            ["varchar", "varchar", "varchar", "varchar", "varchar", "numeric", "varchar", "jsonb", "timestamptz",
+             "timestamptz"],
+            [(external_ids[item.key], (item.author.name.strip() or f"@{item.key[1]}")[:200],
+              min(item.emails) if item.emails else "", min(item.phones) if item.phones else "", Stage.PROSPECT,
+              Decimal(0), item.author.region[:80], "{}" if connection.vendor == "postgresql" else {}, now, now)
+             for item in new],
+        )
         # TODO(merge): emit_event customer.created for the prospects created here (customers.webhooks.services)
-        prospects = Customer.objects.in_bulk(external_ids.values(), field_name="external_id")
-        MatchKey.objects.bulk_create([
-            MatchKey(customer=prospects[external_ids[item.key]], key=key)
+        prospects = dict(Customer.objects.filter(external_id__in=external_ids.values()).values_list("external_id", "pk"))
+        _insert_ignore(MatchKey, ["customer_id", "key"], ["bigint", "varchar"], [
+            (prospects[external_ids[item.key]], key)
             for item in new
-            for key in name_keys(item.author.name)
-            | {f"email:{value}" for value in item.emails} | {f"phone:{value}" for value in item.phones}
-        ], ignore_conflicts=True)
+            for key in sorted(name_keys(item.author.name) | {f"email:{value}" for value in item.emails}
+                              | {f"phone:{value}" for value in item.phones})
+        ])
     identities = []
     suggestions = []
     for item in pending:
@@ -445,17 +510,16 @@ def _write(pending: list[_Pending]) -> None:
         display = item.author.name.strip()[:200]
         if item.decision is not None:
             customer_id, method, confidence = item.decision
-            identities.append(Identity(channel=channel, handle=handle, display_name=display, customer_id=customer_id,
-                                       method=method, confidence=confidence))
+            identities.append((channel, handle, display, customer_id, method, confidence, now))
             continue
-        prospect = prospects[prospect_external_id(channel, handle)]
-        identities.append(Identity(channel=channel, handle=handle, display_name=display, customer=prospect,
-                                   method=LinkMethod.HANDLE, confidence=1.0))
+        prospect_id = prospects[prospect_external_id(channel, handle)]
+        identities.append((channel, handle, display, prospect_id, LinkMethod.HANDLE, 1.0, now))
         suggestions += [
-            MatchSuggestion(prospect=prospect, candidate_id=customer_id, channel=channel, handle=handle,
-                            method=method, confidence=confidence)
-            for customer_id, method, confidence in item.suggestions if customer_id != prospect.pk
+            (prospect_id, customer_id, channel, handle, method, confidence, SuggestionStatus.PENDING, now)
+            for customer_id, method, confidence in item.suggestions if customer_id != prospect_id
         ]
-    Identity.objects.bulk_create(identities, ignore_conflicts=True)
-    if suggestions:
-        MatchSuggestion.objects.bulk_create(suggestions, ignore_conflicts=True)
+    _insert_ignore(Identity, ["channel", "handle", "display_name", "customer_id", "method", "confidence", "created_at"],
+                   ["varchar", "varchar", "varchar", "bigint", "varchar", "float8", "timestamptz"], identities)
+    _insert_ignore(MatchSuggestion, ["prospect_id", "candidate_id", "channel", "handle", "method", "confidence",
+                                     "status", "created_at"],
+                   ["bigint", "bigint", "varchar", "varchar", "varchar", "float8", "varchar", "timestamptz"], suggestions)

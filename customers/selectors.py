@@ -27,15 +27,16 @@ def search_customers(*, query: str = "", stage: str = "", page: int = 1) -> Page
     customers = Customer.objects.filter(merged_into__isnull=True).select_related("owner_department")
     query = query.strip()
     if query:
-        match = Q(pk__in=Identity.objects.filter(handle=normalize_handle(query)).values("customer_id"))
-        match |= Q(external_id=query)
+        # The exact matches first, each an index lookup (a handful of ids), then one condition the
+        # planner can serve from two indexes (the primary key, customer_name_prefix), never a scan.
+        exact = set(Identity.objects.filter(handle=normalize_handle(query)).values_list("customer_id", flat=True))
+        exact |= set(Customer.objects.filter(external_id=query).values_list("pk", flat=True))
         contact_keys = [f"email:{email}" for email in [normalize_email(query)] if email]
         contact_keys += [f"phone:{phone}" for phone in [normalize_phone(query)] if phone]
         if contact_keys:
-            match |= Q(pk__in=MatchKey.objects.filter(key__in=contact_keys).values("customer_id"))
+            exact |= set(MatchKey.objects.filter(key__in=contact_keys).values_list("customer_id", flat=True))
         customers = customers.annotate(lower_name=Lower("name"))
-        match |= Q(lower_name__startswith=query.lower())
-        customers = customers.filter(match)
+        customers = customers.filter(Q(pk__in=sorted(exact)) | Q(lower_name__startswith=query.lower()))
     if stage:
         customers = customers.filter(stage=stage)
     return Paginator(customers.order_by("name", "pk"), LIST_PAGE_SIZE).get_page(page)
