@@ -293,21 +293,32 @@ def _thresholds() -> tuple[float, float]:
     return settings.BATON_MATCH_AUTO, settings.BATON_MATCH_SUGGEST
 
 
-def _existing(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Identity]:
-    by_channel: dict[str, list[str]] = {}
-    for channel, handle in keys:
-        by_channel.setdefault(channel, []).append(handle)
-    if not by_channel:
+def _identities(keys: Iterable[tuple[str, str]]) -> dict[tuple[str, str], tuple[int, str, float]]:
+    """(customer id, method, confidence) of the identities with these (channel, handle) keys: one
+    lookup of the unique index."""
+    keys = list(keys)
+    if not keys:
         return {}
-    query = Q()
-    for channel, handles in by_channel.items():
-        query |= Q(channel=channel, handle__in=handles)
-    identities = list(Identity.objects.filter(query))
-    # The customers by primary key (a join here can turn into a scan of all customers, as in _lookup).
-    customers = Customer.objects.in_bulk({identity.customer_id for identity in identities})
-    for identity in identities:
-        identity.customer = customers[identity.customer_id]
-    return {(identity.channel, identity.handle): identity for identity in identities}
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT i.channel, i.handle, i.customer_id, i.method, i.confidence "
+                f"FROM {connection.ops.quote_name(Identity._meta.db_table)} i "
+                "JOIN unnest(%s::varchar[], %s::varchar[]) AS k(channel, handle) "
+                "ON i.channel = k.channel AND i.handle = k.handle",
+                [[channel for channel, _ in keys], [handle for _, handle in keys]],
+            )
+            found = cursor.fetchall()
+    else:
+        by_channel: dict[str, list[str]] = {}
+        for channel, handle in keys:
+            by_channel.setdefault(channel, []).append(handle)
+        query = Q()
+        for channel, handles in by_channel.items():
+            query |= Q(channel=channel, handle__in=handles)
+        found = Identity.objects.filter(query).values_list("channel", "handle", "customer_id", "method", "confidence")
+    return {(channel, handle): (customer_id, method, confidence)
+            for channel, handle, customer_id, method, confidence in found}
 
 
 @dataclass
@@ -410,9 +421,8 @@ def resolve_authors(*, authors: Iterable[Author]) -> dict[tuple[str, str], Resol
             unique.setdefault((author.channel, handle), author)
     if not unique:
         return {}
-    existing = _existing(unique)
-    out = {key: Resolution(customer=identity.customer, method=identity.method, confidence=identity.confidence,
-                           outcome=Outcome.LINKED) for key, identity in existing.items()}
+    existing = _identities(unique)
+    found = {key: (*link, Outcome.LINKED, []) for key, link in existing.items()}
     pending = []
     for key, author in unique.items():
         if key in existing:
@@ -421,7 +431,7 @@ def resolve_authors(*, authors: Iterable[Author]) -> dict[tuple[str, str], Resol
         pending.append(_Pending(author=author, key=key, emails=emails, phones=phones,
                                 name_keys=name_keys(author.name, both_orders=True)))
     if not pending:
-        return out
+        return _resolutions(found)
 
     # Steps 2 and 3: one query for the batch's emails and phones, one for its handles on other channels.
     contact_keys = set()
@@ -445,19 +455,26 @@ def resolve_authors(*, authors: Iterable[Author]) -> dict[tuple[str, str], Resol
     _write(pending)
 
     # Read back what is stored: another worker may have linked one of these handles meanwhile.
-    stored = _existing(item.key for item in pending)
+    stored = _identities(item.key for item in pending)
     for item in pending:
-        identity = stored[item.key]
-        if item.decision is not None and identity.customer_id == item.decision[0]:
+        customer_id, method, confidence = stored[item.key]
+        if item.decision is not None and customer_id == item.decision[0]:
             outcome = Outcome.AUTO
         elif item.suggestions:
             outcome = Outcome.SUGGESTED
         else:
             outcome = Outcome.PROSPECT
-        out[item.key] = Resolution(customer=identity.customer, method=identity.method,
-                                   confidence=identity.confidence, outcome=outcome,
-                                   candidates=[(cid, confidence) for cid, _, confidence in item.suggestions])
-    return out
+        found[item.key] = (customer_id, method, confidence, outcome,
+                           [(cid, score) for cid, _, score in item.suggestions])
+    return _resolutions(found)
+
+
+def _resolutions(found: dict[tuple[str, str], tuple]) -> dict[tuple[str, str], Resolution]:
+    """The resolutions, with their customers loaded in one query."""
+    customers = Customer.objects.in_bulk({customer_id for customer_id, *_ in found.values()})
+    return {key: Resolution(customer=customers[customer_id], method=method, confidence=confidence, outcome=outcome,
+                            candidates=candidates)
+            for key, (customer_id, method, confidence, outcome, candidates) in found.items()}
 
 
 def _insert_ignore(model, columns: list[str], types: list[str], rows: list[tuple]) -> None:
