@@ -248,10 +248,14 @@ def name_similarity(a: str, b: str) -> float:
     a, b = normalize_name(a), normalize_name(b)
     if not a or not b:
         return 0.0
-    score = fuzz.token_sort_ratio(a, b)
+    # As written and with the words sorted (a typo in a first letter can change the sorted order).
+    score = max(fuzz.ratio(a, b), fuzz.token_sort_ratio(a, b))
     ta, tb = a.split(), b.split()
-    if (len(ta) > 2 or len(tb) > 2) and len(ta) > 1 and len(tb) > 1:
-        score = max(score, 0.97 * fuzz.token_sort_ratio(f"{ta[0]} {ta[-1]}", f"{tb[0]} {tb[-1]}"))
+    if len(ta) > 1 and len(tb) > 1:
+        if len(ta) > 2 or len(tb) > 2:  # a middle name on one side
+            score = max(score, 0.97 * fuzz.token_sort_ratio(f"{ta[0]} {ta[-1]}", f"{tb[0]} {tb[-1]}"))
+        if (len(ta[0]) == 1 or len(tb[0]) == 1) and ta[0][0] == tb[0][0]:  # an initial: "D. Kowalski"
+            score = max(score, 0.9 * fuzz.ratio(ta[-1], tb[-1]))
     return score / 100
 
 

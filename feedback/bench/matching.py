@@ -15,6 +15,7 @@ does, and compares each outcome with who wrote the post:
   collision   5%  a new person with an existing handle on another channel and
                   another display name                                         -> nobody
 
+suggestion_precision: of the authors left with suggestions, the share whose suggestions name them.
 precision: of the authors linked automatically (a known identity or a new automatic link), the
 share linked to the right customer (`precision_new_links`: the new automatic links only).
 recall: of the authors who are existing customers, the share linked to them automatically or
@@ -295,6 +296,7 @@ def run(*, customers: int, mentions: int, batch: int, seed: int, out) -> dict:
 def _score(outcomes, *, seconds: float) -> dict:
     by_scenario: dict[str, Counter] = defaultdict(Counter)
     auto = auto_right = new_links = new_links_right = known = found = found_auto = 0
+    suggestions = useful_suggestions = 0
     kinds = Counter()
     for resolution, expected, scenario in outcomes:
         counts = by_scenario[scenario]
@@ -310,6 +312,9 @@ def _score(outcomes, *, seconds: float) -> dict:
                 new_links_right += right
             counts["auto_right" if right else "auto_wrong"] += 1
         suggested = expected is not None and any(cid == expected for cid, _ in resolution.candidates)
+        if resolution.outcome == Outcome.SUGGESTED:
+            suggestions += 1
+            useful_suggestions += suggested
         if expected is not None:
             known += 1
             found += right or suggested
@@ -324,6 +329,9 @@ def _score(outcomes, *, seconds: float) -> dict:
         "precision_new_links": round(new_links_right / new_links, 4) if new_links else 1.0,
         "recall": round(found / known, 4) if known else 1.0,
         "recall_auto": round(found_auto / known, 4) if known else 1.0,
+        # Of the authors left as suggestions, the share whose suggestions name the right person (the
+        # rest are strangers who share a name: an agent rejects those).
+        "suggestion_precision": round(useful_suggestions / suggestions, 4) if suggestions else 1.0,
         "seconds": round(seconds, 2),
         "outcomes": dict(kinds),
         "by_scenario": {name: {key: counts.get(key, 0) for key in ("n", "auto_right", "auto_wrong", "suggested_right",
