@@ -112,6 +112,7 @@ def normalize_name(name: str) -> str:
     return " ".join(word for word in words if word not in HONORIFICS)
 
 
+@lru_cache(maxsize=100_000)  # a re-sync sends the same addresses again; the validator is the slow part
 def normalize_email(value: str) -> str | None:
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized.lower()
@@ -120,8 +121,13 @@ def normalize_email(value: str) -> str | None:
 
 
 def normalize_phone(value: str, *, region: str | None = None) -> str | None:
+    return _normalize_phone(value, region or settings.BATON_PHONE_REGION)
+
+
+@lru_cache(maxsize=100_000)
+def _normalize_phone(value: str, region: str) -> str | None:
     try:
-        number = phonenumbers.parse(value, region or settings.BATON_PHONE_REGION)
+        number = phonenumbers.parse(value, region)
     except phonenumbers.NumberParseException:
         return None
     if not phonenumbers.is_valid_number(number):
@@ -235,8 +241,8 @@ def refresh_keys(*, customer_ids: Iterable[int]) -> int:
         keys = _customer_keys(customer)
         for display in shown.get(customer.pk, ()):
             keys |= name_keys(display)
-        rows += [MatchKey(customer_id=customer.pk, key=key) for key in keys]
-    MatchKey.objects.bulk_create(rows, batch_size=5000, ignore_conflicts=True)
+        rows += [(customer.pk, key) for key in sorted(keys)]
+    _insert_ignore(MatchKey, ["customer_id", "key"], ["bigint", "varchar"], rows)
     return len(rows)
 
 
