@@ -20,10 +20,11 @@ candidates (up to three); below, a prospect. Never a scan of all customers: ever
 lookup (`Identity (channel, handle)`, `Identity (handle)`, `MatchKey (key)`), and a batch of
 authors costs the same handful of queries whatever its size.
 
-Name blocking keys: the first and last name tokens (a, b) give four keys,
-`a[:3]|b[:3]`, `a|b[0]`, `a[0]|b` and `~a[-3:]|b[-3:]`, so one typo in either token (even in its
-first letter) leaves at least one key intact, and an initial ("D. Kowalski") still meets
-`d|kowalski`. The query side also tries the tokens swapped ("Kowalski Dana").
+Name blocking keys: the first and last name tokens (a, b) give four keys, the prefixes
+`a[:3]|b[:3]` and suffixes `~a[-3:]|b[-3:]` (each pair sorted), `a|b[0]` and `b|a[0]`, so one typo
+in either token of five letters or more (even in its first letter) leaves at least one key intact,
+an initial ("D. Kowalski") still meets `kowalski|d`, and the keys do not depend on the order of
+the tokens ("Kowalski Dana").
 """
 
 import re
@@ -177,27 +178,24 @@ def _name_tokens(name: str) -> list[str]:
 
 
 def _pair_keys(first: str, last: str) -> set[str]:
+    """Four keys that do not depend on the order of the two tokens ("Kowalski Dana" has the keys
+    of "Dana Kowalski"), so an author's name needs only its own four."""
     return {
-        f"name:{first[:3]}|{last[:3]}",
+        "name:" + "|".join(sorted((first[:3], last[:3]))),
         f"name:{first}|{last[0]}",
-        f"name:{first[0]}|{last}",
-        f"name:~{first[-3:]}|{last[-3:]}",
+        f"name:{last}|{first[0]}",
+        "name:~" + "|".join(sorted((first[-3:], last[-3:]))),
     }
 
 
-def name_keys(name: str, *, both_orders: bool = False) -> set[str]:
-    """The blocking keys of a name (a customer's are stored; an author's are looked up with
-    `both_orders`, so "Kowalski Dana" finds "Dana Kowalski")."""
+def name_keys(name: str) -> set[str]:
+    """The blocking keys of a name, the same whichever order its first and last tokens come in."""
     tokens = _name_tokens(name)
     if not tokens:
         return set()
     if len(tokens) == 1:
         return {f"name:{tokens[0]}"}
-    first, last = tokens[0], tokens[-1]
-    keys = _pair_keys(first, last)
-    if both_orders:
-        keys |= _pair_keys(last, first)
-    return keys
+    return _pair_keys(tokens[0], tokens[-1])
 
 
 def keys_for(*, name: str = "", email: str = "", phone: str = "", extra_emails: Iterable[str] = (),
@@ -439,7 +437,7 @@ def resolve_authors(*, authors: Iterable[Author]) -> dict[tuple[str, str], Resol
             continue
         emails, phones = contacts_of(author)
         pending.append(_Pending(author=author, key=key, emails=emails, phones=phones,
-                                name_keys=name_keys(author.name, both_orders=True)))
+                                name_keys=name_keys(author.name)))
     if not pending:
         return _resolutions(found)
 
