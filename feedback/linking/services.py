@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from config.errors import NotAllowed
@@ -186,13 +186,20 @@ def anonymise_old_mentions(*, now: datetime | None = None, limit: int = 1000) ->
     with transaction.atomic():
         query = (Mention.objects.filter(anonymised_at__isnull=True, posted_at__lt=now - timedelta(days=days))
                  .order_by("posted_at").select_for_update(skip_locked=True)[:limit])
-        rows = list(query.values_list("pk", "case_id", "customer_id"))
+        rows = list(query.values_list("pk", "case_id", "text"))
         if not rows:
             return 0
         ids = [pk for pk, _, _ in rows]
         Mention.objects.filter(pk__in=ids).update(author_handle="", author_name="", author_followers=None,
                                                   text=ANONYMISED, url="", raw={}, anonymised_at=now)
         _scrub_events(sorted({case_id for _, case_id, _ in rows if case_id}), mention_ids=ids, placeholder=ANONYMISED)
+        # A case's subject is its first post's words: those go too.
+        subjects = Q()
+        for _, case_id, text in rows:
+            if case_id:
+                subjects |= Q(pk=case_id, subject=text[:200])
+        if subjects:
+            Case.objects.filter(subjects).update(subject=ANONYMISED)
         timeline.anonymise(ref_type="mention", ref_ids=ids, summary="Posted (anonymised by the retention policy)")
         AuditEntry.objects.create(action=PrivacyAction.RETENTION, at=now,
                                   details={"mentions": len(ids), "older_than_days": days})

@@ -95,7 +95,9 @@ def test_retention_anonymises_only_old_mentions_in_batches(settings):
     settings.BATON_MENTION_RETENTION_DAYS = 30
     now = timezone.now()
     customer = CustomerFactory()
-    old = [MentionFactory(customer=customer, posted_at=now - timedelta(days=40), text=f"old {i}") for i in range(3)]
+    case = CaseFactory(customer=customer, subject="old 0")
+    old = [MentionFactory(customer=customer, posted_at=now - timedelta(days=40), text=f"old {i}", case=case)
+           for i in range(3)]
     recent = MentionFactory(customer=customer, posted_at=now - timedelta(days=5), text="recent")
     TimelineEntry.objects.create(customer=customer, at=old[0].posted_at, kind=TimelineKind.MENTION,
                                  summary="Posted on X as @someone", text="old 0", ref_type="mention", ref_id=old[0].pk)
@@ -105,6 +107,7 @@ def test_retention_anonymises_only_old_mentions_in_batches(settings):
     assert all(Mention.objects.get(pk=m.pk).anonymised_at is not None for m in old)
     assert Mention.objects.get(pk=recent.pk).text == "recent"
     assert TimelineEntry.objects.get(ref_id=old[0].pk).text == ""
+    assert Case.objects.get(pk=case.pk).subject == "[removed by the retention policy]"
     assert AuditEntry.objects.filter(action="retention").count() == 2
 
 
