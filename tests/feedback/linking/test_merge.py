@@ -1,6 +1,7 @@
 """Merging customer records (customers.merge + feedback.linking.services) and confirming or rejecting
 the matcher's suggestions, from the services and the pages."""
 
+import threading
 from datetime import UTC, datetime
 
 import pytest
@@ -23,6 +24,7 @@ from feedback.cases.models import Case
 from feedback.intake.models import Mention
 from feedback.linking.services import confirm_suggestion, merge_customers, reject_suggestion
 from teams.models import Role
+from tests.concurrency import run_at_once
 from tests.factories import (
     CaseFactory,
     CustomerFactory,
@@ -144,3 +146,24 @@ def test_the_merge_form_on_the_customer_page(client):
     assert Customer.objects.get(pk=other.pk).merged_into_id is None
     assert client.post(url, {"other": other.pk}).status_code == 302
     assert Customer.objects.get(pk=other.pk).merged_into_id == survivor.pk
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_opposite_merges_at_once_one_wins_without_deadlock():
+    one, two = CustomerFactory(), CustomerFactory()
+    MentionFactory(customer=one)
+    MentionFactory(customer=two)
+    pairs = iter([(one, two), (two, one)])
+    lock = threading.Lock()
+
+    def merge():
+        with lock:
+            survivor, merged = next(pairs)
+        return merge_customers(survivor=survivor, merged=merged).pk
+
+    results, errors = run_at_once(merge, 2)
+    assert len(results) == 1 and len(errors) == 1
+    assert isinstance(errors[0], TransitionError)  # "already merged", never a deadlock
+    winner = results[0]
+    assert set(Mention.objects.values_list("customer_id", flat=True)) == {winner}
+    assert Customer.objects.filter(merged_into_id=winner).count() == 1
