@@ -2,6 +2,7 @@
 
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention
+from feedback.replies.models import CannedResponse, OutboxMessage, Reply, SendingCredential
 from feedback.routing.models import RoutingRule
 from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
 from feedback.understanding.models import LabelCorrection, Promise
@@ -9,6 +10,7 @@ from feedback.understanding.models import LabelCorrection, Promise
 __all__ = [
     "Account",
     "AccountPlatform",
+    "CannedResponse",
     "Case",
     "CaseEvent",
     "Escalation",
@@ -18,9 +20,12 @@ __all__ = [
     "LabelCorrection",
     "Mention",
     "Notification",
+    "OutboxMessage",
     "Problem",
     "Promise",
+    "Reply",
     "RoutingRule",
+    "SendingCredential",
     "SlaClock",
     "SlaPolicy",
 ]
