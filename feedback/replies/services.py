@@ -42,7 +42,7 @@ from feedback.replies.models import (
 )
 from feedback.replies.rules import CONSIDERATIONS, PRIVATE_CHANNELS, approval_reason, can_approve, max_length
 from feedback.replies.selectors import activity_since
-from teams.models import Role
+from teams.models import Department, Role
 from teams.selectors import role_in
 
 
@@ -405,3 +405,39 @@ def set_sending_token(*, account: Account, token: str) -> SendingCredential:
     credential.set_token(token)
     credential.save()
     return credential
+
+
+# Canned responses a fresh install (and the demo) starts with: (department slug, assessment, title, text).
+DEFAULT_CANNED = [
+    ("service", "rectify", "Sorry, we are on it",
+     "Hi {{ first_name }}, I'm {{ agent_first_name }} from {{ department }}. I'm sorry about this: please send us "
+     "your booking details by private message and I will sort it out personally."),
+    ("service", "fix_facts", "The facts",
+     "Hi {{ first_name }}, {{ agent_first_name }} from {{ department }} here. To clear this up: [the facts]. "
+     "Our policy is here: [link]."),
+    ("service", "", "Thanks for reaching out",
+     "Thanks for reaching out, {{ first_name }}! I'm {{ agent_first_name }} from {{ department }}; how can I help?"),
+    ("after-sales", "rectify", "Claim started",
+     "Hi {{ first_name }}, {{ agent_first_name }} from {{ department }}. I've started your claim (case "
+     "{{ case_id }}); we will message you privately for the details."),
+    ("sales", "", "Happy to help you book",
+     "Hi {{ first_name }}, I'm {{ agent_first_name }} from {{ department }}. Happy to help: I'll send you the "
+     "options by private message."),
+    ("marketing", "concur", "Thank you",
+     "Thank you so much, {{ first_name }}! We'll pass this on to the crew. ({{ agent_first_name }}, {{ department }})"),
+    ("marketing", "", "Press: statement follows",
+     "Hi {{ first_name }}, thanks for getting in touch. Our media team will follow up with you by private message."),
+]
+
+
+def ensure_default_canned() -> int:
+    """Create the default canned responses a department does not have yet (by title). Returns how many."""
+    departments = dict(Department.objects.values_list("slug", "pk"))
+    existing = set(CannedResponse.objects.values_list("department_id", "title"))
+    missing = [
+        CannedResponse(department_id=departments[slug], assessment=assessment, title=title, text=text)
+        for slug, assessment, title, text in DEFAULT_CANNED
+        if slug in departments and (departments[slug], title) not in existing
+    ]
+    CannedResponse.objects.bulk_create(missing)
+    return len(missing)

@@ -122,7 +122,8 @@ def test_agent_replies_with_a_canned_response_is_blocked_by_the_guard_and_hands_
     expect(outbox).to_contain_text("@ritaflies")
     expect(page.locator(".brand-reply")).to_contain_text("in the outbox")
     expect(page.locator(".timeline li.event-reply")).to_contain_text("Public reply by Dana Ortiz")
-    expect(page.locator(".sla .clock", has_text="First reply")).to_contain_text("✓")
+    # The first-reply clock stopped, late (it had breached).
+    expect(page.locator(".sla .clock", has_text="First reply")).to_have_class(re.compile(r"\bstopped-late\b"))
     assert OutboxMessage.objects.get().to_handle == "ritaflies"
     page.screenshot(path=artifacts / "case-page.png", full_page=True)
 
