@@ -111,6 +111,7 @@ def approvals(request):
         raise PermissionDenied("Only department members approve replies.")
     return render(request, "feedback/approvals.html", {
         "items": [(reply, ApproveForm(reply=reply), RejectForm(reply=reply)) for reply in replies],
+        "my_department_ids": department_ids_for(user=request.user),
     })
 
 
@@ -134,7 +135,8 @@ def _decide(request, reply_id, *, approve: bool):
     items = [(item, form if approve and item.pk == reply.pk else ApproveForm(reply=item),
               form if not approve and item.pk == reply.pk else RejectForm(reply=item))
              for item in selectors.approvals_for(user=request.user)]
-    return render(request, "feedback/approvals.html", {"items": items}, status=400)
+    return render(request, "feedback/approvals.html",
+                  {"items": items, "my_department_ids": department_ids_for(user=request.user)}, status=400)
 
 
 @login_required

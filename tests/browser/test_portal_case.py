@@ -95,7 +95,7 @@ def test_agent_replies_with_a_canned_response_is_blocked_by_the_guard_and_hands_
     page.get_by_label("Canned response").select_option(label="Sorry, we are on it")
     box = page.get_by_label("Reply", exact=True)
     expect(box).to_have_value(re.compile(r"^Hi Rita, I'm Dana from Customer service\."))
-    box.press("End")
+    box.press("Control+End")
     box.type(" Or call me on +1 212-736-5000.")
     tick_checklist(page)
     page.locator("#reply").screenshot(path=artifacts / "composer.png")
@@ -132,7 +132,8 @@ def test_agent_replies_with_a_canned_response_is_blocked_by_the_guard_and_hands_
     page.get_by_label("Handoff note").fill(note)
     page.get_by_role("button", name="Hand off").click()
     expect(page.locator(".messages")).to_contain_text("handed off")
-    assert js_errors == []
+    # (Chromium logs the blocked reply's 422 answer as a failed resource: expected, nothing else.)
+    assert [error for error in js_errors if "status of 422" not in error] == []
 
     context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     context.set_default_timeout(5_000)
