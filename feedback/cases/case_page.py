@@ -53,14 +53,16 @@ def composer_context(request, case, forms: dict, detail: dict) -> dict:
     if latest is not None:
         guidance = response_guidance(mention=latest, case=case, clocks=detail["clocks"])
         advice = {name.lower(): text for name, text in guidance.considerations}
-    form = forms.get("reply") or ComposeForm(case=case, marks=reply_selectors.marks(case=case))
+    latest_page = detail["posts_page"].number == 1  # the page of the latest posts: the form needs no query of its own
+    form = forms.get("reply") or ComposeForm(case=case, marks=reply_selectors.marks(case=case),
+                                             posts=list(reversed(detail["mentions"])) if latest_page else None)
     return {
         "reply_form": form,
         "canned": reply_selectors.canned_for_case(case=case, assessment=assessment),
         "recommended_draft": bool(DRAFTS.get(assessment)),
         "checklist": [(key, label, advice.get(key, "")) for key, label in CONSIDERATIONS],
         "approval_reason": approval_reason(case),
-        **reply_selectors.case_replies(case=case),
+        **reply_selectors.case_replies(case=case, replied=case.first_replied_at is not None),
     }
 
 
@@ -80,12 +82,13 @@ def case_page(request, case, *, forms=None, status=200, extra=None):
         "pending_form": forms.get("pending") or PendingForm(),
         # ?posts=2 and ?events=2: the page of posts, of timeline entries, before the latest ("show earlier").
         **detail,
-        "other_cases": selectors.other_open_cases(case=case, user=request.user),
         "customer_url": customer_url(case.customer),
         **journey_context(request, case, forms),
         **composer_context(request, case, forms, detail),
         **(extra or {}),
     }
+    context["other_cases"] = (selectors.other_open_cases(case=case, department_ids=context["my_department_ids"])
+                              if detail["customer_cases"] > 1 else [])
     # The header's quick actions that came back with an error (shown above the page).
     context["quick_forms"] = [forms[key] for key in ("take", "assign", "priority", "pending", "resume") if key in forms]
     return render(request, "feedback/case_detail.html", context, status=status)

@@ -83,9 +83,10 @@ def conversation(*, case: Case, mentions: list, posts) -> list[tuple[str, object
     return [(kind, item) for _at, _order, kind, item in sorted(items, key=lambda entry: (entry[0], entry[1]))]
 
 
-def other_open_cases(*, case: Case, user, limit: int = 10) -> list[dict]:
-    """The customer's other open cases, in any department: the user may open those of their own departments."""
-    mine = department_ids_for(user=user)
+def other_open_cases(*, case: Case, department_ids: set[int], limit: int = 10) -> list[dict]:
+    """The customer's other open cases, in any department: the user may open those of their departments
+    (`department_ids`)."""
+    mine = department_ids
     rows = (Case.objects.filter(customer_id=case.customer_id, status__in=OPEN_STATUSES).exclude(pk=case.pk)
             .select_related("department").order_by("-created_at", "-id")[:limit])
     return [{"case": other, "visible": other.department_id in mine} for other in rows]

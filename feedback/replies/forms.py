@@ -6,6 +6,9 @@ from feedback.replies.rules import CONSIDERATIONS, PRIVATE_CHANNELS
 from feedback.replies.templating import FIELDS, unknown_fields
 from teams.models import Department, Role
 
+# The composer offers the case's latest posts to answer.
+REPLY_TO_POSTS = 10
+
 
 class ComposeForm(forms.Form):
     """The reply composer. `seen_event` and `seen_reply` are what the page saw when it was rendered
@@ -15,7 +18,7 @@ class ComposeForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 4, "id": "reply_text"}), max_length=8000, label="Reply",
         error_messages={"required": "Write the reply the customer will see."},
     )
-    in_reply_to = forms.ModelChoiceField(queryset=None, required=False, label="In reply to", empty_label=None)
+    in_reply_to = forms.TypedChoiceField(choices=(), coerce=int, required=False, empty_value=None, label="In reply to")
     kind = forms.ChoiceField(choices=ReplyKind.choices, initial=ReplyKind.PUBLIC, label="Send as",
                              widget=forms.RadioSelect)
     considerations = forms.MultipleChoiceField(
@@ -26,20 +29,33 @@ class ComposeForm(forms.Form):
     seen_event = forms.IntegerField(required=False, widget=forms.HiddenInput)
     seen_reply = forms.IntegerField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, case=None, marks=None, **kwargs):
+    def __init__(self, *args, case=None, marks=None, posts=None, **kwargs):
+        """`posts`: the case's latest posts, newest first, when the caller has them (the case page)."""
         kwargs.setdefault("auto_id", "reply_%s")
         super().__init__(*args, **kwargs)
-        mentions = case.mentions.order_by("-posted_at", "-id") if case is not None else None
-        self.fields["in_reply_to"].queryset = mentions
-        self.fields["in_reply_to"].label_from_instance = (
-            lambda mention: f"@{mention.author_handle or '?'} · {mention.posted_at:%b %-d %H:%M} · {mention.text[:70]}")
-        latest = mentions.only("source").first() if mentions is not None else None
-        self.private_possible = latest is not None and latest.source in PRIVATE_CHANNELS
+        latest = []
+        if case is not None:  # the latest posts only: a case can collect thousands
+            latest = list(posts[:REPLY_TO_POSTS]) if posts is not None else list(
+                case.mentions.order_by("-posted_at", "-id")[:REPLY_TO_POSTS])
+        self.case = case
+        self.fields["in_reply_to"].choices = [
+            (post.pk, f"@{post.author_handle or '?'} · {post.posted_at:%b %-d %H:%M} · {post.text[:70]}")
+            for post in latest
+        ]
+        self.post_choices = len(latest)  # the template offers a choice when there is one
+        self.private_possible = bool(latest) and latest[0].source in PRIVATE_CHANNELS
         if not self.private_possible:
             self.fields["kind"].choices = [(ReplyKind.PUBLIC, ReplyKind.PUBLIC.label)]
             self.fields["kind"].widget = forms.HiddenInput()
         if marks and not self.is_bound:
             self.initial.update(marks)
+
+    def clean_in_reply_to(self):
+        """The post answered, as a Mention of this case (None: the service answers the latest)."""
+        pk = self.cleaned_data.get("in_reply_to")
+        if pk is None or self.case is None:
+            return None
+        return self.case.mentions.filter(pk=pk).first()
 
     def refresh_marks(self, marks: dict) -> None:
         """After a collision: the page now shows what arrived, so a second press sends."""

@@ -1,6 +1,6 @@
 """Reads of the replies room, scoped to what the asking user may see."""
 
-from django.db.models import Max, Q
+from django.db.models import Max, Q, Subquery
 from django.http import Http404
 
 from feedback.cases.models import Case, CaseEvent
@@ -17,8 +17,13 @@ CONVERSATION_KINDS = (EventKind.MENTION, EventKind.REPLY)
 def marks(*, case: Case) -> dict[str, int]:
     """What the page saw when it was rendered: the highest timeline id of a post or reply, and the
     highest reply id. The composer sends them back (collision detection)."""
-    seen = CaseEvent.objects.filter(case=case, kind__in=CONVERSATION_KINDS).aggregate(n=Max("id"))["n"] or 0
-    return {"seen_event": seen, "seen_reply": Reply.objects.filter(case=case).aggregate(n=Max("id"))["n"] or 0}
+    row = Case.objects.filter(pk=case.pk).annotate(
+        seen_event=Subquery(CaseEvent.objects.filter(case=case, kind__in=CONVERSATION_KINDS).order_by()
+                            .values("case").annotate(n=Max("id")).values("n")),
+        seen_reply=Subquery(Reply.objects.filter(case=case).order_by().values("case").annotate(n=Max("id"))
+                            .values("n")),
+    ).values("seen_event", "seen_reply").first() or {}
+    return {"seen_event": row.get("seen_event") or 0, "seen_reply": row.get("seen_reply") or 0}
 
 
 def activity_since(*, case: Case, seen_event: int | None, seen_reply: int | None, user) -> list[dict]:
@@ -80,14 +85,15 @@ def render_canned(*, canned: CannedResponse, case: Case, user) -> str:
     return templating.render(canned.text, values)
 
 
-def case_replies(*, case: Case) -> dict:
-    """The case's replies on their way or stopped (the sent ones are on the timeline) and its outbox."""
+def case_replies(*, case: Case, replied: bool = True) -> dict:
+    """The case's replies on their way or stopped (the sent ones are on the timeline) and its outbox
+    (`replied` False: nothing was sent yet, so the outbox is empty)."""
     replies = list(Reply.objects.filter(case=case).exclude(status=ReplyStatus.SENT)
                    .select_related("author", "decided_by", "in_reply_to").order_by("-created_at", "-id")[:20])
     return {
         "outgoing": [reply for reply in replies if reply.status in OUTGOING],
         "stopped": [reply for reply in replies if reply.status in (ReplyStatus.FAILED, ReplyStatus.REJECTED)],
-        "outbox": list(OutboxMessage.objects.filter(case=case).select_related("reply__author")[:10]),
+        "outbox": list(OutboxMessage.objects.filter(case=case).select_related("reply__author")[:10]) if replied else [],
     }
 
 

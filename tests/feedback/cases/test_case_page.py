@@ -136,3 +136,32 @@ def test_accepting_without_taking_assigns_by_the_departments_rule(case, agent):
     case.refresh_from_db()
     assert case.assignee == first  # round robin among its one available agent
     assert not CaseEvent.objects.filter(case=case, kind=EventKind.ASSIGNED).exists()
+
+
+def test_the_case_page_has_a_fixed_query_budget(client_of, case, agent):
+    """Replies, outbox messages, other cases and timeline entries do not add queries (no N+1)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from feedback.replies import services as replies
+    from feedback.replies.models import Reply, ReplyStatus
+
+    def add(n):
+        CaseFactory(customer=case.customer, subject=f"Other {n}")
+        reply = replies.compose_reply(case=case, by=agent, text=f"Reply {n}", considerations=[
+            "transparency", "sourcing", "timeliness", "tone", "influence"])
+        replies.deliver_reply(reply_id=reply.pk)
+        Reply.objects.create(case=case, text=f"Waiting {n}", author=agent, status=ReplyStatus.AWAITING_APPROVAL)
+
+    def count():
+        with CaptureQueriesContext(connection) as queries:
+            html = page(client_of, case)
+        return len(queries), html
+
+    add(0)
+    once, _ = count()
+    add(1)
+    add(2)
+    thrice, html = count()
+    assert html.count('class="brand-reply"') == 3 and "Waiting 2" in html and "Other 2" in html
+    assert thrice == once <= 29
