@@ -93,6 +93,11 @@ def draft(request, case_id):
 def presence_poll(request, case_id):
     """Say "I am on this case" (typing, while the reply box is written in); answer who else is,
     and whether something arrived since the page loaded."""
+    if request.POST.get("leave") == "1":
+        # The page is going away (presence.js sends a beacon): drop the user's own entry, whatever became of
+        # the case meanwhile (a handoff moves it out of their departments before the beacon arrives).
+        presence.leave(case_id=case_id, user=request.user)
+        return HttpResponse(status=204)
     case = case_selectors.case_for_user(user=request.user, case_id=case_id)
     presence.touch(case_id=case.pk, user=request.user, typing=request.POST.get("typing") == "1")
     seen_event, seen_reply = int_param(request, "seen_event"), int_param(request, "seen_reply")

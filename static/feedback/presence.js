@@ -14,4 +14,15 @@
     timer = setTimeout(function () { flag.value = ""; }, 4000);
     if (wasIdle && window.htmx) { window.htmx.trigger("#presence", "typing"); }
   });
+  // Leaving the page (another page, a reload, a closed tab): others stop seeing us at once, not after
+  // the presence timeout. A beacon survives the page's unloading; it carries the CSRF token.
+  window.addEventListener("pagehide", function () {
+    var bar = document.getElementById("presence");
+    var token = document.querySelector("input[name=csrfmiddlewaretoken]");
+    if (!bar || !token || !navigator.sendBeacon) { return; }
+    var data = new FormData();
+    data.append("leave", "1");
+    data.append("csrfmiddlewaretoken", token.value);
+    navigator.sendBeacon(bar.getAttribute("hx-post"), data);
+  });
 })();

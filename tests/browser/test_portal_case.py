@@ -142,11 +142,14 @@ def test_agent_replies_with_a_canned_response_is_blocked_by_the_guard_and_hands_
         log_in(after_sales, "alex")
         after_sales.goto(f"/cases/{breached.pk}/")
         expect(after_sales.locator("#pending-handoff")).to_contain_text(note)
+        # Dana left the case page when she handed it off: she is not shown as on it any more.
+        expect(after_sales.locator("#presence")).to_have_count(0)  # (no presence until the handoff is accepted)
         after_sales.get_by_label("Assign it to me").check()
         after_sales.get_by_role("button", name="Accept handoff").click()
         expect(after_sales.locator(".messages")).to_contain_text("accepted")
         expect(after_sales.locator(".case-head")).to_contain_text("assigned to Alex Meyer")
         expect(after_sales.get_by_role("button", name="Send reply")).to_be_visible()
+        expect(after_sales.locator("#presence")).to_contain_text("Nobody else is on this case")
         after_sales.screenshot(path=artifacts / "case-accepted.png", full_page=True)
     finally:
         context.close()

@@ -13,7 +13,7 @@ from feedback.cases.models import CaseEvent
 from feedback.choices import CaseStatus, ClockMetric, EventKind, Intent
 from feedback.intake.models import Account
 from feedback.replies import services
-from feedback.replies.models import OutboxMessage, Reply, ReplyStatus, SendingCredential
+from feedback.replies.models import CannedResponse, OutboxMessage, Reply, ReplyStatus, SendingCredential
 from feedback.replies.rules import CONSIDERATIONS
 from feedback.replies.selectors import approvals_for, marks
 from feedback.sla import clocks as sla
@@ -269,3 +269,34 @@ class TestApproval:
         assert approvals_for(user=legal) == []
         assert approvals_for(user=lead) == [reply]
         services.approve_reply(reply=reply, by=lead)
+
+
+class TestMetaPrivateReply:
+    def test_a_private_reply_to_a_facebook_comment_may_carry_details_and_goes_to_messenger(self, service_agent,
+                                                                                           platform):
+        now = timezone.now()
+        case = CaseFactory(created_at=now - timedelta(minutes=5))
+        MentionFactory(case=case, customer=case.customer, source="facebook", external_id="1234567890_555",
+                       author_handle="rita.flies", posted_at=now - timedelta(minutes=5))
+        account = Account.objects.create(platform="facebook", slug="airline-fb", handle="Airline",
+                                         platform_user_id="104512345678901")
+        services.set_sending_token(account=account, token="page-token-abcd")
+        platform.answer((200, {"recipient_id": "1254459154682919", "message_id": "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM"}))
+        with override_settings(BATON_META_GRAPH_URL=f"{platform.url}/v21.0"):
+            reply = compose(case, service_agent, kind="private",
+                            text="Hi Rita, please confirm your booking ref: X7K2P9 here and I will fix it.")
+            assert services.deliver_reply(reply_id=reply.pk) == "sent"
+        [request] = platform.requests
+        assert request.path == "/v21.0/104512345678901/messages"
+        assert request.json()["recipient"] == {"comment_id": "1234567890_555"}
+        event = CaseEvent.objects.get(case=case, kind=EventKind.REPLY)
+        assert (event.data["reply_kind"], event.data["external_id"]) == ("private", "m_AG5Hz2Uq7tuwNEhXfYYKj8mJEM")
+        with pytest.raises(services.PiiBlocked):  # the same text in public is blocked
+            compose(case, service_agent, text="Hi Rita, please confirm your booking ref: X7K2P9 here.")
+
+
+def test_default_canned_responses_are_created_once():
+    created = services.ensure_default_canned()
+    assert created == len(services.DEFAULT_CANNED)
+    assert services.ensure_default_canned() == 0
+    assert CannedResponse.objects.filter(department__slug="service", assessment="rectify").exists()

@@ -110,6 +110,10 @@ def test_presence_shows_who_else_views_and_types(agent_client, case):
     presence.touch(case_id=case.pk, user=colleague, typing=True)
     html = agent_client.post(reverse("case-presence", args=[case.pk])).content.decode()
     assert "Kim Park is typing a reply" in html
+    client_of_colleague = agent_client.__class__()
+    client_of_colleague.force_login(colleague)
+    assert client_of_colleague.post(reverse("case-presence", args=[case.pk]), {"leave": "1"}).status_code == 204
+    assert "Kim Park" not in agent_client.post(reverse("case-presence", args=[case.pk])).content.decode()
     presence.touch(case_id=case.pk, user=colleague, typing=False, now=time.time() - 60)
     assert "Kim Park" not in agent_client.post(reverse("case-presence", args=[case.pk])).content.decode()
 
