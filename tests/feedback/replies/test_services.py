@@ -300,3 +300,12 @@ def test_default_canned_responses_are_created_once():
     assert created == len(services.DEFAULT_CANNED)
     assert services.ensure_default_canned() == 0
     assert CannedResponse.objects.filter(department__slug="service", assessment="rectify").exists()
+
+
+def test_replies_whose_message_was_lost_are_found_for_the_recovery(case, service_agent):
+    now = timezone.now()
+    old = compose(case, service_agent, now=now - timedelta(minutes=30))
+    compose(case, service_agent, text="A fresh one", now=now)
+    due = compose(case, service_agent, text="Due for a retry")
+    Reply.objects.filter(pk=due.pk).update(status=ReplyStatus.RETRYING, next_attempt_at=now - timedelta(minutes=20))
+    assert services.stuck_reply_ids(older_than=now - timedelta(minutes=5)) == [old.pk, due.pk]

@@ -158,3 +158,14 @@ def test_canned_responses_are_managed_by_leads_only(client, service_agent):
     assert canned.updated_by == lead
     assert client.post(reverse("canned-delete", args=[canned.pk])).status_code == 302
     assert not CannedResponse.objects.exists()
+
+
+def test_a_failed_reply_is_shown_on_the_case_and_can_be_sent_again(agent_client, case, service_agent):
+    reply = Reply.objects.create(case=case, text="Sorry Rita, on it.", author=service_agent, status=ReplyStatus.FAILED,
+                                 attempts=5, last_error="X answered 503: Service Unavailable", connector="x")
+    html = agent_client.get(reverse("case-detail", args=[case.pk])).content.decode()
+    assert "Not sent after 5 attempts: X answered 503: Service Unavailable" in html
+    assert reverse("reply-resend", args=[reply.pk]) in html
+    assert agent_client.post(reverse("reply-resend", args=[reply.pk])).status_code == 302
+    reply.refresh_from_db()
+    assert (reply.status, reply.attempts) == (ReplyStatus.QUEUED, 0)
