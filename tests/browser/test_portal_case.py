@@ -239,3 +239,8 @@ def test_a_press_reply_waits_for_the_lead_and_is_sent_once_approved(browser, pag
     page.reload()
     expect(page.locator(".brand-reply")).to_contain_text("within the hour")
     expect(page.locator(".timeline")).to_contain_text("Reply approved by Lee Chen (edited)")
+    page.set_viewport_size({"width": 768, "height": 1000})  # a tablet: one column, nothing cut off
+    page.screenshot(path=artifacts / "case-page-768.png", full_page=True)
+    wide = page.evaluate("""[...document.querySelectorAll('body *')].filter(e => e.getBoundingClientRect().right > 768)
+        .map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right)).slice(0, 15)""")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 768, wide
