@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from feedback.choices import Source
+from feedback.api.schema import BlankableUrlField
+from feedback.choices import Intent, Sentiment, Source
 from feedback.intake import validation as rules
 from feedback.intake.models import Mention
 
@@ -33,6 +34,12 @@ class MentionInSerializer(serializers.Serializer):
 
 
 class MentionOutSerializer(serializers.ModelSerializer):
+    # Blank until the mention is processed: declared here so that the schema's enums and format say so (a
+    # read-only model field would lose `allow_blank`).
+    intent = serializers.ChoiceField(choices=Intent.choices, allow_blank=True, read_only=True)
+    sentiment_label = serializers.ChoiceField(choices=Sentiment.choices, allow_blank=True, read_only=True)
+    url = BlankableUrlField(read_only=True)
+
     class Meta:
         model = Mention
         fields = [

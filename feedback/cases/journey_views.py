@@ -125,8 +125,10 @@ def problem_detail(request, problem_id):
 @login_required
 @require_POST
 def problem_resolve(request, problem_id):
-    _departments_required(request.user)
+    ids = _departments_required(request.user)
     problem = selectors.problem_detail(problem_id=problem_id, user=request.user)["problem"]
+    if problem.owner_department_id not in ids:  # refused before the form is read, whatever it holds
+        raise PermissionDenied(f"Only members of {problem.owner_department} can resolve this problem.")
     form = ResolveProblemForm(request.POST)
     if form.is_valid():
         try:

@@ -190,8 +190,24 @@ def test_the_schema_documents_a_mention_or_a_list(api_client):
     components = schema["components"]["schemas"]
     assert components["MentionInOrList"]["oneOf"] == [
         {"$ref": "#/components/schemas/MentionIn"},
-        {"type": "array", "items": {"$ref": "#/components/schemas/MentionIn"}},
+        {"type": "array", "items": {"$ref": "#/components/schemas/MentionIn"}, "minItems": 1, "maxItems": 1000},
     ]
+    assert list(operation["requestBody"]["content"]) == ["application/json"]  # JSON only
     assert {"$ref": "#/components/schemas/MentionBatchResult"} in components["MentionOrBatchResult"]["oneOf"]
     assert set(components["MentionBatchResult"]["properties"]) == {"results", "created", "duplicates", "errors"}
-    assert set(operation["responses"]) == {"200", "201", "400"}
+    outcome = components["MentionOutcome"]
+    assert components[outcome["properties"]["outcome"]["$ref"].split("/")[-1]]["enum"] == [
+        "created", "duplicate", "error"]
+    assert set(operation["responses"]) == {"200", "201", "400", "401", "403", "411", "413", "415"}
+
+    mention_in = components["MentionIn"]["properties"]
+    for name in ("external_id", "text", "author_handle"):
+        assert mention_in[name]["minLength"] == 1  # required strings may not be blank
+    assert mention_in["text"]["maxLength"] == 10_000 and mention_in["url"]["format"] == "uri"
+    assert mention_in["author_followers"] == {"type": "integer", "maximum": 2147483647, "minimum": 0,
+                                              "nullable": True}
+    # What an unprocessed mention answers ("" for the labels and the url) is in the schema.
+    mention_out = components["MentionOut"]["properties"]
+    for name in ("intent", "sentiment_label"):
+        assert {"$ref": "#/components/schemas/BlankEnum"} in mention_out[name]["oneOf"]
+    assert {"type": "string", "maxLength": 0} in mention_out["url"]["anyOf"]

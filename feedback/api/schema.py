@@ -1,0 +1,38 @@
+"""What the OpenAPI schema says beyond what drf-spectacular reads off the serializers: the list variant of the
+mention intake carries its limits (1 to `MAX_LIST_ITEMS` items), and an output URL may be blank."""
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.serializers import PolymorphicProxySerializerExtension
+from drf_spectacular.utils import PolymorphicProxySerializer
+from rest_framework import serializers
+
+from feedback.intake.batch import MAX_LIST_ITEMS
+from feedback.intake.validation import MAX_LENGTH
+
+
+class MentionInOrList(PolymorphicProxySerializer):
+    """One mention, or a list of 1 to MAX_LIST_ITEMS (the request body of POST /api/v1/mentions/)."""
+
+
+class MentionInOrListExtension(PolymorphicProxySerializerExtension):
+    target_class = MentionInOrList
+    priority = 1
+
+    def map_serializer(self, auto_schema, direction):
+        schema = super().map_serializer(auto_schema, direction)
+        for option in schema["oneOf"]:
+            if option.get("type") == "array":
+                option.update(minItems=1, maxItems=MAX_LIST_ITEMS)
+        return schema
+
+
+class BlankableUrlField(serializers.URLField):
+    """A stored URL, or "" when there is none (a URI format alone would call "" invalid)."""
+
+
+class BlankableUrlFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = BlankableUrlField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"anyOf": [{"type": "string", "format": "uri", "maxLength": MAX_LENGTH["url"]},
+                          {"type": "string", "maxLength": 0}]}
