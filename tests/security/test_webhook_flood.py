@@ -100,6 +100,7 @@ def test_a_flood_of_forged_and_oversized_deliveries_is_refused_and_a_genuine_one
     assert set(by_kind["forged"]) <= {403, 429} and set(by_kind["oversized"]) <= {413, 429}, by_kind
     assert sum(by_kind["forged"].values()) == sum(by_kind["oversized"].values()) == 300
     assert by_kind["genuine"] == Counter({200: 2})
+    print(f"flood: {dict((kind, dict(counts)) for kind, counts in by_kind.items())}")  # the figures, with -s
     limited = by_kind["forged"][429] + by_kind["oversized"][429]
     # Each forger address has about 30 of its 200 deliveries refused (a few more when parallel requests pass the
     # check together), then waits; of the refusals, the account keeps 40 and counts the rest: all the others 429.
@@ -109,6 +110,7 @@ def test_a_flood_of_forged_and_oversized_deliveries_is_refused_and_a_genuine_one
     refused = InboundPayload.objects.filter(verified=False)
     assert refused.count() == REJECTS_PER_ACCOUNT
     stored_bytes = refused.aggregate(total=Sum(Length("body")))["total"]
+    print(f"flood: {refused.count()} refused rows kept, {stored_bytes} body bytes (bound {STORED_BODY_BOUND})")
     assert stored_bytes <= STORED_BODY_BOUND
     assert all(len(bytes(body)) <= KEEP for body in refused.values_list("body", flat=True))
     chunked = [payload for payload in refused if payload.headers.get("Transfer-Encoding") == "chunked"]
