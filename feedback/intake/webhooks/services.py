@@ -224,6 +224,31 @@ def enqueue_parse(payload_id: int) -> None:
     dispatch.enqueue(dispatch.PARSE_INBOUND_PAYLOAD, payload_id, retry=False)
 
 
+def address_limited(client: str | None) -> Verdict | None:
+    """A 429 for a client address over BATON_WEBHOOK_RATE_PER_IP requests (this one counted), or past
+    BATON_WEBHOOK_REJECTS_PER_IP refusals; None when it may go on. GETs (CRC and subscription checks) too."""
+    if client is None:
+        return None
+    decision = ratelimit.hit("webhook-ip", client, _rate("BATON_WEBHOOK_RATE_PER_IP"))
+    if decision.allowed:  # under the total: is the address blocked for the requests it had refused?
+        decision = ratelimit.peek("webhook-ip-refused", client, _rate("BATON_WEBHOOK_REJECTS_PER_IP"))
+    if decision.allowed:
+        return None
+    return Verdict(429, "rate_limited", "Too many requests from this address; try again later.", None,
+                   decision.retry_after)
+
+
+def count_refused_address(client: str | None) -> None:
+    """One more refusal for the client address (a delivery refused, a wrong verify token)."""
+    if client is None:
+        return
+    limit = _rate("BATON_WEBHOOK_REJECTS_PER_IP")
+    refused = ratelimit.hit("webhook-ip-refused", client, limit)
+    if refused.count == limit.count:  # logged once per window, not per request
+        logger.warning("%s had %d webhook requests refused: answered 429 for %d s", client, refused.count,
+                       refused.retry_after)
+
+
 def accept_delivery(*, channel: Channel, account_ref: str, headers: dict, content_type: str, stream,
                     content_length: str | None, client: str | None = None) -> Verdict:
     """Check one POST before its body is stored, then store it: received (parse enqueued after commit), or
@@ -238,14 +263,10 @@ def accept_delivery(*, channel: Channel, account_ref: str, headers: dict, conten
     accounts share one count) it is answered 429 and only counted. A delivery that verifies is kept whole.
     """
     announced = announced_size(content_length)
-    if client is not None:
-        decision = ratelimit.hit("webhook-ip", client, _rate("BATON_WEBHOOK_RATE_PER_IP"))
-        if decision.allowed:  # under the total: is the address blocked for the deliveries it had refused?
-            decision = ratelimit.peek("webhook-ip-refused", client, _rate("BATON_WEBHOOK_REJECTS_PER_IP"))
-        if not decision.allowed:
-            count_rejection(channel=channel.name, account_ref="", reason=Reason.RATE_LIMITED, size=announced or 0)
-            return Verdict(429, "rate_limited", "Too many deliveries from this address; try again later.", None,
-                           decision.retry_after)
+    limited = address_limited(client)
+    if limited is not None:
+        count_rejection(channel=channel.name, account_ref="", reason=Reason.RATE_LIMITED, size=announced or 0)
+        return limited
 
     account = find_account(channel=channel, ref=account_ref)
     keep = settings.BATON_WEBHOOK_REJECTED_KEEP_BYTES
@@ -253,11 +274,7 @@ def accept_delivery(*, channel: Channel, account_ref: str, headers: dict, conten
 
     def reject(status: int, reason: str, message: str, detail: str, *, read: Body | None = None) -> Verdict:
         slug = account.slug if account is not None else ""
-        if client is not None:
-            refused = ratelimit.hit("webhook-ip-refused", client, _rate("BATON_WEBHOOK_REJECTS_PER_IP"))
-            if refused.count == _rate("BATON_WEBHOOK_REJECTS_PER_IP").count:  # once per window, not per request
-                logger.warning("%s had %d webhook deliveries refused: blocked (429) for %d s", client,
-                               refused.count, refused.retry_after)
+        count_refused_address(client)
         decision = ratelimit.hit(f"webhook-rejects:{channel.name}", slug, _rate("BATON_WEBHOOK_REJECTS_PER_ACCOUNT"))
         size = read.size if read is not None else (announced or 0)
         if not decision.allowed:

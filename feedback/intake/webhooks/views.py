@@ -27,6 +27,14 @@ def _error(status: int, code: str, message: str) -> JsonResponse:
     return JsonResponse({"code": code, "message": message, "fields": {}}, status=status)
 
 
+def _refusal(verdict: services.Verdict) -> JsonResponse:
+    """A refusal in the error shape, with Retry-After for a 429."""
+    response = _error(verdict.status, verdict.code, verdict.message)
+    if verdict.retry_after:
+        response["Retry-After"] = str(verdict.retry_after)
+    return response
+
+
 def _receive(request, channel: services.Channel, account: str) -> JsonResponse:
     """Checks before the body is stored (services.accept_delivery); a refused body is read no further than
     needed, then what is left of it (within BATON_WEBHOOK_MAX_BYTES) is dropped, so the client gets the answer."""
@@ -41,9 +49,7 @@ def _receive(request, channel: services.Channel, account: str) -> JsonResponse:
     )
     if verdict.status == 200:
         return JsonResponse({"code": verdict.code, "message": verdict.message, "id": verdict.payload.pk})
-    response = _error(verdict.status, verdict.code, verdict.message)
-    if verdict.retry_after:
-        response["Retry-After"] = str(verdict.retry_after)
+    response = _refusal(verdict)
     services.discard_rest(stream, content_length=content_length, budget=settings.BATON_WEBHOOK_MAX_BYTES)
     return response
 
@@ -69,6 +75,9 @@ def x_webhook(request, account: str):
     channel = services.CHANNELS[InboundPayload.Channel.X]
     if request.method == "POST":
         return _receive(request, channel, account)
+    limited = services.address_limited(client_ip(request))
+    if limited is not None:
+        return _refusal(limited)
     found = services.find_account(channel=channel, ref=account)
     if found is None:
         return _error(404, "unknown_account", "No such account.")
@@ -90,6 +99,9 @@ def meta_webhook(request, account: str):
     channel = services.CHANNELS[InboundPayload.Channel.META]
     if request.method == "POST":
         return _receive(request, channel, account)
+    limited = services.address_limited(client_ip(request))
+    if limited is not None:
+        return _refusal(limited)
     found = services.find_account(channel=channel, ref=account)
     if found is None:
         return _error(404, "unknown_account", "No such account.")
@@ -100,5 +112,6 @@ def meta_webhook(request, account: str):
         return _error(503, "account_misconfigured", "The account has no usable verify token.")
     offered = request.GET.get("hub.verify_token", "")
     if request.GET.get("hub.mode") != "subscribe" or not hmac.compare_digest(offered.encode(), expected.encode()):
+        services.count_refused_address(client_ip(request))  # a guessed verify token counts as a refusal
         return _error(403, "verification_failed", "hub.mode must be subscribe and hub.verify_token must match.")
     return HttpResponse(request.GET.get("hub.challenge", ""), content_type="text/plain")

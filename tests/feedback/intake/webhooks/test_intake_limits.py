@@ -14,7 +14,7 @@ from feedback.intake.models import InboundPayload, Mention, RejectedDeliveryCoun
 from feedback.intake.webhooks.services import prune_inbound_payloads
 from feedback.tasks import prune_inbound_payloads as prune_task
 
-from .conftest import META_URL, X_URL, fixture_bytes, meta_signature, x_signature
+from .conftest import META_URL, VERIFY_TOKEN, X_URL, fixture_bytes, meta_signature, x_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -100,7 +100,7 @@ def test_one_client_address_is_limited_across_accounts(deliver, x_account, fb_ac
     # The fifth X delivery from this address, signed or not, waits: the limit is on the address.
     fifth = deliver(X_URL, TWEET, headers={"x-twitter-webhooks-signature": x_signature(TWEET)})
     assert statuses + [fifth.status_code] == [403, 403, 403, 200, 429]
-    assert fifth.json() == {"code": "rate_limited", "message": "Too many deliveries from this address; try again "
+    assert fifth.json() == {"code": "rate_limited", "message": "Too many requests from this address; try again "
                                                                "later.", "fields": {}}
     assert 1 <= int(fifth["Retry-After"]) <= 60
     assert ("", "rate_limited") in _counts()
@@ -138,6 +138,25 @@ def test_an_address_with_too_many_refused_deliveries_waits_even_with_a_signed_on
     assert blocked.status_code == 429 and 1 <= int(blocked["Retry-After"]) <= 60
     assert InboundPayload.objects.count() == 3  # nothing of the blocked address's later deliveries is kept
     assert deliver(X_URL, TWEET, **signed, HTTP_X_FORWARDED_FOR="199.16.156.10").status_code == 200  # the platform
+
+
+def test_guessing_the_verify_token_is_limited_per_address(client, fb_account, settings):
+    """Meta's subscription check compares a shared token: wrong guesses count as refusals of the address."""
+    settings.BATON_WEBHOOK_REJECTS_PER_IP = "3/minute"
+    guesses = [client.get(META_URL, {"hub.mode": "subscribe", "hub.verify_token": f"guess-{n}",
+                                     "hub.challenge": "c"}).status_code for n in range(3)]
+    right = client.get(META_URL, {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN, "hub.challenge": "c"})
+    assert guesses + [right.status_code] == [403, 403, 403, 429]
+    assert int(right["Retry-After"]) >= 1
+    elsewhere = client.get(META_URL, {"hub.mode": "subscribe", "hub.verify_token": VERIFY_TOKEN,
+                                      "hub.challenge": "c"}, REMOTE_ADDR="198.51.100.9")
+    assert (elsewhere.status_code, elsewhere.content) == (200, b"c")
+
+
+def test_crc_checks_count_toward_the_address_limit(client, x_account, settings):
+    settings.BATON_WEBHOOK_RATE_PER_IP = "2/minute"
+    statuses = [client.get(X_URL, {"crc_token": "abc"}).status_code for _ in range(3)]
+    assert statuses == [200, 200, 429]
 
 
 def test_a_limit_of_zero_is_off(deliver, x_account, settings):
