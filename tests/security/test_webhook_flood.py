@@ -8,6 +8,7 @@ BATON_WEBHOOK_REJECTED_KEEP_BYTES each), and the genuine deliveries are stored w
 
 import http.client
 import json
+import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import urlsplit
@@ -85,9 +86,12 @@ def test_a_flood_of_forged_and_oversized_deliveries_is_refused_and_a_genuine_one
     }
     with web_process(settings, tmp_path / "gunicorn.log", settings.CELERY_BROKER_URL, env=env,
                      gunicorn_args=("--workers", "2", "--threads", "4", "--worker-class", "gthread")) as base:
+        started = time.perf_counter()
         with ThreadPoolExecutor(max_workers=8) as pool:
             answers = list(pool.map(lambda d: _send(base, body=d["body"], headers=d["headers"],
                                                     chunked=d["chunked"]), deliveries))
+        elapsed = time.perf_counter() - started
+    print(f"flood: {len(deliveries)} deliveries answered in {elapsed:.1f} s ({len(deliveries) / elapsed:.0f}/s)")
     log = (tmp_path / "gunicorn.log").read_text()
 
     by_kind = {"forged": Counter(), "oversized": Counter(), "genuine": Counter()}
