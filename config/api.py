@@ -52,4 +52,3 @@ def exception_handler(exc, context):
         body = {"code": code if isinstance(code, str) else "error", "message": str(detail), "fields": {}}
     response.data = body
     return response
-
