@@ -1,7 +1,9 @@
 """What the OpenAPI schema says beyond what drf-spectacular reads off the serializers: the list variant of the
-mention intake carries its limits (1 to `MAX_LIST_ITEMS` items), and an output URL may be blank."""
+mention intake carries its limits (1 to `MAX_LIST_ITEMS` items), its body is required, and an output URL may be
+blank."""
 
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
 from drf_spectacular.serializers import PolymorphicProxySerializerExtension
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
@@ -22,8 +24,22 @@ class MentionInOrListExtension(PolymorphicProxySerializerExtension):
         schema = super().map_serializer(auto_schema, direction)
         for option in schema["oneOf"]:
             if option.get("type") == "array":
-                option.update(minItems=1, maxItems=MAX_LIST_ITEMS)
+                # The list takes any items: each is a MentionIn or answered as an error in its result (200).
+                option.update(minItems=1, maxItems=MAX_LIST_ITEMS, items={"anyOf": [option["items"], {
+                    "description": "Any other value: answered in `results` with outcome `error` and field "
+                                   "messages; the other items are stored."}]})
         return schema
+
+
+class BodyRequiredSchema(AutoSchema):
+    """For an operation that needs a body (one mention or a list): `requestBody.required` (drf-spectacular
+    infers it from required properties, which a one-of-two body does not have at its top)."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
 
 
 class BlankableUrlField(serializers.URLField):

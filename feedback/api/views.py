@@ -5,7 +5,7 @@ from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from feedback.api.schema import MentionInOrList
+from feedback.api.schema import BodyRequiredSchema, MentionInOrList
 from feedback.api.serializers import (
     ApiErrorSerializer,
     MentionBatchResultSerializer,
@@ -43,6 +43,7 @@ class MentionCreateView(APIView):
     """
 
     permission_classes = [permissions.IsAuthenticated, CanAddMentions]
+    schema = BodyRequiredSchema()
 
     @extend_schema(
         request=MentionInOrList(

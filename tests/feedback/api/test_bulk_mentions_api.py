@@ -1,5 +1,6 @@
 """POST /api/v1/mentions/ with a JSON list: one outcome per item, good items stored whatever the bad ones."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -190,9 +191,12 @@ def test_the_schema_documents_a_mention_or_a_list(api_client):
     components = schema["components"]["schemas"]
     assert components["MentionInOrList"]["oneOf"] == [
         {"$ref": "#/components/schemas/MentionIn"},
-        {"type": "array", "items": {"$ref": "#/components/schemas/MentionIn"}, "minItems": 1, "maxItems": 1000},
+        {"type": "array", "items": {"anyOf": [{"$ref": "#/components/schemas/MentionIn"}, {"description": (
+            "Any other value: answered in `results` with outcome `error` and field messages; the other items are "
+            "stored.")}]}, "minItems": 1, "maxItems": 1000},
     ]
     assert list(operation["requestBody"]["content"]) == ["application/json"]  # JSON only
+    assert operation["requestBody"]["required"] is True
     assert {"$ref": "#/components/schemas/MentionBatchResult"} in components["MentionOrBatchResult"]["oneOf"]
     assert set(components["MentionBatchResult"]["properties"]) == {"results", "created", "duplicates", "errors"}
     outcome = components["MentionOutcome"]
@@ -202,7 +206,10 @@ def test_the_schema_documents_a_mention_or_a_list(api_client):
 
     mention_in = components["MentionIn"]["properties"]
     for name in ("external_id", "text", "author_handle"):
-        assert mention_in[name]["minLength"] == 1  # required strings may not be blank
+        assert mention_in[name]["minLength"] == 1  # required strings may not be blank, nor only white space
+        assert re.fullmatch(mention_in[name]["pattern"], "a b") and not re.fullmatch(mention_in[name]["pattern"], " ")
+    for name in ("external_id", "text", "author_handle", "author_name", "url"):
+        assert not re.fullmatch(mention_in[name]["pattern"], "nul \u0000")  # as the rules refuse it
     assert mention_in["text"]["maxLength"] == 10_000 and mention_in["url"]["format"] == "uri"
     assert mention_in["author_followers"] == {"type": "integer", "maximum": 2147483647, "minimum": 0,
                                               "nullable": True}

@@ -1,6 +1,6 @@
-"""schemathesis on the mention intake (POST /api/v1/mentions/) against a live server: generated bodies (one
-mention, lists, and bodies that break the schema) never get a 500, and every answer is one the schema describes
-(status code, content type, headers, body). tests/feedback/api/test_schemathesis.py (CRM API) runs every
+"""schemathesis on the mention intake (POST /api/v1/mentions/) against a live server, with all its checks:
+generated bodies (one mention, lists, and bodies that break the schema) never get a 500, every answer is one the
+schema describes (status code, content type, headers, body), valid bodies are taken and invalid ones refused. tests/feedback/api/test_schemathesis.py (CRM API) runs every
 operation; this one looks harder at the intake."""
 
 import pytest
@@ -13,15 +13,24 @@ from schemathesis.checks import not_a_server_error
 from schemathesis.generation.modes import GenerationMode
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
+    ignored_auth,
+    missing_required_header,
+    negative_data_rejection,
+    positive_data_acceptance,
     response_headers_conformance,
     response_schema_conformance,
     status_code_conformance,
+    unsupported_method,
 )
 
 from tests.factories import UserFactory
 
+# Every check schemathesis has for one operation: the schema says what the intake takes (a list of any items,
+# each answered in its result; strings without U+0000; required ones not only white space), so valid data is
+# accepted and invalid data refused, besides the conformance of every answer.
 CHECKS = [not_a_server_error, status_code_conformance, content_type_conformance, response_headers_conformance,
-          response_schema_conformance]
+          response_schema_conformance, negative_data_rejection, positive_data_acceptance, unsupported_method,
+          ignored_auth, missing_required_header]
 
 
 @pytest.mark.slow
@@ -39,7 +48,7 @@ def test_the_mention_intake_answers_within_its_schema(live_server, mode):
     statuses = set()
 
     @given(case=operation.as_strategy(generation_mode=mode))
-    @hypothesis_settings(max_examples=150, deadline=None, database=None, derandomize=True,
+    @hypothesis_settings(max_examples=100, deadline=None, database=None, derandomize=True,
                          suppress_health_check=list(HealthCheck))
     def check(case):
         response = case.call(base_url=live_server.url, headers=headers)
