@@ -52,3 +52,34 @@ class BlankableUrlFieldExtension(OpenApiSerializerFieldExtension):
     def map_serializer_field(self, auto_schema, direction):
         return {"anyOf": [{"type": "string", "format": "uri", "maxLength": MAX_LENGTH["url"]},
                           {"type": "string", "maxLength": 0}]}
+
+
+# For the schema only (`pattern`): the rules refuse U+0000 in a text and a required text of white space only.
+NO_NUL = r"^[^\u0000]*$"
+NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
+
+class _Pattern:
+    """A field whose schema carries `pattern`, documentation of a rule that `feedback.intake.validation` checks
+    (the field itself validates as its DRF base class)."""
+
+    def __init__(self, *args, pattern: str, **kwargs):
+        self.pattern = pattern
+        super().__init__(*args, **kwargs)
+
+
+class PatternCharField(_Pattern, serializers.CharField):
+    pass
+
+
+class PatternUrlField(_Pattern, serializers.URLField):
+    pass
+
+
+class PatternFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = _Pattern
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "pattern": self.target.pattern}

@@ -1,17 +1,11 @@
-from django.core.validators import RegexValidator
 from rest_framework import serializers
 
-from feedback.api.schema import BlankableUrlField
+from feedback.api.schema import NO_NUL, NOT_BLANK, BlankableUrlField, PatternCharField, PatternUrlField
 from feedback.choices import Intent, Sentiment, Source
 from feedback.intake import validation as rules
 from feedback.intake.models import Mention
 
 _LENGTH = rules.MAX_LENGTH
-
-
-# For the schema (`pattern`): the rules refuse U+0000 in text and a required text that is only white space.
-_NO_NUL = RegexValidator(r"^[^\u0000]*$")
-_NOT_BLANK = RegexValidator(r"^[^\u0000]*[^\s\u0000][^\u0000]*$")
 
 
 class MentionInSerializer(serializers.Serializer):
@@ -20,16 +14,15 @@ class MentionInSerializer(serializers.Serializer):
     import do, so each rule is stated and checked in one place."""
 
     source = serializers.ChoiceField(choices=[(value, Source(value).label) for value in rules.SOURCES])
-    external_id = serializers.CharField(max_length=_LENGTH["external_id"], validators=[_NOT_BLANK])
-    text = serializers.CharField(max_length=_LENGTH["text"], validators=[_NOT_BLANK])
+    external_id = PatternCharField(max_length=_LENGTH["external_id"], pattern=NOT_BLANK)
+    text = PatternCharField(max_length=_LENGTH["text"], pattern=NOT_BLANK)
     posted_at = serializers.DateTimeField()
-    author_handle = serializers.CharField(max_length=_LENGTH["author_handle"], validators=[_NOT_BLANK])
-    author_name = serializers.CharField(max_length=_LENGTH["author_name"], required=False, allow_blank=True,
-                                        default="", validators=[_NO_NUL])
+    author_handle = PatternCharField(max_length=_LENGTH["author_handle"], pattern=NOT_BLANK)
+    author_name = PatternCharField(max_length=_LENGTH["author_name"], required=False, allow_blank=True, default="",
+                                   pattern=NO_NUL)
     author_followers = serializers.IntegerField(min_value=rules.FOLLOWERS_MIN, max_value=rules.FOLLOWERS_MAX,
                                                 required=False, allow_null=True, default=None)
-    url = serializers.URLField(max_length=_LENGTH["url"], required=False, allow_blank=True, default="",
-                               validators=[_NO_NUL])
+    url = PatternUrlField(max_length=_LENGTH["url"], required=False, allow_blank=True, default="", pattern=NO_NUL)
     raw = serializers.JSONField(required=False, default=dict,
                                 help_text=f"Any JSON value, at most {rules.RAW_MAX_CHARS:,} characters as JSON text.")
 
