@@ -164,4 +164,4 @@ def test_the_case_page_has_a_fixed_query_budget(client_of, case, agent):
     add(2)
     thrice, html = count()
     assert html.count('class="brand-reply"') == 3 and "Waiting 2" in html and "Other 2" in html
-    assert thrice == once <= 29
+    assert thrice == once <= 30  # 29, and one for the matcher's pending suggestions (customers.suggestions)
