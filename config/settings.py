@@ -73,7 +73,7 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla")
+FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "integrations")
 
 TEMPLATES = [
     {
@@ -208,6 +208,8 @@ CONTENT_SECURITY_POLICY = {
 REST_FRAMEWORK = {
     # Token first, so an anonymous API call gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Integration tokens with scopes (`Bearer bat_...`), made in the portal (/integrations/tokens/).
+        "feedback.api.authentication.IntegrationTokenAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -217,6 +219,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # Per integration token, in the cache (Redis with REDIS_URL): 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["feedback.api.throttling.TokenRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Baton API",
@@ -304,6 +308,26 @@ CELERY_BEAT_SCHEDULE["recover-inbound-payloads"] = {
     "task": "feedback.tasks.recover_inbound_payloads",
     "schedule": timedelta(minutes=5),
     "options": {"expires": 240},
+}
+# --- CRM sync API and outbound webhooks (feedback/api, feedback/integrations, customers/webhooks) ---
+# Requests per minute of one integration token when the token does not set its own limit (429 with
+# Retry-After beyond it; counted in the cache: Redis with REDIS_URL).
+BATON_API_RATE_PER_MINUTE = env.int("BATON_API_RATE_PER_MINUTE", default=1200)
+# Lists paged by (updated_at, id) leave out rows changed in the last BATON_API_SYNC_SETTLE_SECONDS: a
+# transaction that is still committing cannot slip behind a sync's cursor (an incremental sync gets them next).
+BATON_API_SYNC_SETTLE_SECONDS = env.float("BATON_API_SYNC_SETTLE_SECONDS", default=2.0)
+# A replayed Idempotency-Key returns the stored answer for this long.
+BATON_API_IDEMPOTENCY_HOURS = env.int("BATON_API_IDEMPOTENCY_HOURS", default=24)
+# Outbound webhooks: per attempt timeout; retries of 5xx/timeouts after BACKOFF * 2**(n-1) s, at most MAX_BACKOFF s,
+# until MAX_ATTEMPTS attempts.
+BATON_WEBHOOK_TIMEOUT_SECONDS = env.float("BATON_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+BATON_WEBHOOK_BACKOFF_SECONDS = env.float("BATON_WEBHOOK_BACKOFF_SECONDS", default=30.0)
+BATON_WEBHOOK_MAX_BACKOFF_SECONDS = env.float("BATON_WEBHOOK_MAX_BACKOFF_SECONDS", default=3600.0)
+BATON_WEBHOOK_MAX_ATTEMPTS = env.int("BATON_WEBHOOK_MAX_ATTEMPTS", default=8)
+CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
+    "task": "customers.tasks.webhook_sweep",
+    "schedule": timedelta(minutes=1),
+    "options": {"expires": 50},
 }
 
 LOGGING = {

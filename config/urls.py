@@ -15,4 +15,5 @@ urlpatterns = [
     path("", include("feedback.urls")),
 ]
 
+handler404 = "config.views.page_not_found"  # JSON under /api/, the HTML page elsewhere
 handler500 = "config.views.server_error"  # JSON for the API and webhooks, the HTML page elsewhere

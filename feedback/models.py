@@ -2,6 +2,7 @@
 
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention
+from feedback.integrations.models import ApiToken, IdempotencyRecord
 from feedback.routing.models import RoutingRule
 from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
 from feedback.understanding.models import LabelCorrection, Promise
@@ -9,11 +10,13 @@ from feedback.understanding.models import LabelCorrection, Promise
 __all__ = [
     "Account",
     "AccountPlatform",
+    "ApiToken",
     "Case",
     "CaseEvent",
     "Escalation",
     "FeedbackNote",
     "Handoff",
+    "IdempotencyRecord",
     "InboundPayload",
     "LabelCorrection",
     "Mention",

@@ -1,6 +1,6 @@
 from rest_framework import serializers
 
-from feedback.choices import Source
+from feedback.choices import Intent, Sentiment, Source
 from feedback.intake import validation as rules
 from feedback.intake.models import Mention
 
@@ -33,6 +33,11 @@ class MentionInSerializer(serializers.Serializer):
 
 
 class MentionOutSerializer(serializers.ModelSerializer):
+    # Blank until the mention is processed (labels) or when it has none (url): declared so the schema says so.
+    url = serializers.CharField(read_only=True, help_text="The post's URL, or empty.")
+    sentiment_label = serializers.ChoiceField(choices=Sentiment.choices, allow_blank=True, read_only=True)
+    intent = serializers.ChoiceField(choices=Intent.choices, allow_blank=True, read_only=True)
+
     class Meta:
         model = Mention
         fields = [
