@@ -1,6 +1,7 @@
 """The CRM sync API's shapes. Writes are validated by the services' plain rules (customers.sync,
 customers.webhooks.services); the input serializers here state those rules for the schema."""
 
+from django.utils import timezone
 from rest_framework import serializers
 
 from customers.models import Customer, Identity, LinkMethod, Stage
@@ -30,6 +31,26 @@ class CustomerSerializer(serializers.ModelSerializer):
         fields = ["id", "external_id", "name", "email", "phone", "stage", "value", "region", "created_at",
                   "updated_at"]
         read_only_fields = fields
+
+
+def _moment(value, zone) -> str | None:
+    """A datetime as DRF's DateTimeField writes it (in the current time zone, UTC as `Z`)."""
+    if value is None:
+        return None
+    text = value.astimezone(zone).isoformat()
+    return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+
+def customer_rows(customers) -> list[dict]:
+    """CustomerSerializer's output for a page of customers, without a serializer per row (the sync list is the
+    API's hottest path; a test keeps the two equal)."""
+    zone = timezone.get_current_timezone()
+    return [
+        {"id": c.pk, "external_id": c.external_id, "name": c.name, "email": c.email, "phone": c.phone,
+         "stage": c.stage, "value": f"{c.value:.2f}", "region": c.region, "created_at": _moment(c.created_at, zone),
+         "updated_at": _moment(c.updated_at, zone)}
+        for c in customers
+    ]
 
 
 class CustomerDetailSerializer(CustomerSerializer):

@@ -98,7 +98,7 @@ class CustomerListView(CrmView):
     def get(self, request):
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return self.get_paginated_response(s.customer_rows(page))
 
 
 class CustomerBulkView(CrmView):

@@ -12,6 +12,7 @@ deleted afterwards (`--keep` keeps them).
 
 import asyncio
 import json
+import logging
 import os
 import random
 import socket
@@ -75,7 +76,7 @@ class Gunicorn:
             if self.process.poll() is not None:
                 break
             try:
-                if httpx.get(f"{self.url}/login/", timeout=2, headers={"X-Forwarded-Proto": "https"}).status_code < 500:
+                if httpx.get(f"{self.url}/api/v1/customers/", timeout=2, headers={"X-Forwarded-Proto": "https"}).status_code == 401:
                     return self
             except httpx.HTTPError:
                 time.sleep(0.2)  # polling the server's start with a deadline
@@ -136,6 +137,7 @@ def run(*, customers: int, clients: int, pages: int, web_workers: int, keep: boo
         raise ValueError(f"--customers must be at least {BATCH}")
     out(f"bench api: {customers} customers, lists of {BATCH}; {clients} list clients x {pages} pages of {PAGE_SIZE}; "
         f"gunicorn with {web_workers} workers; {stack()}")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # not a line per request
     _clean()
     vacuum([Customer], out=out)
     if WebhookSubscription.objects.filter(is_active=True).exists():

@@ -313,3 +313,12 @@ def test_hostile_bodies_get_400(crm_client):
                                   ' "event_types": ["case.created"]}', content_type="application/json"), 400, "invalid")
     _assert_error(crm_client.post(BULK, "external_id=a", content_type="application/x-www-form-urlencoded"), 415,
                   "unsupported_media_type")
+
+
+def test_the_fast_list_rows_are_the_serializers(crm_client):
+    from feedback.api.crm_serializers import CustomerSerializer, customer_rows
+
+    CustomerFactory(email="a@example.com", value="12.5", region="Lisbon")
+    CustomerFactory(value=0)
+    customers = list(Customer.objects.order_by("pk"))
+    assert customer_rows(customers) == [dict(row) for row in CustomerSerializer(customers, many=True).data]
