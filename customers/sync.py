@@ -18,7 +18,7 @@ from django.utils import timezone
 from config.errors import BatonError
 from customers.models import Customer, Stage
 from customers.webhooks.events import EventType
-from customers.webhooks.services import emit_events
+from customers.webhooks.services import emit_events, subscribed_event_types
 
 MAX_UPSERT_ROWS = 1_000
 MAX_LENGTH = {"external_id": 120, "name": 200, "email": 254, "phone": 40, "region": 80}
@@ -204,6 +204,40 @@ def _update_rows(customers: list[Customer], fields: list[str]) -> None:
         )
 
 
+def _insert_rows(customers: list[Customer]) -> None:
+    """INSERT ... SELECT FROM unnest(...) RETURNING id on PostgreSQL, from the cleaned values as they are (the
+    other columns get their default, prepared once): Django's bulk_create prepares every value of every row, the
+    larger part of an upsert's time. bulk_create elsewhere. Sets each customer's pk."""
+    if not customers:
+        return
+    if connection.vendor != "postgresql":
+        Customer.objects.bulk_create(customers)
+        return
+    columns_of = [column for column in Customer._meta.concrete_fields if not column.primary_key]
+    given = {"external_id", *WRITABLE, "created_at", "updated_at"}
+    columns, arrays, casts = [], [], []
+    for column in columns_of:
+        columns.append(connection.ops.quote_name(column.column))
+        casts.append(column.db_type(connection))
+        if column.attname in given:
+            values = [getattr(customer, column.attname) for customer in customers]
+            if column.get_internal_type() == "DecimalField":
+                values = [Decimal(value) for value in values]  # the default 0 is an int: one type per array
+            arrays.append(values)
+        else:
+            default = column.get_db_prep_save(column.get_default(), connection)
+            arrays.append([default] * len(customers))
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    unnest = ", ".join(f"%s::{cast}[]" for cast in casts)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({unnest}) RETURNING id",
+                       arrays)
+        ids = [row[0] for row in cursor.fetchall()]
+    for customer, pk in zip(customers, ids, strict=True):
+        customer.pk = pk
+        customer._state.adding = False
+
+
 def upsert_customers(*, rows: list[Any], now=None) -> UpsertResult:
     """Create or update customers by external_id, up to MAX_UPSERT_ROWS; one outcome per row, in
     order. A row with errors never refuses the others. Rows that change nothing are `unchanged`
@@ -258,12 +292,15 @@ def _apply(valid: dict[str, tuple[RowOutcome, dict]], *, now) -> None:
             outcome.outcome = "updated"
         else:
             outcome.outcome = "unchanged"
-    Customer.objects.bulk_create([customer for _, customer in new])
+    _insert_rows([customer for _, customer in new])
     for outcome, customer in new:
         outcome.outcome, outcome.id = "created", customer.pk
     _update_rows([customer for _, customer in changed], sorted(changed_fields | {"updated_at"}))
-    emit_events(events=[(EventType.CUSTOMER_CREATED, customer_data(customer)) for _, customer in new]
-                + [(EventType.CUSTOMER_UPDATED, customer_data(customer)) for _, customer in changed])
+    wanted = subscribed_event_types() if new or changed else set()  # no payloads built for nobody
+    emit_events(events=[(EventType.CUSTOMER_CREATED, customer_data(customer)) for _, customer in new
+                        if EventType.CUSTOMER_CREATED in wanted]
+                + [(EventType.CUSTOMER_UPDATED, customer_data(customer)) for _, customer in changed
+                   if EventType.CUSTOMER_UPDATED in wanted])
 
 
 # --- One update, guarded --------------------------------------------------------------------------------
