@@ -323,6 +323,11 @@ BATON_WEBHOOK_TIMEOUT_SECONDS = env.float("BATON_WEBHOOK_TIMEOUT_SECONDS", defau
 BATON_WEBHOOK_BACKOFF_SECONDS = env.float("BATON_WEBHOOK_BACKOFF_SECONDS", default=30.0)
 BATON_WEBHOOK_MAX_BACKOFF_SECONDS = env.float("BATON_WEBHOOK_MAX_BACKOFF_SECONDS", default=3600.0)
 BATON_WEBHOOK_MAX_ATTEMPTS = env.int("BATON_WEBHOOK_MAX_ATTEMPTS", default=8)
+CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
+    "task": "feedback.tasks.purge_idempotency_keys",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3000},
+}
 CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
     "task": "customers.tasks.webhook_sweep",
     "schedule": timedelta(minutes=1),

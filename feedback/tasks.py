@@ -11,6 +11,7 @@ from django.utils import timezone
 from feedback import pipeline
 from feedback.intake.ingest import enqueue_processing
 from feedback.intake.webhooks import services as webhooks
+from feedback.integrations import idempotency
 from feedback.sla import clocks as sla
 from feedback.sla import notifications
 from feedback.understanding import load_default, prepare_default
@@ -63,6 +64,12 @@ def recover_inbound_payloads() -> int:
     for payload_id in ids:
         webhooks.enqueue_parse(payload_id)
     return len(ids)
+
+
+@shared_task(acks_late=True)
+def purge_idempotency_keys() -> int:
+    """The API's kept Idempotency-Key answers, once they are older than BATON_API_IDEMPOTENCY_HOURS."""
+    return idempotency.purge_expired()
 
 
 @worker_init.connect

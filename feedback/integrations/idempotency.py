@@ -73,3 +73,11 @@ def finish(*, claim: Claim, status_code: int, response) -> None:
     claim.record.status_code = status_code
     claim.record.response = response
     claim.record.save(update_fields=["status_code", "response"])
+
+
+def purge_expired(*, now=None) -> int:
+    """Delete the kept answers older than BATON_API_IDEMPOTENCY_HOURS (hourly, from beat). Returns how many."""
+    now = now or timezone.now()
+    deleted, _ = IdempotencyRecord.objects.filter(
+        created_at__lt=now - timedelta(hours=settings.BATON_API_IDEMPOTENCY_HOURS)).delete()
+    return deleted

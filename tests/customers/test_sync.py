@@ -74,3 +74,19 @@ def test_two_requests_with_one_idempotency_key_run_once():
     assert sorted(kind for kind, _ in results) == ["ran", "replayed"]
     assert results[0][1] == results[1][1]
     assert IdempotencyRecord.objects.count() == 1 and Customer.objects.filter(external_id="once").count() == 1
+
+
+@pytest.mark.django_db
+def test_kept_answers_expire(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    token, _ = issue_token(name="CRM", scopes=["customers:write"])
+    with transaction.atomic():
+        claim = idempotency.begin(token=token, key="old", fingerprint="f")
+        idempotency.finish(claim=claim, status_code=200, response={"a": 1})
+    assert idempotency.purge_expired() == 0
+    later = timezone.now() + timedelta(hours=settings.BATON_API_IDEMPOTENCY_HOURS, minutes=1)
+    assert idempotency.purge_expired(now=later) == 1
+    assert not IdempotencyRecord.objects.exists()

@@ -212,3 +212,24 @@ def test_a_real_worker_retries_with_backoff_until_the_receiver_takes_it(settings
     assert [attempt.status_code for attempt in WebhookAttempt.objects.order_by("id")] == [500, 500, 200]
     assert len({request["headers"]["X-Baton-Delivery"] for request in receiver.requests}) == 1
     assert all(_verified(secret, request)["type"] == "case.resolved" for request in receiver.requests)
+
+
+def test_a_new_case_from_the_pipeline_is_told_once():
+    from django.utils import timezone as tz
+
+    from feedback.cases.services import attach_mention
+    from tests.factories import CustomerFactory, MentionFactory
+
+    create_subscription(name="CRM", url="http://127.0.0.1:9/", event_types=["case.created"])
+    customer = CustomerFactory(external_id="crm-new-case")
+    first = MentionFactory(customer=customer)
+    case, created = attach_mention(mention=first, customer=customer, department=department("service"),
+                                   priority="normal", intent="complaint", now=tz.now())
+    assert created
+    again, created = attach_mention(mention=MentionFactory(customer=customer), customer=customer,
+                                    department=department("service"), priority="normal", intent="complaint",
+                                    now=tz.now())
+    assert again == case and not created
+    [body] = [json.loads(body) for body in WebhookPayload.objects.values_list("body", flat=True)]
+    assert body["type"] == "case.created"
+    assert body["data"]["id"] == case.pk and body["data"]["customer"]["external_id"] == "crm-new-case"
