@@ -44,8 +44,9 @@ class PreconditionRequired(BatonError):
 # --- Field rules ------------------------------------------------------------------------------------
 
 def printable(value: Any, limit: int = 100) -> str:
-    """`value` as text safe to echo in a message (a lone surrogate cannot be encoded as UTF-8)."""
-    return str(value)[:limit].encode("utf-8", "replace").decode("utf-8")
+    """`value` as text safe to echo in a message and to store as JSON in PostgreSQL (a lone surrogate cannot be
+    encoded as UTF-8; jsonb refuses NUL)."""
+    return str(value)[:limit].encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
 
 
 def _text(name: str, value: Any, *, required: bool) -> str:

@@ -22,6 +22,7 @@ from feedback.api import crm_serializers as s
 from feedback.api.pagination import SyncCursorPagination
 from feedback.api.parsers import SafeJSONParser
 from feedback.api.permissions import HasScope, token_of
+from feedback.api.schema import ScopedAutoSchema, bound_list_body
 from feedback.api.serializers import ApiErrorSerializer, MentionOutSerializer
 from feedback.api.views import MentionCreateView
 from feedback.cases.filters import CaseFilterSet
@@ -69,6 +70,7 @@ class BadBody(exceptions.APIException):
 
 
 class CrmView(generics.GenericAPIView):
+    schema = ScopedAutoSchema()
     permission_classes = [HasScope]
     parser_classes = [SafeJSONParser]  # JSON bodies only, as the schema says
     pagination_class = None  # the sync lists set theirs; the short lists (webhooks) are plain JSON lists
@@ -78,7 +80,8 @@ class CrmView(generics.GenericAPIView):
 # --- Customers -----------------------------------------------------------------------------------------
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", OpenApiTypes.STR, OpenApiParameter.HEADER, required=False,
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+    OpenApiParameter.HEADER, required=False,
     description="Any unique string (a UUID) up to 200 printable ASCII characters: a replay with the same key and "
                 "body returns the first answer instead of running again; the same key with another body is 422.",
 )
@@ -109,7 +112,7 @@ class CustomerBulkView(CrmView):
     serializer_class = s.CustomerUpsertResult
 
     @extend_schema(
-        operation_id="customers_bulk_upsert",
+        operation_id=bound_list_body("customers_bulk_upsert", min_items=1, max_items=sync.MAX_UPSERT_ROWS),
         request=s.CUSTOMER_UPSERT_REQUEST,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: s.CustomerUpsertResult, **errors(400, 422)},

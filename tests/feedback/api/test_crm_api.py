@@ -311,6 +311,10 @@ def test_hostile_bodies_get_400(crm_client):
     assert [row["outcome"] for row in body["results"]] == ["error"] * 4
     _assert_error(crm_client.post("/api/v1/webhooks/", '{"name": "\\ud800", "url": "http://x.example/",'
                                   ' "event_types": ["case.created"]}', content_type="application/json"), 400, "invalid")
+    # An unknown field whose name holds NUL is echoed (and kept for the Idempotency-Key replay) without it.
+    response = crm_client.post(BULK, '[{"external_id": "ok", "a\\u0000b": 1}]', content_type="application/json",
+                               HTTP_IDEMPOTENCY_KEY="nul-key")
+    assert response.status_code == 200 and list(response.json()["results"][0]["fields"]) == ["a\ufffdb"]
     _assert_error(crm_client.post(BULK, "external_id=a", content_type="application/x-www-form-urlencoded"), 415,
                   "unsupported_media_type")
 
@@ -322,3 +326,19 @@ def test_the_fast_list_rows_are_the_serializers(crm_client):
     CustomerFactory(value=0)
     customers = list(Customer.objects.order_by("pk"))
     assert customer_rows(customers) == [dict(row) for row in CustomerSerializer(customers, many=True).data]
+
+
+def test_the_schema_states_scopes_and_limits(crm_client):
+    schema = crm_client.get("/api/v1/schema/", {"format": "json"}).json()
+    bulk = schema["paths"]["/api/v1/customers/bulk/"]["post"]
+    body = bulk["requestBody"]["content"]["application/json"]["schema"]
+    assert (body["minItems"], body["maxItems"]) == (1, 1000)
+    assert "`customers:write`" in bulk["description"]
+    assert set(bulk["responses"]) >= {"200", "400", "401", "403", "422", "429"}
+    listing = schema["paths"]["/api/v1/customers/"]["get"]
+    params = {param["name"]: param["schema"] for param in listing["parameters"]}
+    assert params["page_size"]["maximum"] == 1000 and params["stage"]["enum"]
+    assert params["updated_since"]["format"] == "date-time"
+    page = listing["responses"]["200"]["content"]["application/json"]["schema"]
+    page = schema["components"]["schemas"][page["$ref"].rsplit("/", 1)[1]] if "$ref" in page else page
+    assert set(page["required"]) == {"results", "next_cursor", "has_more"}
