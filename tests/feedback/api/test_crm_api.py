@@ -342,3 +342,31 @@ def test_the_schema_states_scopes_and_limits(crm_client):
     page = listing["responses"]["200"]["content"]["application/json"]["schema"]
     page = schema["components"]["schemas"][page["$ref"].rsplit("/", 1)[1]] if "$ref" in page else page
     assert set(page["required"]) == {"results", "next_cursor", "has_more"}
+
+
+def test_webhook_subscriptions_through_the_api(crm_client):
+    from customers.webhooks.models import WebhookDelivery, WebhookSubscription
+    from customers.webhooks.services import emit_event, subscription_secret
+
+    response = crm_client.post("/api/v1/webhooks/", {"name": "CRM", "url": "https://crm.example/hooks",
+                                                     "event_types": ["case.created", "customer.updated"]},
+                               format="json")
+    assert response.status_code == 201
+    created = response.json()
+    subscription = WebhookSubscription.objects.get()
+    assert created["secret"] == subscription_secret(subscription) and created["secret"] not in (
+        subscription.secret_ciphertext)
+    assert "secret" not in crm_client.get(f"/api/v1/webhooks/{subscription.pk}/").json()
+    _assert_error(crm_client.post("/api/v1/webhooks/", {"name": "x", "url": "ftp://x", "event_types": ["nope"]},
+                                  format="json"), 400, "invalid")
+    patched = crm_client.patch(f"/api/v1/webhooks/{subscription.pk}/", {"event_types": ["case.resolved"]},
+                               format="json").json()
+    assert patched["event_types"] == ["case.resolved"]
+    emit_event(event_type="case.resolved", payload={"id": 1})
+    deliveries = crm_client.get(f"/api/v1/webhooks/{subscription.pk}/deliveries/").json()
+    assert [(row["event_type"], row["status"]) for row in deliveries] == [("case.resolved", "pending")]
+    WebhookDelivery.objects.update(status="failed")
+    redelivered = crm_client.post(f"/api/v1/webhooks/deliveries/{deliveries[0]['id']}/redeliver/")
+    assert redelivered.status_code == 202 and redelivered.json()["status"] == "pending"
+    assert crm_client.delete(f"/api/v1/webhooks/{subscription.pk}/").status_code == 204
+    assert not WebhookSubscription.objects.exists()
