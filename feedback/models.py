@@ -1,7 +1,7 @@
 """The app's models live in its rooms; Django discovers them through this module."""
 
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
-from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention
+from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention, RejectedDeliveryCount
 from feedback.integrations.models import ApiToken, IdempotencyRecord
 from feedback.routing.models import RoutingRule
 from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
@@ -23,6 +23,7 @@ __all__ = [
     "Notification",
     "Problem",
     "Promise",
+    "RejectedDeliveryCount",
     "RoutingRule",
     "SlaClock",
     "SlaPolicy",

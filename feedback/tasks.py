@@ -67,6 +67,16 @@ def recover_inbound_payloads() -> int:
 
 
 @shared_task(acks_late=True)
+def prune_inbound_payloads() -> dict:
+    """Quarantined webhook payloads and refusal counts past their retention (beat, hourly); a full batch
+    re-queues the task, so a backlog drains without waiting for the next tick."""
+    report = webhooks.prune_inbound_payloads()
+    if report.more:
+        prune_inbound_payloads.delay()
+    return {"refused": report.refused, "quarantined": report.quarantined, "counts": report.counts}
+
+
+@shared_task(acks_late=True)
 def purge_idempotency_keys() -> int:
     """The API's kept Idempotency-Key answers, once they are older than BATON_API_IDEMPOTENCY_HOURS."""
     return idempotency.purge_expired()

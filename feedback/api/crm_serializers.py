@@ -21,8 +21,17 @@ class IdentitySerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+def _blankable(help_text: str = ""):
+    """A read-only text that may be empty (a read-only model field would lose `allow_blank`, and the schema would
+    say minLength 1)."""
+    return serializers.CharField(read_only=True, allow_blank=True, help_text=help_text or None)
+
+
 class CustomerSerializer(serializers.ModelSerializer):
-    email = serializers.CharField(help_text="An email address, or empty.")
+    name = _blankable()
+    email = _blankable("An email address, or empty.")
+    phone = _blankable()
+    region = _blankable()
     stage = serializers.ChoiceField(choices=Stage.choices)
     value = serializers.DecimalField(max_digits=12, decimal_places=2, help_text="Lifetime value.")
 
@@ -110,7 +119,8 @@ class CaseSerializer(serializers.ModelSerializer):
     status = serializers.ChoiceField(choices=CaseStatus.choices)
     priority = serializers.ChoiceField(choices=Priority.choices)
     intent = serializers.ChoiceField(choices=Intent.choices, allow_blank=True)
-    tags = serializers.ListField(child=serializers.CharField())
+    subject = _blankable()
+    tags = serializers.ListField(child=serializers.CharField(allow_blank=True))
 
     class Meta:
         model = Case
@@ -156,6 +166,7 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
     event_type = serializers.CharField(source="payload.event_type", read_only=True)
     event_id = serializers.UUIDField(source="payload.event_id", read_only=True)
     status = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    last_error = _blankable()
 
     class Meta:
         model = WebhookDelivery

@@ -20,7 +20,6 @@ from customers.webhooks import services as webhooks
 from customers.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from feedback.api import crm_serializers as s
 from feedback.api.pagination import SyncCursorPagination
-from feedback.api.parsers import SafeJSONParser
 from feedback.api.permissions import HasScope, token_of
 from feedback.api.schema import ScopedAutoSchema, bound_list_body
 from feedback.api.serializers import ApiErrorSerializer, MentionOutSerializer
@@ -72,7 +71,6 @@ class BadBody(exceptions.APIException):
 class CrmView(generics.GenericAPIView):
     schema = ScopedAutoSchema()
     permission_classes = [HasScope]
-    parser_classes = [SafeJSONParser]  # JSON bodies only, as the schema says
     pagination_class = None  # the sync lists set theirs; the short lists (webhooks) are plain JSON lists
     required_scopes: dict[str, str] = {}
 
