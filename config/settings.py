@@ -76,7 +76,7 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "integrations")
+FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "replies", "integrations")
 
 TEMPLATES = [
     {
@@ -332,6 +332,29 @@ BATON_API_MAX_BYTES = env.int("BATON_API_MAX_BYTES", default=16 * 1024 * 1024)
 # Key for secrets stored encrypted (connected accounts); empty: derived from SECRET_KEY.
 # Several keys, comma-separated: the first encrypts, all decrypt (rotation).
 BATON_FIELD_KEY = env.str("BATON_FIELD_KEY", default="")
+# Replies (feedback.replies). The PII guard blocks a public reply that contains an email address, a phone
+# number (parsed by `phonenumbers`, numbers without a country code read as BATON_PHONE_REGION), a card number
+# (Luhn), an order number (BATON_ORDER_NUMBER_PATTERN, a Python regular expression, case-insensitive) or
+# another customer's name.
+BATON_PHONE_REGION = env.str("BATON_PHONE_REGION", default="US")
+BATON_ORDER_NUMBER_PATTERN = env.str(
+    "BATON_ORDER_NUMBER_PATTERN",
+    default=r"\b(?:order|booking|confirmation|reservation|ticket|ref(?:erence)?)(?:\s+(?:no\.?|number|code))?"
+            r"\s*[:#]?\s*(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{4,}\b|#\d{5,}\b",
+)
+# Replies on cases with one of these tags (as well as press cases and cases a routing rule marks) wait
+# for a lead's approval, or legal's for the legal ones.
+BATON_APPROVAL_TAGS = env.list("BATON_APPROVAL_TAGS", default=["legal-review", "legal-sensitive"])
+# Sending: a failed send is retried BATON_REPLY_SEND_ATTEMPTS times in all, waiting BATON_REPLY_RETRY_SECONDS,
+# then twice that, and so on; then it is shown on the case as not sent.
+BATON_REPLY_SEND_ATTEMPTS = env.int("BATON_REPLY_SEND_ATTEMPTS", default=5)
+BATON_REPLY_RETRY_SECONDS = env.int("BATON_REPLY_RETRY_SECONDS", default=30)
+BATON_CONNECTOR_TIMEOUT = env.float("BATON_CONNECTOR_TIMEOUT", default=10.0)
+# The platforms' API roots (tests point them at a local fake server).
+BATON_X_API_URL = env.str("BATON_X_API_URL", default="https://api.x.com")
+BATON_META_GRAPH_URL = env.str("BATON_META_GRAPH_URL", default="https://graph.facebook.com/v21.0")
+# Collision detection: a viewer of a case counts as present this long after their last poll.
+BATON_PRESENCE_SECONDS = env.int("BATON_PRESENCE_SECONDS", default=12)
 # Verified webhook payloads still `received` after BATON_RECOVER_AFTER (lost task message, or brand
 # replies waiting for their mention to be processed) are parsed again.
 CELERY_BEAT_SCHEDULE["recover-inbound-payloads"] = {
@@ -368,6 +391,12 @@ CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
     "task": "customers.tasks.webhook_sweep",
     "schedule": timedelta(minutes=1),
     "options": {"expires": 50},
+}
+
+CELERY_BEAT_SCHEDULE["recover-replies"] = {
+    "task": "feedback.tasks.recover_replies",
+    "schedule": timedelta(minutes=5),
+    "options": {"expires": 240},
 }
 
 LOGGING = {

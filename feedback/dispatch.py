@@ -22,8 +22,9 @@ PROCESS_MENTION = "feedback.tasks.process_mention"
 PROCESS_MENTIONS = "feedback.tasks.process_mentions"
 PARSE_INBOUND_PAYLOAD = "feedback.tasks.parse_inbound_payload"
 SEND_NOTIFICATION_EMAILS = "feedback.tasks.send_notification_emails"
+SEND_REPLY = "feedback.tasks.send_reply"
 # Every name a service may enqueue.
-TASKS = frozenset({PROCESS_MENTION, PROCESS_MENTIONS, PARSE_INBOUND_PAYLOAD, SEND_NOTIFICATION_EMAILS})
+TASKS = frozenset({PROCESS_MENTION, PROCESS_MENTIONS, PARSE_INBOUND_PAYLOAD, SEND_NOTIFICATION_EMAILS, SEND_REPLY})
 
 
 def enqueue(task_name: str, *args, **options) -> None:

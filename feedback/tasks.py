@@ -12,6 +12,7 @@ from feedback import pipeline
 from feedback.intake.ingest import enqueue_processing
 from feedback.intake.webhooks import services as webhooks
 from feedback.integrations import idempotency
+from feedback.replies import services as replies
 from feedback.sla import clocks as sla
 from feedback.sla import notifications
 from feedback.understanding import load_default, prepare_default
@@ -63,6 +64,21 @@ def recover_inbound_payloads() -> int:
     ids = webhooks.stuck_payload_ids(older_than=timezone.now() - settings.BATON_RECOVER_AFTER)
     for payload_id in ids:
         webhooks.enqueue_parse(payload_id)
+    return len(ids)
+
+
+@shared_task(acks_late=True)
+def send_reply(reply_id: int) -> str:
+    """Post one reply through its channel's connector; a retry is enqueued by the service, with a countdown."""
+    return replies.deliver_reply(reply_id=reply_id)
+
+
+@shared_task(acks_late=True)
+def recover_replies() -> int:
+    """Replies queued (or due for a retry) whose task message was lost."""
+    ids = replies.stuck_reply_ids(older_than=timezone.now() - settings.BATON_RECOVER_AFTER)
+    for reply_id in ids:
+        replies.enqueue_send(reply_id)
     return len(ids)
 
 

@@ -51,7 +51,7 @@ def incoming(request):
 def handoff_accept(request, handoff_id):
     handoff = selectors.handoff_for_user(user=request.user, handoff_id=handoff_id)
     try:
-        _run(journey.accept_handoff, handoff=handoff, by=request.user)
+        _run(journey.accept_handoff, handoff=handoff, by=request.user, take=request.POST.get("take") == "1")
     except BatonError as exc:
         messages.error(request, exc.message)
         return redirect("incoming")
