@@ -43,8 +43,10 @@ class Customer(models.Model):
         ordering = ["name"]
         indexes = [
             # The list page's order. Its search by the start of a name (LOWER(name) LIKE 'x%') has the
-            # PostgreSQL index `customer_name_prefix` (text_pattern_ops), made by migration 0003.
+            # PostgreSQL index `customer_name_prefix` (text_pattern_ops), made by migration 0004.
             models.Index(fields=["name", "id"], name="customer_name"),
+            # The API's sync order: lists are paged by (updated_at, id) (feedback.api.pagination).
+            models.Index(fields=["updated_at", "id"], name="customer_updated_id"),
         ]
 
     def __str__(self):
@@ -209,3 +211,16 @@ class AuditEntry(models.Model):
 
     def __str__(self):
         return f"{self.action} of customer {self.customer_id_ref} at {self.at:%Y-%m-%d %H:%M}"
+
+
+# The outbound webhooks' tables live beside their code (customers/webhooks/models.py); Django finds them here.
+from customers.webhooks.models import (  # noqa: E402
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookPayload,
+    WebhookSubscription,
+)
+
+__all__ = ["AuditEntry", "Customer", "Identity", "LinkMethod", "MatchKey", "MatchSuggestion", "PrivacyAction", "Stage",
+           "SuggestionStatus", "TimelineEntry", "TimelineKind", "WebhookAttempt", "WebhookDelivery", "WebhookPayload",
+           "WebhookSubscription"]

@@ -2,6 +2,7 @@
 
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention, RejectedDeliveryCount
+from feedback.integrations.models import ApiToken, IdempotencyRecord
 from feedback.replies.models import CannedResponse, OutboxMessage, Reply, SendingCredential
 from feedback.routing.models import RoutingRule
 from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
@@ -10,12 +11,14 @@ from feedback.understanding.models import LabelCorrection, Promise
 __all__ = [
     "Account",
     "AccountPlatform",
+    "ApiToken",
     "CannedResponse",
     "Case",
     "CaseEvent",
     "Escalation",
     "FeedbackNote",
     "Handoff",
+    "IdempotencyRecord",
     "InboundPayload",
     "LabelCorrection",
     "Mention",

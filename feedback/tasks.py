@@ -11,6 +11,7 @@ from django.utils import timezone
 from feedback import pipeline
 from feedback.intake.ingest import enqueue_processing
 from feedback.intake.webhooks import services as webhooks
+from feedback.integrations import idempotency
 from feedback.linking import services as linking
 from feedback.replies import services as replies
 from feedback.sla import clocks as sla
@@ -101,6 +102,12 @@ def prune_inbound_payloads() -> dict:
     if report.more:
         prune_inbound_payloads.delay()
     return {"refused": report.refused, "quarantined": report.quarantined, "counts": report.counts}
+
+
+@shared_task(acks_late=True)
+def purge_idempotency_keys() -> int:
+    """The API's kept Idempotency-Key answers, once they are older than BATON_API_IDEMPOTENCY_HOURS."""
+    return idempotency.purge_expired()
 
 
 @worker_init.connect

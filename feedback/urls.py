@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from feedback.cases import journey_views, views
 from feedback.linking import views as linking_views
@@ -50,6 +50,7 @@ urlpatterns = [
     path("promises/<slug:slug>/edit/", understanding_views.promise_edit, name="promise-edit"),
     path("promises/<slug:slug>/toggle/", understanding_views.promise_toggle, name="promise-toggle"),
     path("promises/<slug:slug>/delete/", understanding_views.promise_delete, name="promise-delete"),
+    path("integrations/", include("feedback.integrations.urls")),
     path("cases/<int:case_id>/mentions/<int:mention_id>/labels/", understanding_views.label_correct,
          name="label-correct"),
     path("customers/<int:customer_id>/merge/", linking_views.customer_merge, name="customer-merge"),

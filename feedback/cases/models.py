@@ -38,6 +38,8 @@ class Case(models.Model):
             models.Index(fields=["department", "status", "-created_at"], name="case_dept_status_created"),
             models.Index(fields=["customer", "department", "status"], name="case_customer_dept_status"),
             models.Index(fields=["created_at"], name="case_created_at"),
+            # The API's sync order (feedback.api.pagination).
+            models.Index(fields=["updated_at", "id"], name="case_updated_id"),
         ]
 
     def __str__(self):

@@ -77,6 +77,8 @@ class Mention(models.Model):
             models.Index(fields=["promise", "received_at"], name="mention_promise_received"),
             # The retention sweep walks the mentions not yet anonymised, oldest first.
             models.Index(fields=["posted_at"], condition=Q(anonymised_at__isnull=True), name="mention_retention"),
+            # The API's list order (feedback.api.pagination).
+            models.Index(fields=["received_at", "id"], name="mention_received_id"),
         ]
 
     def __str__(self):

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from feedback.cases import events
+from feedback.cases.crm_events import emit_breaches
 from feedback.cases.locks import lock_cases
 from feedback.cases.models import Case
 from feedback.choices import CASE_CLOCKS, CUSTOMER_CLOCKS, CaseStatus, ClockMetric, Priority
@@ -385,6 +386,8 @@ def escalate_due(*, now: datetime | None = None, limit: int | None = None) -> in
         for level in sorted(by_level):
             _raise_cases(case_ids=by_level[level], level=level)
 
+        emit_breaches(breaches=[(clock.case_id, clock.metric, clock.due_at)
+                                for clock, level in fired if level == LEVEL_BREACH])
         notifications.notify_escalations(
             escalations=[(row, clock, cases[clock.case_id]) for row, (clock, _) in zip(rows, fired, strict=True)],
             now=now,

@@ -82,6 +82,14 @@ EXPECTED = {
     "login": (200, 200),
     "logout": (405, 405),
     "api-mentions": (401, 403),  # a member's session may not add mentions; an anonymous call has no token
+    # The CRM sync API: integration tokens (or an administrator's session) only.
+    **dict.fromkeys(["api-mention-detail", "api-customer-list", "api-customer-bulk", "api-customer-detail",
+                     "api-case-list", "api-case-detail", "api-webhook-list", "api-webhook-detail",
+                     "api-webhook-deliveries", "api-webhook-redeliver"], (401, 403)),
+    "integration-tokens": (302, 403),  # administrators only
+    "integration-token-revoke": (302, 405),
+    "integration-deliveries": (302, 403),
+    "integration-delivery-redeliver": (302, 405),
     "api-schema": (401, 200),
     "api-docs": (401, 200),
     "webhooks:x": (400, 400),  # the account exists; a CRC check without crc_token
@@ -166,7 +174,7 @@ def world(transactional_db):
         "case_id": case.pk, "action": "reply", "handoff_id": handoff.pk, "feedback_id": note.pk,
         "problem_id": problem.pk, "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
         "rule_id": RoutingRule.objects.filter(department=department("service")).first().pk, "account": account.slug,
-        "reply_id": 1, "canned_id": 1,
+        "pk": 1, "token_id": 1, "delivery_id": 1, "reply_id": 1, "canned_id": 1,
     }
     return {"member": member, "superuser": superuser, "args": args, "case": case}
 

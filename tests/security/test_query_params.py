@@ -58,7 +58,8 @@ def everyone(db):
     promise = Promise.objects.create(name="On time", slug="on-time")
     args = {"case_id": case.pk, "action": "reply", "handoff_id": 1, "feedback_id": 1, "problem_id": problem.pk,
             "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
-            "rule_id": RoutingRule.objects.first().pk, "account": "airline", "reply_id": 1, "canned_id": 1}
+            "rule_id": RoutingRule.objects.first().pk, "account": "airline", "pk": 1, "token_id": 1, "delivery_id": 1,
+            "reply_id": 1, "canned_id": 1}
     client = Client(raise_request_exception=False)
     client.force_login(user)
     return client, args
@@ -74,7 +75,8 @@ def test_every_page_ignores_bad_query_values(everyone):
         assert plain != 500, path
         for value in BAD:
             status = client.get(path, dict.fromkeys(PARAMS, value)).status_code
-            assert status == plain, (path, value, status, plain)
+            # The API answers a bad filter with 400 and field messages (its contract); pages ignore it.
+            assert status == plain or (path.startswith("/api/") and status == 400), (path, value, status, plain)
             checked += 1
         for param in READS.get(name, ()):
             for value in BAD:

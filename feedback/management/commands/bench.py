@@ -6,11 +6,12 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.bench import ingest, matching, pipeline, routing, sla, understand
+from feedback.bench import api, ingest, matching, pipeline, routing, sla, understand
 from feedback.bench.record import load_average
 from feedback.bench.record import record as record_figures
 
 BENCHES = {
+    "api": api,
     "pipeline": pipeline,
     "ingest": ingest,
     "routing": routing,

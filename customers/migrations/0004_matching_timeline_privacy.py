@@ -37,7 +37,7 @@ def build_match_keys(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0002_identity_handle_lower_case'),
+        ('customers', '0003_webhooks_and_sync_index'),
         ('teams', '0005_audit_history'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -6,8 +6,8 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('customers', '0003_matching_timeline_privacy'),
-        ('feedback', '0014_portal_replies'),
+        ('customers', '0004_matching_timeline_privacy'),
+        ('feedback', '0015_integrations_and_sync_indexes'),
     ]
 
     operations = [
