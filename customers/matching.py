@@ -520,7 +520,7 @@ def _write(pending: list[_Pending]) -> None:
               Decimal(0), item.author.region[:80], "{}" if connection.vendor == "postgresql" else {}, now, now)
              for item in new],
         )
-        # TODO(merge): emit_event customer.created for the prospects created here (customers.webhooks.services)
+        # customer.created for these prospects: the pipeline emits it (feedback.pipeline), from the outcomes.
         prospects = dict(Customer.objects.filter(external_id__in=external_ids.values()).values_list("external_id", "pk"))
         _insert_ignore(MatchKey, ["customer_id", "key"], ["bigint", "varchar"], [
             (prospects[external_ids[item.key]], key)

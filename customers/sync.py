@@ -16,6 +16,8 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.errors import BatonError
+from customers import timeline
+from customers.matching import refresh_keys
 from customers.models import Customer, Stage
 from customers.webhooks.events import EventType
 from customers.webhooks.services import emit_events, subscribed_event_types
@@ -270,12 +272,24 @@ def upsert_customers(*, rows: list[Any], now=None) -> UpsertResult:
     return UpsertResult(results=results)
 
 
+# The fields the matcher reads (customers.matching.refresh_keys rebuilds its keys when they change).
+MATCHED_FIELDS = frozenset({"name", "email", "phone", "attributes"})
+
+
+def _after_crm_write(*, created: list[Customer], diffs: dict[int, list[str]], now) -> None:
+    """The matcher's keys of the records written, and a line on each one's timeline."""
+    refresh_keys(customer_ids=[customer.pk for customer in created]
+                 + [pk for pk, diff in diffs.items() if MATCHED_FIELDS.intersection(diff)])
+    timeline.record(entries=[timeline.crm_created(customer_id=customer.pk, at=now) for customer in created]
+                    + [timeline.crm_updated(customer_id=pk, fields=diff, at=now) for pk, diff in diffs.items()])
+
+
 def _apply(valid: dict[str, tuple[RowOutcome, dict]], *, now) -> None:
     existing = {
         customer.external_id: customer
         for customer in Customer.objects.select_for_update().filter(external_id__in=list(valid)).order_by("pk")
     }
-    new, changed, changed_fields = [], [], set()
+    new, changed, changed_fields, diffs = [], [], set(), {}
     for external_id, (outcome, cleaned) in valid.items():
         customer = existing.get(external_id)
         if customer is None:
@@ -290,6 +304,7 @@ def _apply(valid: dict[str, tuple[RowOutcome, dict]], *, now) -> None:
             customer.updated_at = now
             changed.append((outcome, customer))
             changed_fields.update(diff)
+            diffs[customer.pk] = diff
             outcome.outcome = "updated"
         else:
             outcome.outcome = "unchanged"
@@ -297,6 +312,7 @@ def _apply(valid: dict[str, tuple[RowOutcome, dict]], *, now) -> None:
     for outcome, customer in new:
         outcome.outcome, outcome.id = "created", customer.pk
     _update_rows([customer for _, customer in changed], sorted(changed_fields | {"updated_at"}))
+    _after_crm_write(created=[customer for _, customer in new], diffs=diffs, now=now)
     wanted = subscribed_event_types() if new or changed else set()  # no payloads built for nobody
     emit_events(events=[(EventType.CUSTOMER_CREATED, customer_data(customer)) for _, customer in new
                         if EventType.CUSTOMER_CREATED in wanted]
@@ -331,5 +347,6 @@ def update_customer(*, customer_id: int, changes: Any, if_match: str | None, now
         customer.updated_at = now or timezone.now()
         Customer.objects.filter(pk=customer.pk).update(**{name: getattr(customer, name) for name in diff},
                                                          updated_at=customer.updated_at)
+        _after_crm_write(created=[], diffs={customer.pk: diff}, now=customer.updated_at)
         emit_events(events=[(EventType.CUSTOMER_UPDATED, customer_data(customer))])
     return customer, True

@@ -17,7 +17,11 @@ from django.db.models import F
 from django.utils import timezone
 
 from customers import timeline
-from customers.services import Author, link_authors, normalize_handle
+from customers.matching import Outcome
+from customers.services import Author, normalize_handle, resolve_authors
+from customers.sync import customer_data
+from customers.webhooks.events import EventType
+from customers.webhooks.services import emit_events, subscribed_event_types
 from feedback.cases.services import Attachment, attach_mentions
 from feedback.choices import MentionStatus
 from feedback.db import update_rows
@@ -115,10 +119,16 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
             for mention in mentions
         ]
         # The matching cascade reads the post and the author's profile too (emails, phones, region).
-        customers = link_authors(authors=[
+        resolutions = resolve_authors(authors=[
             Author(channel=channel, handle=handle, name=name, text=mention.text, profile=_profile(mention))
             for mention, (channel, handle, name) in zip(mentions, handles, strict=True)
         ])
+        customers = {key: resolution.customer for key, resolution in resolutions.items()}
+        # New prospects (an author the cascade did not link) are new records for the CRM too.
+        if EventType.CUSTOMER_CREATED in subscribed_event_types():
+            emit_events(events=[(EventType.CUSTOMER_CREATED, customer_data(resolution.customer))
+                                for resolution in resolutions.values()
+                                if resolution.outcome in (Outcome.PROSPECT, Outcome.SUGGESTED)])
 
     with _stage(timings, "route"):
         departments = Department.objects.in_bulk(field_name="slug")
@@ -161,7 +171,13 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
             )
             for mention in mentions
         ])
-        # TODO(merge): emit_event mention.linked for each mention (customers.webhooks.services.emit_event)
+        # The CRM hears which customer each post was linked to (nothing is built when nobody subscribes).
+        if EventType.MENTION_LINKED in subscribed_event_types():
+            emit_events(events=[(EventType.MENTION_LINKED, {
+                "mention": {"id": mention.pk, "source": mention.source, "external_id": mention.external_id,
+                            "posted_at": mention.posted_at, "case_id": mention.case_id},
+                "customer": {"id": mention.customer_id, "external_id": mention.customer.external_id},
+            }) for mention in mentions])
     return len(mentions)
 
 

@@ -17,6 +17,9 @@ from django.utils import timezone
 from config.errors import NotAllowed, TransitionError
 from customers import timeline
 from customers.models import Customer, Stage
+from customers.sync import customer_data
+from customers.webhooks.events import EventType
+from customers.webhooks.services import emit_event
 from feedback.cases import events
 from feedback.cases.assignment import assign
 from feedback.cases.locks import lock_case, lock_cases, lock_customers
@@ -220,5 +223,5 @@ def resolve_case(*, case: Case, by, note: str = "", outcome: str = "", amount: D
             timeline.record(entries=[timeline.purchase(customer_id=customer.pk, amount=amount, at=now,
                                                        actor=str(by) if by else "", case_id=case.pk,
                                                        department_id=case.department_id)])
-            # TODO(merge): emit_event customer.updated (lifetime value) through customers.webhooks.services
+            emit_event(event_type=EventType.CUSTOMER_UPDATED, payload=customer_data(Customer.objects.get(pk=customer.pk)))
     return case

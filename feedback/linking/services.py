@@ -18,6 +18,9 @@ from customers import merge as customer_merge
 from customers import privacy as customer_privacy
 from customers import suggestions, timeline
 from customers.models import AuditEntry, Customer, PrivacyAction, TimelineEntry
+from customers.sync import customer_data
+from customers.webhooks.events import EventType
+from customers.webhooks.services import emit_event
 from feedback.cases import events as case_events
 from feedback.cases.locks import lock_customers
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff
@@ -69,8 +72,9 @@ def merge_customers(*, survivor: Customer, merged: Customer, by=None, now: datet
         survivor = customer_merge.merge_customers(survivor=survivor, merged=merged, by=by, now=now)
         Mention.objects.filter(customer_id=merged.pk).update(customer_id=survivor.pk)
         Case.objects.filter(customer_id=merged.pk).update(customer_id=survivor.pk)
-        # TODO(merge): emit_event(event_type="customer.merged", payload={"survivor": ..., "merged": ...})
-        # through customers.webhooks.services, once the CRM API branch is merged.
+        # The CRM learns which record is gone and which one now holds everything.
+        emit_event(event_type=EventType.CUSTOMER_MERGED, payload={
+            "survivor": customer_data(survivor), "merged": {"id": merged.pk, "external_id": merged.external_id}})
     return survivor
 
 
@@ -171,7 +175,8 @@ def erase_customer(*, customer: Customer, by=None, now: datetime | None = None) 
         counts = customer_privacy.erase_record(customer=customer, by=by, now=now, extra={
             "mentions": len(mention_ids), "cases": len(case_ids), "case_events": events,
         })
-        # TODO(merge): emit_event(event_type="customer.updated", payload={"id": ..., "erased": True})
+        emit_event(event_type=EventType.CUSTOMER_UPDATED,
+                   payload={**customer_data(Customer.objects.get(pk=customer.pk)), "erased": True})
     return counts
 
 
