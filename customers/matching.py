@@ -113,8 +113,17 @@ def normalize_name(name: str) -> str:
     return " ".join(word for word in words if word not in HONORIFICS)
 
 
+_PLAIN_EMAIL_RE = re.compile(r"[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)+")
+
+
 @lru_cache(maxsize=100_000)  # a re-sync sends the same addresses again; the validator is the slow part
 def normalize_email(value: str) -> str | None:
+    """The address lower-cased, if valid. A plain ASCII address is taken as written (email-validator
+    would only lower its domain, and a key can only ever meet the same string); others go through
+    email-validator (internationalised addresses, quoting, ...)."""
+    plain = value.strip().lower()
+    if _PLAIN_EMAIL_RE.fullmatch(plain) and ".." not in plain and not plain.startswith("."):
+        return plain
     try:
         return validate_email(value.strip(), check_deliverability=False).normalized.lower()
     except (EmailNotValidError, ValueError):
@@ -217,6 +226,14 @@ def _customer_keys(customer: Customer) -> set[str]:
     extra_phones = [value for value in attributes.get("phones", []) or [] if isinstance(value, str)]
     return keys_for(name=customer.name, email=customer.email, phone=customer.phone, extra_emails=extra_emails,
                     extra_phones=extra_phones)
+
+
+def add_keys(*, customers: Iterable[Customer]) -> int:
+    """The match keys of customers just created (no keys nor identities yet), from the objects in
+    hand: one INSERT, no read (the CRM upsert's path). Returns how many keys were written."""
+    rows = [(customer.pk, key) for customer in customers for key in sorted(_customer_keys(customer))]
+    _insert_ignore(MatchKey, ["customer_id", "key"], ["bigint", "varchar"], rows)
+    return len(rows)
 
 
 def refresh_keys(*, customer_ids: Iterable[int]) -> int:

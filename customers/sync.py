@@ -17,7 +17,7 @@ from django.utils import timezone
 
 from config.errors import BatonError
 from customers import timeline
-from customers.matching import refresh_keys
+from customers.matching import add_keys, refresh_keys
 from customers.models import Customer, Stage
 from customers.webhooks.events import EventType
 from customers.webhooks.services import emit_events, subscribed_event_types
@@ -277,11 +277,11 @@ MATCHED_FIELDS = frozenset({"name", "email", "phone", "attributes"})
 
 
 def _after_crm_write(*, created: list[Customer], diffs: dict[int, list[str]], now) -> None:
-    """The matcher's keys of the records written, and a line on each one's timeline."""
-    refresh_keys(customer_ids=[customer.pk for customer in created]
-                 + [pk for pk, diff in diffs.items() if MATCHED_FIELDS.intersection(diff)])
-    timeline.record(entries=[timeline.crm_created(customer_id=customer.pk, at=now) for customer in created]
-                    + [timeline.crm_updated(customer_id=pk, fields=diff, at=now) for pk, diff in diffs.items()])
+    """The matcher's keys of the records written, and a line on the timeline of each one updated."""
+    add_keys(customers=created)
+    refresh_keys(customer_ids=[pk for pk, diff in diffs.items() if MATCHED_FIELDS.intersection(diff)])
+    # Updates only: a record's creation shows on its profile ("Since"), and a full sync creates thousands.
+    timeline.record(entries=[timeline.crm_updated(customer_id=pk, fields=diff, at=now) for pk, diff in diffs.items()])
 
 
 def _apply(valid: dict[str, tuple[RowOutcome, dict]], *, now) -> None:

@@ -67,11 +67,6 @@ def crm_updated(*, customer_id: int, fields: Iterable[str], at: datetime, actor:
                  actor=actor, ref_type="customer", ref_id=customer_id)
 
 
-def crm_created(*, customer_id: int, at: datetime, actor: str = "CRM") -> Entry:
-    return Entry(customer_id=customer_id, at=at, kind=TimelineKind.CRM, summary="Record created by the CRM",
-                 actor=actor, ref_type="customer", ref_id=customer_id)
-
-
 def purchase(*, customer_id: int, amount, at: datetime, actor: str, case_id: int | None,
              department_id: int | None) -> Entry:
     return Entry(customer_id=customer_id, at=at, kind=TimelineKind.CRM, summary=f"Purchase of {amount}: lifetime value updated",
