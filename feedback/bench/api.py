@@ -27,7 +27,7 @@ import httpx
 from django.conf import settings
 from django.db import connection
 
-from customers.models import Customer
+from customers.models import Customer, MatchKey, TimelineEntry
 from customers.webhooks.models import WebhookSubscription
 from feedback.api.pagination import encode_cursor
 from feedback.bench.common import stack, vacuum
@@ -93,9 +93,14 @@ class Gunicorn:
 
 
 def _clean() -> None:
+    quote = connection.ops.quote_name
+    customers = f"SELECT id FROM {quote(Customer._meta.db_table)} WHERE external_id LIKE %s"
     with connection.cursor() as cursor:
-        cursor.execute(f"DELETE FROM {connection.ops.quote_name(Customer._meta.db_table)} WHERE external_id LIKE %s",
-                       [f"{PREFIX}%"])
+        # The matcher's keys and the timeline lines the upserts wrote point at the customers (FKs in SQL).
+        for model in (MatchKey, TimelineEntry):
+            cursor.execute(f"DELETE FROM {quote(model._meta.db_table)} WHERE customer_id IN ({customers})",
+                           [f"{PREFIX}%"])
+        cursor.execute(f"DELETE FROM {quote(Customer._meta.db_table)} WHERE external_id LIKE %s", [f"{PREFIX}%"])
 
 
 def _upsert(client: httpx.Client, rows: list[dict], out, label: str) -> tuple[float, dict]:
