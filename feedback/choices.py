@@ -67,6 +67,8 @@ class EventKind(models.TextChoices):
     STAGE = "stage", "Customer stage changed"
     PROBLEM = "problem", "Linked to a problem"
     PROBLEM_FIX = "problem_fix", "Problem resolved"
+    ASSIGNED = "assigned", "Assigned"
+    PRIORITY = "priority", "Priority changed"
 
 
 class HandoffStatus(models.TextChoices):

@@ -1,9 +1,9 @@
 """The app's models live in its rooms; Django discovers them through this module."""
 
-from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
+from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem, SavedView
 from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention
 from feedback.routing.models import RoutingRule
-from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
+from feedback.sla.models import Escalation, Notification, NotificationSettings, SlaClock, SlaPolicy
 from feedback.understanding.models import LabelCorrection, Promise
 
 __all__ = [
@@ -18,9 +18,11 @@ __all__ = [
     "LabelCorrection",
     "Mention",
     "Notification",
+    "NotificationSettings",
     "Problem",
     "Promise",
     "RoutingRule",
+    "SavedView",
     "SlaClock",
     "SlaPolicy",
 ]

@@ -117,6 +117,22 @@ def status_changed(*, case: Case, from_: str, to: str, reason: str, actor, now: 
     return _event(case=case, kind=EventKind.STATUS, now=now, actor=actor, **{"from": from_, "to": to, "reason": reason})
 
 
+def _person(user) -> dict:
+    if user is None:
+        return {"id": None, "name": ""}
+    return {"id": user.pk, "name": user.get_full_name() or user.get_username()}
+
+
+def assigned(*, case: Case, from_, to, actor, now: datetime) -> CaseEvent:
+    """The assignee changed (`to` None: unassigned). Names are stored: the timeline shows people."""
+    return _event(case=case, kind=EventKind.ASSIGNED, now=now, actor=actor,
+                  **{"from": _person(from_), "to": _person(to)})
+
+
+def priority_changed(*, case: Case, from_: str, to: str, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.PRIORITY, now=now, actor=actor, **{"from": from_, "to": to})
+
+
 def escalated(*, case: Case | int, level: int, metric: str, due_at: datetime, now: datetime) -> CaseEvent:
     return _event(case=case, kind=EventKind.ESCALATION, now=now, level=level, metric=metric,
                   due_at=due_at.isoformat())
@@ -264,6 +280,12 @@ def describe(event: CaseEvent) -> Description:
         hint = "" if data.get("resolved") else "(this case stays open: check whether it is fixed)"
         return Description("Problem resolved", _by(event), link_url=url, link_text=label, hint=hint,
                            quote=data.get("note", ""))
+    if kind == EventKind.ASSIGNED:
+        to = (data.get("to") or {}).get("name") or "nobody"
+        before = (data.get("from") or {}).get("name")
+        return Description("Assigned", f" to {to}" + (f" (was {before})" if before else "") + _by(event))
+    if kind == EventKind.PRIORITY:
+        return Description("Priority", f" {data.get('from', '')} → {data.get('to', '')}{_by(event)}")
     if kind == EventKind.ESCALATION:
         level = data.get("level")
         metric = data.get("metric", "")

@@ -23,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from feedback.cases.journey import send_feedback
+from feedback.cases.models import SavedView
 from feedback.cases.problems import link_case
 from feedback.cases.services import hand_off
 from feedback.intake.models import Account, AccountPlatform
@@ -155,6 +156,7 @@ def world(transactional_db):
         "case_id": case.pk, "action": "reply", "handoff_id": handoff.pk, "feedback_id": note.pk,
         "problem_id": problem.pk, "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
         "rule_id": RoutingRule.objects.filter(department=department("service")).first().pk, "account": account.slug,
+        "view_id": SavedView.objects.create(user=member, name="Mine", query="tab=mine").pk,
     }
     return {"member": member, "superuser": superuser, "args": args, "case": case}
 

@@ -58,6 +58,8 @@ def test_each_kind_has_a_constructor_and_its_stored_shape_is_the_one_older_rows_
         events.stage_changed(case=case, from_="lead", to="customer", reason="Bought.", actor=agent, now=NOW),
         events.problem_linked(case=case, problem=problem, previous=None, actor=agent, now=NOW),
         events.problem_fixed(case=case, problem=problem, note="Belt fixed.", resolved=True, actor=agent, now=NOW),
+        events.assigned(case=case, from_=None, to=agent, actor=agent, now=NOW),
+        events.priority_changed(case=case, from_="normal", to="urgent", actor=agent, now=NOW),
     ]
     assert [event.kind for event in built] == list(EventKind.values)  # one constructor per kind
     assert all(event.pk is None for event in built)  # unsaved: a batch bulk_creates them
@@ -81,6 +83,8 @@ def test_each_kind_has_a_constructor_and_its_stored_shape_is_the_one_older_rows_
         "problem": {"problem_id": problem.pk, "title": "Bag belt down", "owner": "service", "owner_name": service,
                     "previous": None},
         "problem_fix": {"problem_id": problem.pk, "title": "Bag belt down", "note": "Belt fixed.", "resolved": True},
+        "assigned": {"from": {"id": None, "name": ""}, "to": {"id": agent.pk, "name": agent.get_username()}},
+        "priority": {"from": "normal", "to": "urgent"},
     }
     pages = {event.kind: _render(event) for event in CaseEvent.objects.filter(case=case).select_related("actor")}
     assert f"<strong>Case created</strong> in {service}, priority high" in pages["created"]
@@ -95,6 +99,8 @@ def test_each_kind_has_a_constructor_and_its_stored_shape_is_the_one_older_rows_
     assert f'<a href="/problems/{problem.pk}/">#{problem.pk} Bag belt down</a> (owned by {service}) by dana' in pages[
         "problem"]
     assert "(this case stays open" not in pages["problem_fix"]
+    assert "<strong>Assigned</strong> to dana by dana" in pages["assigned"]
+    assert "<strong>Priority</strong> normal → urgent by dana" in pages["priority"]
     assert "<strong>Internal note</strong> by dana <span class=\"muted small\">(not shown to the customer)" in pages[
         "note"]
 
