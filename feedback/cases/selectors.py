@@ -5,12 +5,13 @@ from datetime import datetime, timedelta
 from statistics import median
 
 from django.conf import settings
-from django.core.paginator import Paginator
+from django.core.paginator import Page, Paginator
 from django.db import connection
 from django.db.models import Count, OuterRef, Prefetch, Q, QuerySet, Subquery
 from django.db.models.expressions import RawSQL
 from django.http import Http404
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from customers.models import Customer
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, SavedView
@@ -30,6 +31,29 @@ INBOX_TABS = [
     ("breached", "Breached"),
 ]
 INBOX_PAGE_SIZE = 50
+# The inbox counts its cases up to this many ("more than 10,000" past it): counting every one of
+# 50,000 open cases costs more than the rest of the page, and nobody pages 200 pages deep.
+INBOX_COUNT_CAP = 10_000
+
+
+class CappedPaginator(Paginator):
+    """A Paginator whose count stops at `cap` (`capped` says it did): one bounded COUNT."""
+
+    def __init__(self, object_list, per_page, *, cap: int = INBOX_COUNT_CAP, **kwargs):
+        super().__init__(object_list, per_page, **kwargs)
+        self.cap = cap
+        self.capped = False
+
+    @cached_property
+    def count(self) -> int:
+        found = self.object_list.order_by()[: self.cap + 1].count()
+        self.capped = found > self.cap
+        return min(found, self.cap)
+
+
+def inbox_page(cases: QuerySet, *, number) -> Page:
+    """One page of `cases` (a queryset of ids, in order), counted up to INBOX_COUNT_CAP."""
+    return CappedPaginator(cases, INBOX_PAGE_SIZE).get_page(number)
 
 
 def inbox_cases(*, user, department_id: int | None = None):

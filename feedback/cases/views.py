@@ -3,7 +3,6 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -43,8 +42,7 @@ def inbox(request):
                                                                       department_id=department_id,
                                                                       department_ids=my_ids),
                            user=request.user, department_ids=my_ids)
-    page = Paginator(filterset.qs.values_list("pk", flat=True), selectors.INBOX_PAGE_SIZE).get_page(
-        int_param(request, "page"))
+    page = selectors.inbox_page(filterset.qs.values_list("pk", flat=True), number=int_param(request, "page"))
     context = {
         "cases": selectors.inbox_rows(case_ids=list(page.object_list)),
         "page": page,

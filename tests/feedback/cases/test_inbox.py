@@ -244,3 +244,24 @@ class TestSavedViews:
         service_client.force_login(service_agent)
         service_client.post(reverse("saved-view-delete", args=[view.pk]))
         assert not SavedView.objects.exists()
+
+
+def test_the_count_stops_at_the_cap(service_client):
+    from feedback.cases.models import Case as CaseModel
+    from feedback.cases.selectors import CappedPaginator
+
+    for _ in range(7):
+        _case(due_in=timedelta(hours=1))
+    ids = CaseModel.objects.order_by("id").values_list("pk", flat=True)
+    capped = CappedPaginator(ids, 2, cap=5)
+    assert (capped.count, capped.capped, capped.num_pages) == (5, True, 3)
+    exact = CappedPaginator(ids, 2, cap=10)
+    assert (exact.count, exact.capped) == (7, False)
+
+
+def test_the_filter_form_shows_what_is_chosen(service_client):
+    html = service_client.get(reverse("inbox"), {"intent": "complaint", "sort": "oldest", "q": "bag"}).content.decode()
+    assert '<select name="intent" id="id_intent"><option value="">Any intent</option>' in html
+    assert '<option value="complaint" selected>Complaint</option>' in html
+    assert '<option value="oldest" selected>Oldest first</option>' in html
+    assert 'value="bag"' in html
