@@ -63,6 +63,11 @@ EXPECTED = {
     "problem-detail": (302, 200),
     "problem-resolve": (302, 405),
     "promise-list": (302, 200),
+    "inbox-bulk": (302, 405),
+    "saved-view-create": (302, 405),
+    "saved-view-delete": (302, 405),
+    "settings": (302, 200),
+    "audit-log": (302, 403),  # heads and admins; the member is an agent
     "promise-create": (302, 403),
     "promise-detail": (302, 200),
     "promise-edit": (302, 403),
