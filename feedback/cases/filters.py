@@ -44,11 +44,12 @@ PRIORITY_RANK = When_(
 class CaseFilter(django_filters.FilterSet):
     q = django_filters.CharFilter(method="filter_search", label="Search posts and customer names",
                                   widget=forms.TextInput(attrs={"type": "search", "placeholder": "Search (/)"}))
-    intent = django_filters.ChoiceFilter(choices=Intent.choices, empty_label="Any intent")
-    priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority")
+    intent = django_filters.ChoiceFilter(choices=Intent.choices, empty_label="Any intent", label="Intent")
+    priority = django_filters.ChoiceFilter(choices=Priority.choices, empty_label="Any priority", label="Priority")
     promise = django_filters.ModelChoiceFilter(queryset=Promise.objects.order_by("name"), method="filter_promise",
-                                               empty_label="Any promise")
-    source = django_filters.ChoiceFilter(choices=Source.choices, method="filter_source", empty_label="Any source")
+                                               empty_label="Any promise", label="Promise")
+    source = django_filters.ChoiceFilter(choices=Source.choices, method="filter_source", empty_label="Any source",
+                                       label="Source")
     sla = django_filters.ChoiceFilter(choices=SLA_STATES, method="filter_sla", empty_label="Any SLA state",
                                       label="SLA")
     assignee = django_filters.ChoiceFilter(method="filter_assignee", empty_label="Anyone", label="Assignee")

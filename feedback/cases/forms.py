@@ -68,7 +68,7 @@ class BulkActionForm(forms.Form):
     assignee = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Assign to", choices=[])
     priority = forms.ChoiceField(required=False, label="Priority", choices=[("", "Priority...")])
     to_department = forms.ModelChoiceField(queryset=Department.objects.order_by("name"), required=False,
-                                           label="Hand off to", empty_label="Department...")
+                                           label="Hand off to", empty_label="Hand off to...")
     note = forms.CharField(required=False, max_length=4000, label="Note or reason",
                            widget=forms.TextInput(attrs={"placeholder": "Note or reason (required for a handoff)"}))
     next = forms.CharField(required=False, widget=forms.HiddenInput)

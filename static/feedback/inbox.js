@@ -138,8 +138,9 @@
     if (form.id === "bulk-form") form.querySelector('input[name="next"]').value = here;
   }, true);
 
-  // The refresh (and a filter change) replaces the rows: put the selection back.
-  document.addEventListener("htmx:afterSwap", function (event) {
+  // The refresh (and a filter change) replaces the rows: put the selection back once htmx has
+  // settled them (settling resets each row's class to the server's, which would drop "current").
+  document.addEventListener("htmx:afterSettle", function (event) {
     if (event.detail.target && event.detail.target.id === "inbox-rows") restore();
   });
   // A filter change starts from a clean selection; the periodic refresh keeps it.

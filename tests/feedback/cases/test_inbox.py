@@ -265,3 +265,6 @@ def test_the_filter_form_shows_what_is_chosen(service_client):
     assert '<option value="complaint" selected>Complaint</option>' in html
     assert '<option value="oldest" selected>Oldest first</option>' in html
     assert 'value="bag"' in html
+    for label in ("Intent", "Priority", "Promise", "Source", "SLA", "Assignee", "Tag", "Customer stage", "Sort"):
+        assert f'<span class="label-text">{label}</span>' in html
+    assert "[invalid name]" not in html
