@@ -10,7 +10,7 @@ from config.errors import BatonError
 from feedback.cases import services as case_services
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.choices import Label
-from feedback.intake.models import Account, InboundPayload, Mention
+from feedback.intake.models import Account, InboundPayload, Mention, RejectedDeliveryCount
 from feedback.intake.webhooks import services as webhooks
 from feedback.pipeline import retry_failed
 from feedback.routing.models import RoutingRule
@@ -327,7 +327,7 @@ class InboundPayloadAdmin(admin.ModelAdmin):
     @admin.display(description="Body (first 20,000 characters)")
     def body_shown(self, payload):
         text = bytes(payload.body).decode("utf-8", errors="replace")
-        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text[:20_000])
+        return format_html("<pre>{}</pre>", text[:20_000])  # no style attribute: the CSP refuses them
 
     @admin.action(description="Replay the selected quarantined payloads (verified signatures only)")
     def replay(self, request, queryset):
@@ -338,6 +338,23 @@ class InboundPayloadAdmin(admin.ModelAdmin):
             f"{report.skipped_unverified} unverified skipped (use manage.py replay_quarantine --include-unverified).",
             messages.SUCCESS if not report.still_quarantined else messages.WARNING,
         )
+
+
+@admin.register(RejectedDeliveryCount)
+class RejectedDeliveryCountAdmin(admin.ModelAdmin):
+    """Refused webhook deliveries per day, channel, account and reason: the flood gauge (read-only)."""
+
+    list_display = ["day", "channel", "account_ref", "reason", "count", "bytes", "last_at"]
+    list_filter = ["reason", "channel", "day"]
+    search_fields = ["account_ref"]
+    date_hierarchy = "day"
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class PromiseAdminForm(forms.ModelForm):

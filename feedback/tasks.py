@@ -71,6 +71,16 @@ def recover_inbound_payloads() -> int:
     return len(ids)
 
 
+@shared_task(acks_late=True)
+def prune_inbound_payloads() -> dict:
+    """Quarantined webhook payloads and refusal counts past their retention (beat, hourly); a full batch
+    re-queues the task, so a backlog drains without waiting for the next tick."""
+    report = webhooks.prune_inbound_payloads()
+    if report.more:
+        prune_inbound_payloads.delay()
+    return {"refused": report.refused, "quarantined": report.quarantined, "counts": report.counts}
+
+
 @worker_init.connect
 def load_understanding_model(sender=None, **kwargs):
     """Load the understanding model once in the worker's main process, before it forks its pool:

@@ -24,7 +24,6 @@ from feedback.sla import clocks as sla
 from feedback.sla.models import Escalation, Notification, SlaClock
 from teams.models import Department
 
-
 # The tables a run writes and `_clean` deletes from.
 SLA_TABLES = (Notification, Escalation, SlaClock, CaseEvent, Case, Customer)
 

@@ -39,7 +39,7 @@ def drop_search_indexes(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ("feedback", "0013_portal_inbox"),
+        ("feedback", "0014_portal_inbox"),
         ("customers", "0002_identity_handle_lower_case"),
     ]
 

@@ -10,7 +10,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0002_identity_handle_lower_case'),
-        ('feedback', '0012_audit_baseline'),
+        ('feedback', '0013_webhook_intake_limits'),
         ('teams', '0005_audit_history'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
