@@ -23,7 +23,8 @@ from feedback.cases.transitions import check_member, move_status
 from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, HandoffStatus
 from feedback.intake.models import Mention
 from feedback.sla import clocks as sla
-from feedback.sla.models import SlaClock
+from feedback.sla import notifications
+from feedback.sla.models import Notification, SlaClock
 from teams.models import Department
 
 # A post within this long after a case was resolved reopens it instead of opening a new one:
@@ -119,6 +120,7 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
         timeline.append(events.mention_attached(case=item.case, mention=item.mention, now=item.now))
     CaseEvent.objects.bulk_create(timeline)
     SlaClock.objects.bulk_create(clocks)
+    sla.refresh_next_due(case_ids=[item.case.pk for item in new_cases])
     if held:
         flag_floods(held, {**resolved, **open_cases})
     for case, now in woken.values():
@@ -246,6 +248,10 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
         case.save(update_fields=["department", "assignee", "updated_at"])
         events.add(events.handed_off(case=case, handoff=handoff, actor=by, now=now))
         sla.start_clocks(case=case, now=now, metrics=[ClockMetric.HANDOFF_ACCEPTANCE])
+        notifications.notify_department(
+            department=to_department, case=case, kind=Notification.Kind.HANDOFF, by=by, now=now,
+            text=f"Case #{case.pk} handed to {to_department} by {from_department}: {note}",
+        )
         return handoff
 
 
