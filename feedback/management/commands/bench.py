@@ -6,7 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.bench import api, ingest, pipeline, routing, sla, understand
+from feedback.bench import api, ingest, pipeline, portal, routing, sla, understand
 from feedback.bench.record import load_average
 from feedback.bench.record import record as record_figures
 
@@ -17,6 +17,7 @@ BENCHES = {
     "routing": routing,
     "sla": sla,
     "understand": understand,
+    "portal": portal,
 }
 
 
