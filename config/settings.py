@@ -76,7 +76,7 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "replies", "integrations")
+FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "replies", "audit", "integrations")
 
 TEMPLATES = [
     {
@@ -271,6 +271,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
     },
+    "notification-digests": {
+        "task": "feedback.tasks.send_notification_digests",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 50 * 60},
+    },
     "recover-unprocessed-mentions": {
         "task": "feedback.tasks.recover_unprocessed_mentions",
         "schedule": timedelta(minutes=5),
@@ -302,8 +307,12 @@ BATON_MENTION_RETENTION_DAYS = env.int("BATON_MENTION_RETENTION_DAYS", default=0
 # Understanding: "model" (the learned model, trained from the shipped data on first use and cached
 # in BATON_VAR_DIR/models/) or "rules" (keyword rules and VADER only).
 BATON_UNDERSTANDING_ENGINE = env.str("BATON_UNDERSTANDING_ENGINE", default="model")
-# Email (SLA notifications): the console by default; tests use locmem.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Email (notifications): with DEBUG on (`make run`, the demo) they are written as files to
+# BATON_MAIL_DIR (default var/mail/), never printed to the console; with DEBUG off, SMTP (EMAIL_HOST...).
+# Tests use locmem. EMAIL_BACKEND overrides both.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend" if DEBUG
+                        else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_FILE_PATH = env.str("BATON_MAIL_DIR", default=str(VAR_DIR / "mail"))
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -415,7 +424,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A refused request (403, 404) is one line with its reason, not a traceback (config/log_filters.py).
+    "filters": {"one_line_client_errors": {"()": "config.log_filters.OneLineClientErrors"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["one_line_client_errors"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # django-axes logs every successful login at INFO; its lock-outs are warnings.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},

@@ -1,11 +1,11 @@
 """The app's models live in its rooms; Django discovers them through this module."""
 
-from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
+from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem, SavedView
 from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention, RejectedDeliveryCount
 from feedback.integrations.models import ApiToken, IdempotencyRecord
 from feedback.replies.models import CannedResponse, OutboxMessage, Reply, SendingCredential
 from feedback.routing.models import RoutingRule
-from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
+from feedback.sla.models import Escalation, Notification, NotificationSettings, SlaClock, SlaPolicy
 from feedback.understanding.models import LabelCorrection, Promise
 
 __all__ = [
@@ -24,12 +24,14 @@ __all__ = [
     "Mention",
     "Notification",
     "OutboxMessage",
+    "NotificationSettings",
     "Problem",
     "Promise",
     "RejectedDeliveryCount",
     "Reply",
     "RoutingRule",
     "SendingCredential",
+    "SavedView",
     "SlaClock",
     "SlaPolicy",
 ]

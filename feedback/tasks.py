@@ -58,6 +58,12 @@ def send_notification_emails(notification_ids: list[int]) -> int:
 
 
 @shared_task(acks_late=True)
+def send_notification_digests() -> int:
+    """Hourly (beat): one e-mail per person in digest mode. Idempotent: rows are marked e-mailed."""
+    return notifications.send_digests()
+
+
+@shared_task(acks_late=True)
 def recover_unprocessed_mentions() -> int:
     ids = pipeline.unprocessed_ids(older_than=timezone.now() - settings.BATON_RECOVER_AFTER)
     enqueue_processing(ids)

@@ -1,5 +1,6 @@
 from django.urls import include, path
 
+from feedback.audit import views as audit_views
 from feedback.cases import journey_views, views
 from feedback.linking import views as linking_views
 from feedback.replies import views as reply_views
@@ -10,6 +11,9 @@ from feedback.understanding import views as understanding_views
 urlpatterns = [
     path("", views.home, name="home"),
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/bulk/", views.inbox_bulk, name="inbox-bulk"),
+    path("inbox/views/", views.saved_view_create, name="saved-view-create"),
+    path("inbox/views/<int:view_id>/delete/", views.saved_view_delete, name="saved-view-delete"),
     path("cases/<int:case_id>/", views.case_detail, name="case-detail"),
     # The reply goes out through the replies room (before the generic case actions: same URL shape).
     path("cases/<int:case_id>/reply/", reply_views.compose, name="reply-compose"),
@@ -26,6 +30,8 @@ urlpatterns = [
     path("replies/canned/<int:canned_id>/delete/", reply_views.canned_delete, name="canned-delete"),
     path("board/", views.board, name="board"),
     path("notifications/", notification_views.notification_list, name="notifications"),
+    path("settings/", notification_views.personal_settings, name="settings"),
+    path("audit/", audit_views.audit_log, name="audit-log"),
     path("routing/rules/", rule_views.rule_list, name="rule-list"),
     path("routing/rules/new/", rule_views.rule_create, name="rule-create"),
     path("routing/rules/test/", rule_views.rule_test, name="rule-test-new"),

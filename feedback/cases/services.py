@@ -25,7 +25,8 @@ from feedback.cases.transitions import check_member, move_status
 from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, HandoffStatus
 from feedback.intake.models import Mention
 from feedback.sla import clocks as sla
-from feedback.sla.models import SlaClock
+from feedback.sla import notifications
+from feedback.sla.models import Notification, SlaClock
 from teams.models import Department
 
 # A post within this long after a case was resolved reopens it instead of opening a new one:
@@ -121,6 +122,7 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
         timeline.append(events.mention_attached(case=item.case, mention=item.mention, now=item.now))
     events.add_many(timeline)
     SlaClock.objects.bulk_create(clocks)
+    sla.refresh_next_due(case_ids=[item.case.pk for item in new_cases])
     emit_case_events(event_type=EventType.CASE_CREATED, cases=[item.case for item in new_cases])
     if held:
         flag_floods(held, {**resolved, **open_cases})
@@ -252,6 +254,10 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
             "id": handoff.pk, "from_department": from_department.slug, "to_department": to_department.slug,
             "note": note, "created_at": now}})
         sla.start_clocks(case=case, now=now, metrics=[ClockMetric.HANDOFF_ACCEPTANCE])
+        notifications.notify_department(
+            department=to_department, case=case, kind=Notification.Kind.HANDOFF, by=by, now=now,
+            text=f"Case #{case.pk} handed to {to_department} by {from_department}: {note}",
+        )
         return handoff
 
 

@@ -23,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from feedback.cases.journey import send_feedback
+from feedback.cases.models import SavedView
 from feedback.cases.problems import link_case
 from feedback.cases.services import hand_off
 from feedback.intake.models import Account, AccountPlatform
@@ -62,6 +63,11 @@ EXPECTED = {
     "problem-detail": (302, 200),
     "problem-resolve": (302, 405),
     "promise-list": (302, 200),
+    "inbox-bulk": (302, 405),
+    "saved-view-create": (302, 405),
+    "saved-view-delete": (302, 405),
+    "settings": (302, 200),
+    "audit-log": (302, 403),  # heads and admins; the member is an agent
     "promise-create": (302, 403),
     "promise-detail": (302, 200),
     "promise-edit": (302, 403),
@@ -175,6 +181,7 @@ def world(transactional_db):
         "problem_id": problem.pk, "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
         "rule_id": RoutingRule.objects.filter(department=department("service")).first().pk, "account": account.slug,
         "pk": 1, "token_id": 1, "delivery_id": 1, "reply_id": 1, "canned_id": 1,
+        "view_id": SavedView.objects.create(user=member, name="Mine", query="tab=mine").pk,
     }
     return {"member": member, "superuser": superuser, "args": args, "case": case}
 

@@ -6,7 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.bench import api, ingest, matching, pipeline, routing, sla, understand
+from feedback.bench import api, ingest, matching, pipeline, portal, routing, sla, understand
 from feedback.bench.record import load_average
 from feedback.bench.record import record as record_figures
 
@@ -18,6 +18,7 @@ BENCHES = {
     "sla": sla,
     "understand": understand,
     "matching": matching,
+    "portal": portal,
 }
 
 

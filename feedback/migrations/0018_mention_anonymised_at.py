@@ -7,7 +7,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ('customers', '0004_matching_timeline_privacy'),
-        ('feedback', '0015_integrations_and_sync_indexes'),
+        ('feedback', '0017_portal_inbox_search'),
     ]
 
     operations = [
