@@ -180,6 +180,8 @@ class TimelineEntry(models.Model):
             models.Index(fields=["customer", "-at", "-id"], name="timeline_customer_at"),
             models.Index(fields=["customer", "kind", "-at", "-id"], name="timeline_customer_kind_at"),
             models.Index(fields=["ref_type", "ref_id"], name="timeline_ref"),
+            # Which customers a department has worked with (customers.selectors.visible_customers).
+            models.Index(fields=["department", "customer"], name="timeline_department_customer"),
         ]
         verbose_name_plural = "timeline entries"
 

@@ -21,10 +21,24 @@ def can_view_customers(*, user) -> bool:
     return bool(user.is_staff or user.is_superuser or department_ids_for(user=user))
 
 
-def search_customers(*, query: str = "", stage: str = "", page: int = 1) -> Page:
-    """Customers (not the records merged into others), by name order; `query` finds a name prefix,
-    an external id, an email, a phone number or a handle, each through an index."""
-    customers = Customer.objects.filter(merged_into__isnull=True).select_related("owner_department")
+def visible_customers(*, user):
+    """The records this user may open: admins all of them; a member those their departments own or
+    have worked with (a line of the record's timeline in one of their departments: a case, a post
+    attached to one, a handoff...). Another department's customers stay out of sight."""
+    customers = Customer.objects.all()
+    if user.is_staff or user.is_superuser:
+        return customers
+    ids = department_ids_for(user=user)
+    return customers.filter(
+        Q(owner_department_id__in=ids)
+        | Q(pk__in=TimelineEntry.objects.filter(department_id__in=ids).values("customer_id"))
+    )
+
+
+def search_customers(*, user, query: str = "", stage: str = "", page: int = 1) -> Page:
+    """The customers the user may see (not the records merged into others), by name order; `query`
+    finds a name prefix, an external id, an email, a phone number or a handle, each through an index."""
+    customers = visible_customers(user=user).filter(merged_into__isnull=True).select_related("owner_department")
     query = query.strip()
     if query:
         # The exact matches first, each an index lookup (a handful of ids), then one condition the
@@ -42,8 +56,9 @@ def search_customers(*, query: str = "", stage: str = "", page: int = 1) -> Page
     return Paginator(customers.order_by("name", "pk"), LIST_PAGE_SIZE).get_page(page)
 
 
-def customer_profile(*, customer_id: int) -> Customer | None:
-    return (Customer.objects.select_related("owner_department", "merged_into")
+def customer_profile(*, user, customer_id: int) -> Customer | None:
+    """The record, if the user may see it (None otherwise: the page answers 404)."""
+    return (visible_customers(user=user).select_related("owner_department", "merged_into")
             .prefetch_related("identities").filter(pk=customer_id).first())
 
 

@@ -21,10 +21,11 @@ def _require_viewer(request) -> None:
 @login_required
 def customer_list(request):
     _require_viewer(request)
-    query = request.GET.get("q", "")[:200]
+    query = request.GET.get("q", "")[:200].replace("\x00", "")  # PostgreSQL text never holds NUL
     stage = request.GET.get("stage", "")
     stage = stage if stage in Stage.values else ""
-    page = selectors.search_customers(query=query, stage=stage, page=int_param(request, "page") or 1)
+    page = selectors.search_customers(user=request.user, query=query, stage=stage,
+                                      page=int_param(request, "page") or 1)
     return render(request, "customers/customer_list.html", {
         "page": page, "customers": page.object_list, "q": query, "stage": stage, "stages": Stage.choices,
     })
@@ -33,7 +34,7 @@ def customer_list(request):
 @login_required
 def customer_detail(request, customer_id):
     _require_viewer(request)
-    customer = selectors.customer_profile(customer_id=customer_id)
+    customer = selectors.customer_profile(user=request.user, customer_id=customer_id)
     if customer is None:
         raise Http404("No such customer.")
     kind = request.GET.get("kind", "")

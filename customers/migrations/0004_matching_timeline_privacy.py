@@ -202,5 +202,9 @@ class Migration(migrations.Migration):
             model_name='timelineentry',
             index=models.Index(fields=['ref_type', 'ref_id'], name='timeline_ref'),
         ),
+        migrations.AddIndex(
+            model_name='timelineentry',
+            index=models.Index(fields=['department', 'customer'], name='timeline_department_customer'),
+        ),
         migrations.RunPython(build_match_keys, migrations.RunPython.noop),
     ]

@@ -14,7 +14,7 @@ from django.views.decorators.http import require_POST
 
 from config.errors import BatonError
 from customers.models import Customer, MatchSuggestion
-from customers.selectors import can_view_customers
+from customers.selectors import can_view_customers, visible_customers
 from feedback.linking import services
 from feedback.linking.forms import EraseForm, MergeForm
 
@@ -22,7 +22,7 @@ from feedback.linking.forms import EraseForm, MergeForm
 def _customer(request, customer_id: int) -> Customer:
     if not can_view_customers(user=request.user):
         raise PermissionDenied("Customer records are for department members.")
-    customer = Customer.objects.filter(pk=customer_id).first()
+    customer = visible_customers(user=request.user).filter(pk=customer_id).first()
     if customer is None:
         raise Http404("No such customer.")
     return customer
@@ -44,7 +44,7 @@ def customer_merge(request, customer_id):
     if not form.is_valid():
         messages.error(request, " ".join(error for errors in form.errors.values() for error in errors))
         return redirect("customer-detail", customer.pk)
-    other = Customer.objects.filter(pk=form.cleaned_data["other"]).first()
+    other = visible_customers(user=request.user).filter(pk=form.cleaned_data["other"]).first()
     if other is None:
         messages.error(request, f"There is no record #{form.cleaned_data['other']}.")
         return redirect("customer-detail", customer.pk)

@@ -27,6 +27,13 @@ pytestmark = pytest.mark.django_db
 POSTED = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
 
 
+def worked_with(customer, slug="service"):
+    """A line on the customer's timeline in that department: its members may open the record."""
+    TimelineEntry.objects.create(customer=customer, at=POSTED, kind=TimelineKind.NOTE, summary="worked",
+                                 department=department(slug))
+    return customer
+
+
 @pytest.fixture
 def member_client(client, service_agent):
     client.force_login(service_agent)
@@ -53,6 +60,7 @@ class TestProfile:
         customer = CustomerFactory(name="Dana Kowalski", email="dana@example.com", stage="customer", value=1234,
                                    region="Leeds", owner_department=department("sales"),
                                    attributes={"tier": "gold"})
+        worked_with(customer)
         IdentityFactory(customer=customer, channel="instagram", handle="dana_k", method=LinkMethod.EMAIL,
                         confidence=0.98)
         html = member_client.get(reverse("customer-detail", args=[customer.pk])).content.decode()
@@ -60,8 +68,8 @@ class TestProfile:
             assert text in html
 
     def test_a_merged_record_points_at_its_survivor(self, member_client):
-        survivor = CustomerFactory(name="Survivor")
-        merged = CustomerFactory(name="Old", merged_into=survivor)
+        survivor = worked_with(CustomerFactory(name="Survivor"))
+        merged = worked_with(CustomerFactory(name="Old", merged_into=survivor))
         html = member_client.get(reverse("customer-detail", args=[merged.pk])).content.decode()
         assert "was merged into" in html and reverse("customer-detail", args=[survivor.pk]) in html
 
@@ -140,12 +148,25 @@ class TestTimeline:
         assert max(timings) < 0.3
 
 
+class TestVisibility:
+    def test_another_departments_customer_is_out_of_sight(self, member_client, client):
+        theirs = worked_with(CustomerFactory(name="Sales Only Person"), "sales")
+        owned = CustomerFactory(name="Owned By Service", owner_department=department("service"))
+        mine = worked_with(CustomerFactory(name="Service Person"))
+        assert member_client.get(reverse("customer-detail", args=[theirs.pk])).status_code == 404
+        assert member_client.get(reverse("customer-detail", args=[owned.pk])).status_code == 200
+        assert set(member_client.get(reverse("customer-list")).context["customers"]) == {owned, mine}
+        client.force_login(UserFactory(username="root", is_staff=True, is_superuser=True))
+        assert client.get(reverse("customer-detail", args=[theirs.pk])).status_code == 200
+
+
 class TestList:
     def test_search_by_name_prefix_email_phone_handle_and_crm_id(self, member_client, settings):
         settings.BATON_PHONE_REGION = "US"
         dana = CustomerFactory(name="Dana Kowalski", email="dana@example.com", phone="+1 212 555 0172",
                                external_id="crm-77")
         other = CustomerFactory(name="Peter Jones")
+        worked_with(dana), worked_with(other)
         refresh_keys(customer_ids=[dana.pk, other.pk])
         IdentityFactory(customer=dana, channel="x", handle="dk_flies")
         url = reverse("customer-list")

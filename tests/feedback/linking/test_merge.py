@@ -140,6 +140,9 @@ def test_the_case_page_shows_the_suggestion_and_its_buttons_work(client, service
 
 def test_the_merge_form_on_the_customer_page(client):
     survivor, other = CustomerFactory(), CustomerFactory()
+    for customer in (survivor, other):  # records the service department has worked with
+        TimelineEntry.objects.create(customer=customer, at=AT, kind=TimelineKind.NOTE, summary="worked",
+                                     department=department("service"))
     client.force_login(_lead())
     url = reverse("customer-merge", args=[survivor.pk])
     assert client.post(url, {"other": "abc"}).status_code == 302
