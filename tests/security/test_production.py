@@ -85,6 +85,13 @@ EXPECTED = {
     "canned-create": (302, 403),
     "canned-edit": (302, 403),
     "canned-delete": (302, 405),
+    # Customers: the member's department works with this customer (the case's timeline lines).
+    "customer-list": (302, 200),
+    "customer-detail": (302, 200),
+    "customer-merge": (302, 405),
+    "customer-export": (302, 405),
+    "customer-erase": (302, 405),
+    "suggestion-decide": (302, 405),
     "login": (200, 200),
     "logout": (405, 405),
     "api-mentions": (401, 403),  # a member's session may not add mentions; an anonymous call has no token
@@ -181,6 +188,7 @@ def world(transactional_db):
         "problem_id": problem.pk, "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
         "rule_id": RoutingRule.objects.filter(department=department("service")).first().pk, "account": account.slug,
         "pk": 1, "token_id": 1, "delivery_id": 1, "reply_id": 1, "canned_id": 1,
+        "customer_id": case.customer_id, "suggestion_id": 1, "decision": "confirm",
         "view_id": SavedView.objects.create(user=member, name="Mine", query="tab=mine").pk,
     }
     return {"member": member, "superuser": superuser, "args": args, "case": case}

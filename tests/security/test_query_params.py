@@ -63,7 +63,7 @@ def everyone(db):
     args = {"case_id": case.pk, "action": "reply", "handoff_id": 1, "feedback_id": 1, "problem_id": problem.pk,
             "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
             "rule_id": RoutingRule.objects.first().pk, "account": "airline", "pk": 1, "token_id": 1, "delivery_id": 1,
-            "reply_id": 1, "canned_id": 1,
+            "reply_id": 1, "canned_id": 1, "customer_id": case.customer_id, "suggestion_id": 1, "decision": "confirm",
             "view_id": SavedView.objects.create(user=user, name="Mine", query="tab=mine").pk}
     client = Client(raise_request_exception=False)
     client.force_login(user)
