@@ -22,8 +22,10 @@ PROCESS_MENTION = "feedback.tasks.process_mention"
 PROCESS_MENTIONS = "feedback.tasks.process_mentions"
 PARSE_INBOUND_PAYLOAD = "feedback.tasks.parse_inbound_payload"
 SEND_NOTIFICATION_EMAILS = "feedback.tasks.send_notification_emails"
+REFRESH_ROLLUPS = "feedback.tasks.refresh_rollups"
 # Every name a service may enqueue.
-TASKS = frozenset({PROCESS_MENTION, PROCESS_MENTIONS, PARSE_INBOUND_PAYLOAD, SEND_NOTIFICATION_EMAILS})
+TASKS = frozenset({PROCESS_MENTION, PROCESS_MENTIONS, PARSE_INBOUND_PAYLOAD, SEND_NOTIFICATION_EMAILS,
+                   REFRESH_ROLLUPS})
 
 
 def enqueue(task_name: str, *args, **options) -> None:

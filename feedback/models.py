@@ -1,5 +1,20 @@
 """The app's models live in its rooms; Django discovers them through this module."""
 
+from feedback.board.models import (
+    CaseRollup,
+    DurationRollup,
+    FeedbackRollup,
+    HandoffRollup,
+    MentionRollup,
+    ProblemRollup,
+    PromiseRollup,
+    RegionRollup,
+    RollupDay,
+    RollupDirtyDay,
+    SlaRollup,
+    SuggestedProblem,
+    VolumeRollup,
+)
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention
 from feedback.routing.models import RoutingRule
@@ -11,6 +26,19 @@ __all__ = [
     "AccountPlatform",
     "Case",
     "CaseEvent",
+    "CaseRollup",
+    "DurationRollup",
+    "FeedbackRollup",
+    "HandoffRollup",
+    "MentionRollup",
+    "ProblemRollup",
+    "PromiseRollup",
+    "RegionRollup",
+    "RollupDay",
+    "RollupDirtyDay",
+    "SlaRollup",
+    "SuggestedProblem",
+    "VolumeRollup",
     "Escalation",
     "FeedbackNote",
     "Handoff",

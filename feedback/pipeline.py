@@ -17,6 +17,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from customers.services import link_authors, normalize_handle
+from feedback.board import upkeep
 from feedback.cases.services import Attachment, attach_mentions
 from feedback.choices import MentionStatus
 from feedback.db import update_rows
@@ -141,6 +142,7 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
             mention.error = ""
             mention.attempts += 1  # the rows are locked: no concurrent increment to lose
         update_rows(Mention, mentions, _UPDATED_FIELDS)
+        upkeep.touch_mentions(mentions=mentions)  # the board's rollups of their days, after commit
     return len(mentions)
 
 

@@ -1,5 +1,6 @@
 from django.urls import path
 
+from feedback.board import views as board_views
 from feedback.cases import journey_views, views
 from feedback.routing import views as rule_views
 from feedback.sla import views as notification_views
@@ -10,7 +11,12 @@ urlpatterns = [
     path("inbox/", views.inbox, name="inbox"),
     path("cases/<int:case_id>/", views.case_detail, name="case-detail"),
     path("cases/<int:case_id>/<slug:action>/", views.case_action, name="case-action"),
-    path("board/", views.board, name="board"),
+    path("board/", board_views.board, name="board"),
+    path("board/print/", board_views.board_print, name="board-print"),
+    path("board/csv/<slug:chart_id>/", board_views.board_csv, name="board-csv"),
+    path("board/promises/<slug:slug>/", board_views.board_promise, name="board-promise"),
+    path("board/suggestions/<int:suggestion_id>/confirm/", board_views.confirm_suggestion,
+         name="board-confirm-suggestion"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("routing/rules/", rule_views.rule_list, name="rule-list"),
     path("routing/rules/new/", rule_views.rule_create, name="rule-create"),

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from django.urls import reverse
 
+from feedback.board import upkeep
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.choices import ClockMetric, EventKind
 
@@ -26,8 +27,10 @@ def _event(*, case: Case | int, kind: str, now: datetime, actor=None, **data) ->
 
 
 def add(event: CaseEvent) -> CaseEvent:
-    """Save one new event (built by a constructor below) and return it."""
+    """Save one new event (built by a constructor below) and return it. The board's rollups of the
+    case's day are marked for recomputation when the event changes what they count."""
     event.save(force_insert=True)
+    upkeep.touch_event(event)
     return event
 
 

@@ -6,7 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.bench import ingest, pipeline, routing, sla, understand
+from feedback.bench import dashboard, ingest, pipeline, routing, sla, understand
 from feedback.bench.record import load_average
 from feedback.bench.record import record as record_figures
 
@@ -16,6 +16,7 @@ BENCHES = {
     "routing": routing,
     "sla": sla,
     "understand": understand,
+    "dashboard": dashboard,
 }
 
 
