@@ -87,3 +87,9 @@ def seeded(db, promises):
             customer=case.customer if case else rng.choice([*customers, None]), raw=raw,
         )
     return {"cases": cases, "problems": problems, "departments": departments}
+
+
+@pytest.fixture
+def service_client(client, service_agent):
+    client.force_login(service_agent)
+    return client
