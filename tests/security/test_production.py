@@ -42,6 +42,10 @@ EXPECTED = {
     "case-detail": (302, 200),
     "case-action": (302, 405),
     "board": (302, 403),
+    "board-print": (302, 403),
+    "board-csv": (302, 403),
+    "board-promise": (302, 403),
+    "board-confirm-suggestion": (302, 405),
     "notifications": (302, 200),
     "rule-list": (302, 403),
     "rule-create": (302, 403),
@@ -155,6 +159,7 @@ def world(transactional_db):
         "case_id": case.pk, "action": "reply", "handoff_id": handoff.pk, "feedback_id": note.pk,
         "problem_id": problem.pk, "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
         "rule_id": RoutingRule.objects.filter(department=department("service")).first().pk, "account": account.slug,
+        "chart_id": "gap", "suggestion_id": 1,
     }
     return {"member": member, "superuser": superuser, "args": args, "case": case}
 
