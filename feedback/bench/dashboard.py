@@ -10,15 +10,17 @@ size and `p95_ms_100k` at 100,000. The bench's rows are deleted at the end unles
 """
 
 import csv
+import math
 import random
 import statistics
 import time
 import uuid
 from datetime import timedelta
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection, transaction
-from django.test import Client
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from customers.models import Customer
@@ -76,11 +78,18 @@ class Seeder:
         self.problems: list[int] = []
         self.seeded = 0
 
+    @staticmethod
+    def stride(n: int) -> int:
+        """A step coprime with n near n / golden ratio: i -> i * step mod n visits every position, evenly spread."""
+        step = max(1, int(n * 0.6180339887))
+        while math.gcd(step, n) != 1:
+            step += 1
+        return step
+
     def _moment(self, i: int, n: int):
         # Position i of n, shuffled (a multiplication modulo n), so that the first 100,000 spread over the
         # whole year as the rest do; later days a little busier; a random minute of the day.
-        stride = 1_000_003 if n % 1_000_003 else 999_983
-        share = ((i * stride) % n + self.rng.random()) / n
+        share = ((i * self.stride(n)) % n + self.rng.random()) / n
         day = int(self.days * (share ** 0.9))
         return self.end - timedelta(days=self.days - 1 - min(day, self.days - 1),
                                     minutes=self.rng.randrange(0, 24 * 60))
@@ -239,7 +248,15 @@ def _percentiles(samples: list[float]) -> tuple[float, float]:
 
 
 def measure(*, runs: int, out) -> dict:
-    """Time /board/ as a board member and each panel's selector; returns p50/p95 in ms."""
+    """Time /board/ as a board member and each panel's selector; returns p50/p95 in ms. Static files are
+    served without the manifest (as in the tests: the bench does not run collectstatic)."""
+    storages = {**settings.STORAGES,
+                "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    with override_settings(STORAGES=storages):
+        return _measure(runs=runs, out=out)
+
+
+def _measure(*, runs: int, out) -> dict:
     user, _ = get_user_model().objects.get_or_create(username="bench-board")
     BoardSeat.objects.get_or_create(user=user)
     client = Client(HTTP_HOST="127.0.0.1")

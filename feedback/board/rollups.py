@@ -8,10 +8,12 @@ day, whatever its size. `refresh_dirty` does it for the days writers marked
 (`feedback.board.upkeep`); `rebuild` for every day there is data for (`manage.py rebuild_rollups`).
 """
 
+import time
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
+from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F, Max, Min, Q, TextField, Value
 from django.db.models.fields.json import KT
@@ -35,6 +37,7 @@ from feedback.board.models import (
     VolumeRollup,
 )
 from feedback.board.regions import normalise_location
+from feedback.board.upkeep import LAST_REFRESH_SECONDS
 from feedback.cases.models import Case, FeedbackNote, Handoff
 from feedback.choices import HandoffStatus, Intent, Sentiment
 from feedback.intake.models import Mention
@@ -193,8 +196,11 @@ def refresh_dirty(*, limit: int = 60) -> tuple[int, bool]:
     if len(days) > limit:  # put back what this run leaves
         RollupDirtyDay.objects.bulk_create([RollupDirtyDay(day=day) for day in days[limit:]])
         days = days[:limit]
+    started = time.perf_counter()
     for day in days:
         refresh_day(day)
+    if days:
+        cache.set(LAST_REFRESH_SECONDS, time.perf_counter() - started, None)  # upkeep.refresh_delay reads it
     return len(days), more
 
 

@@ -3,7 +3,8 @@
 Services call `touch_days`, `touch_cases` or `touch_event` inside their transaction. Each call
 appends rows to `RollupDirtyDay` (no unique key: writers never wait for each other) and, when none
 of its days was waiting yet, enqueues `refresh_rollups` on the `rollups` queue after commit, with a
-delay (`BATON_ROLLUP_DELAY` seconds) so that a burst of changes to one day is recomputed once. The
+delay (`refresh_delay`: `BATON_ROLLUP_DELAY` seconds, longer when refreshes are slow) so that a burst
+of changes to one day is recomputed once. The
 task (`rollups.refresh_dirty`) deletes the dirty rows it can see and recomputes their days from
 the raw rows; a row committed after that stays for the next run. A beat entry runs the task every
 minute as well, so a day marked while a refresh was taking it waits at most that long.
@@ -21,6 +22,7 @@ from collections.abc import Iterable
 from datetime import date, datetime
 
 from django.conf import settings
+from django.core.cache import cache
 
 from feedback import dispatch
 from feedback.board.days import day_of
@@ -30,6 +32,7 @@ from feedback.choices import EventKind
 from feedback.intake.models import Mention
 
 QUEUE = "rollups"
+LAST_REFRESH_SECONDS = "baton:rollups:last-refresh-seconds"  # written by rollups.refresh_dirty
 # Timeline entries that change a rollup (a plain note, a stage change or a flood flag do not).
 COUNTED_KINDS = frozenset({
     EventKind.CREATED, EventKind.MENTION, EventKind.REPLY, EventKind.HANDOFF, EventKind.ACCEPTED,
@@ -47,7 +50,14 @@ def touch_days(days: Iterable[date | None]) -> None:
     waiting = RollupDirtyDay.objects.filter(day__in=days).exists()
     RollupDirtyDay.objects.bulk_create([RollupDirtyDay(day=day) for day in days])
     if not waiting:
-        dispatch.enqueue(dispatch.REFRESH_ROLLUPS, queue=QUEUE, countdown=settings.BATON_ROLLUP_DELAY)
+        dispatch.enqueue(dispatch.REFRESH_ROLLUPS, queue=QUEUE, countdown=refresh_delay())
+
+
+def refresh_delay() -> int:
+    """Seconds from the first change of a day to its refresh: BATON_ROLLUP_DELAY, or ten times what the
+    last refresh took if that is longer, so that refreshes take at most a tenth of one worker's time
+    while mentions pour in (a busy day costs more to recompute)."""
+    return max(settings.BATON_ROLLUP_DELAY, round(10 * (cache.get(LAST_REFRESH_SECONDS) or 0)))
 
 
 def touch_cases(*, cases: Iterable[Case] = (), case_ids: Iterable[int] = (), moments: Iterable[datetime] = ()) -> None:
