@@ -423,7 +423,7 @@ def response_target_minutes(text: str) -> int | None:
     return count * _UNIT[unit]
 
 
-def loop_panel(*, period: Period, gaps: list[dict], window_days: int = 28) -> dict:
+def loop_panel(*, period: Period, gaps: list[dict], window_days: int = 28, problems_per_promise: int = 5) -> dict:
     """For each promise with a gap (index above 0): the feedback-up notes and problems that address it
     (cases about the promise), their owners, and the gap before and after each resolved problem, with
     the mentions behind each figure. And response promises against the actual first reply times."""
@@ -443,29 +443,29 @@ def loop_panel(*, period: Period, gaps: list[dict], window_days: int = 28) -> di
     problems = Problem.objects.select_related("owner_department").in_bulk(
         {pid for by_problem in linked.values() for pid in by_problem})
     resolved_days = [day_of(p.resolved_at) for p in problems.values() if p.resolved_at]
-    daily = defaultdict(Counter)
+    # Per promise and day: (mentions, shortfalls, delights) over the span of every before/after window.
+    daily: dict[tuple[int, date], tuple[int, int, int]] = {}
     if resolved_days:
-        for row in (PromiseRollup.objects.filter(
+        for promise_id, day, n, neg, pos in (PromiseRollup.objects.filter(
                 promise_id__in=list(gapped),
                 day__range=(min(resolved_days) - timedelta(days=window_days),
                             max(resolved_days) + timedelta(days=window_days)))
-                .values_list("promise_id", "day", "sentiment").annotate(n=Sum("mentions"))):
-            promise_id, day, sentiment, n = row
-            daily[(promise_id, day)][sentiment] += n
+                .values_list("promise_id", "day").annotate(
+                    n=Sum("mentions"), neg=Sum("mentions", filter=Q(sentiment=NEG)),
+                    pos=Sum("mentions", filter=Q(sentiment=POS)))):
+            daily[(promise_id, day)] = (n or 0, neg or 0, pos or 0)
 
     def window(promise_id, first: date, last: date) -> dict:
-        counts = Counter()
-        day = first
-        while day <= last:
-            counts.update(daily.get((promise_id, day), {}))
-            day += timedelta(days=1)
-        mentions = sum(counts.values())
-        return {"gap": gap_index(counts[NEG], counts[POS], mentions), "mentions": mentions}
+        mentions = shortfalls = delights = 0
+        for offset in range((last - first).days + 1):
+            n, neg, pos = daily.get((promise_id, first + timedelta(days=offset)), (0, 0, 0))
+            mentions, shortfalls, delights = mentions + n, shortfalls + neg, delights + pos
+        return {"gap": gap_index(shortfalls, delights, mentions), "mentions": mentions}
 
     result = []
     for promise_id, gap in gapped.items():
         rows = []
-        for problem_id, cases in sorted(linked[promise_id].items(), key=lambda kv: -kv[1]):
+        for problem_id, cases in sorted(linked[promise_id].items(), key=lambda kv: -kv[1])[:problems_per_promise]:
             problem = problems.get(problem_id)
             if problem is None:
                 continue

@@ -149,3 +149,31 @@ def test_rebuild_twice_gives_the_same_rollups(seeded):
     second = rollups.rebuild()
     assert first["rows"] == second["rows"] > 0
     assert selectors.dashboard(period=period)["gap"] == before["gap"]
+
+
+def test_closing_the_loop_agrees_with_a_direct_count(seeded):
+    rollups.rebuild()
+    period = selectors.period_of(days=30, end=today())
+    data = selectors.dashboard(period=period)
+    checked = 0
+    for promise in data["loop"]["promises"]:
+        assert promise["gap"] > 0
+        about = [m for m in Mention.objects.filter(promise_id=promise["promise_id"])]
+        cases_on_promise = {c.pk for c in Case.objects.all() if rollups.case_promises([c.pk]).get(c.pk) == promise[
+            "promise_id"]}
+        for problem in promise["problems"]:
+            linked = [pk for pk in cases_on_promise
+                      if Case.objects.get(pk=pk).problem_id == problem["problem_id"]
+                      and day_of(Case.objects.get(pk=pk).created_at) <= period.end]
+            assert problem["cases"] == len(linked)
+            if problem["resolved_at"]:
+                fixed = day_of(problem["resolved_at"])
+                before = [m for m in about if 0 < (fixed - day_of(m.posted_at)).days <= 28]
+                after = [m for m in about if 0 <= (day_of(m.posted_at) - fixed).days < 28]
+                for window, rows in (("before", before), ("after", after)):
+                    assert problem[window]["mentions"] == len(rows)
+                    assert problem[window]["gap"] == selectors.gap_index(
+                        sum(m.sentiment_label == "negative" for m in rows),
+                        sum(m.sentiment_label == "positive" for m in rows), len(rows))
+                    checked += 1
+    assert checked, "the seed has a resolved problem about a promise with a gap"
