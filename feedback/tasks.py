@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from feedback import pipeline
 from feedback.board import rollups, suggestions
+from feedback.board import selectors as board_selectors
 from feedback.intake.ingest import enqueue_processing
 from feedback.intake.webhooks import services as webhooks
 from feedback.sla import clocks as sla
@@ -72,6 +73,8 @@ def refresh_rollups(self) -> int:
     refreshed, more = rollups.refresh_dirty()
     if more:
         self.apply_async(queue=(self.request.delivery_info or {}).get("routing_key") or "rollups")
+    elif refreshed:
+        board_selectors.warm_dashboard()  # the default period, for the rollups' new version
     return refreshed
 
 

@@ -37,6 +37,7 @@ from feedback.board.models import (
     VolumeRollup,
 )
 from feedback.board.regions import normalise_location
+from feedback.board.selectors import rollups_changed
 from feedback.board.upkeep import LAST_REFRESH_SECONDS
 from feedback.cases.models import Case, FeedbackNote, Handoff
 from feedback.choices import HandoffStatus, Intent, Sentiment
@@ -183,6 +184,9 @@ def refresh_day(day: date, *, hr_id: int | None = None, fresh: bool = False) -> 
                 model.objects.filter(day=day).delete()
             if by_model[model]:
                 model.objects.bulk_create(by_model[model], batch_size=2000)
+        # A new version now and after the commit: a dashboard cached meanwhile from the old rows is not read.
+        rollups_changed()
+        transaction.on_commit(rollups_changed)
     return len(rows)
 
 

@@ -13,6 +13,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.core.cache import cache
 from django.db.models import F, Q, Sum
 from django.db.models.functions import TruncWeek
 
@@ -514,6 +515,7 @@ PANELS = ("gap", "regions", "response", "handoffs", "problems", "volume", "loop"
 
 
 def dashboard(*, period: Period) -> dict:
+    """Every panel, computed from the rollups now."""
     gap = gap_panel(period=period)
     data = {
         "period": period, "gap": gap, "regions": region_panel(period=period),
@@ -522,6 +524,45 @@ def dashboard(*, period: Period) -> dict:
         "loop": loop_panel(period=period, gaps=gap["promises"]),
     }
     return data
+
+
+# The rollups' version: every refresh and rebuild moves it, so a cached dashboard is never older than them.
+ROLLUP_VERSION = "baton:rollups:version"
+CACHE_SECONDS = 24 * 3600
+
+
+def rollup_version() -> int:
+    version = cache.get(ROLLUP_VERSION)
+    if version is None:
+        cache.add(ROLLUP_VERSION, 1, None)
+        version = cache.get(ROLLUP_VERSION, 1)
+    return version
+
+
+def rollups_changed() -> int:
+    """Called after rollups were written: cached dashboards of the old version are not read again."""
+    try:
+        return cache.incr(ROLLUP_VERSION)
+    except ValueError:  # not there (a cold cache)
+        cache.add(ROLLUP_VERSION, 1, None)
+        return rollup_version()
+
+
+def cached_dashboard(*, period: Period) -> dict:
+    """`dashboard`, kept in the cache for the rollups' current version: the same figures (they change only
+    when a refresh writes rollups), computed once per refresh and period. The refresh task warms the
+    default period (`warm_dashboard`)."""
+    key = f"baton:board:{rollup_version()}:{period.start}:{period.end}"
+    data = cache.get(key)
+    if data is None:
+        data = dashboard(period=period)
+        cache.set(key, data, CACHE_SECONDS)
+    return data
+
+
+def warm_dashboard(*, days: int = 30) -> None:
+    """After a refresh: compute the default period's dashboard for the new version, before anyone asks."""
+    cached_dashboard(period=period_of(days=days))
 
 
 def panel(name: str, *, period: Period) -> dict:

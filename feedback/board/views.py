@@ -35,7 +35,7 @@ def board(request):
     form, period = _period(request)
     if period is None:
         return render(request, "feedback/board.html", {"form": form}, status=400)
-    data = selectors.dashboard(period=period)
+    data = selectors.cached_dashboard(period=period)
     return render(request, "feedback/board.html", {
         "form": form, "data": data, "charts": charts.all_charts(data), "query": request.GET.urlencode(),
         "can_drill": permissions.can_drill_down(user=request.user),
@@ -70,7 +70,7 @@ def board_csv(request, chart_id):
     if period is None:
         return HttpResponse("; ".join(f"{k}: {' '.join(v)}" for k, v in form.errors.items()), status=400,
                             content_type="text/plain")
-    chart = charts.all_charts(selectors.dashboard(period=period)).get(chart_id)
+    chart = charts.all_charts(selectors.cached_dashboard(period=period)).get(chart_id)
     if chart is None:
         raise Http404("No such chart.")
     response = HttpResponse(content_type="text/csv; charset=utf-8")
@@ -86,7 +86,7 @@ def board_print(request):
     form, period = _period(request)
     if period is None:
         return render(request, "feedback/board.html", {"form": form}, status=400)
-    data = selectors.dashboard(period=period)
+    data = selectors.cached_dashboard(period=period)
     return render(request, "feedback/board_print.html", {"data": data, "charts": charts.all_charts(data)})
 
 

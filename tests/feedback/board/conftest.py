@@ -5,6 +5,7 @@ import random
 from datetime import timedelta
 
 import pytest
+from django.core.cache import cache
 from django.utils import timezone
 
 from feedback.cases.models import FeedbackNote, Handoff, Problem
@@ -16,6 +17,15 @@ from tests.factories import CaseFactory, CustomerFactory, MentionFactory, SlaClo
 LOCATIONS = ["New York, NY", "Austin, TX", "Houston", "NYC", "Chicago", "London", "", "Does it really matter",
              "Boston, MA", "Dallas, Texas", "Toronto"]
 REGIONS = ["", "", "", "Texas", "California", "NY"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache():
+    """Cached dashboards are keyed by the rollups' version, which lives in the cache, not in the rolled-back
+    database: each test starts with an empty cache."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture

@@ -147,3 +147,16 @@ def test_an_agent_cannot_confirm(service_client):
     response = service_client.post(reverse("board-confirm-suggestion", args=[suggestion.pk]),
                                    {"department": department("service").pk})
     assert response.status_code == 403
+
+
+def test_the_cached_dashboard_follows_the_rollups(board_client, seeded):
+    from feedback.board import selectors
+
+    rollups.rebuild()
+    period = selectors.period_of(days=30)
+    first = selectors.cached_dashboard(period=period)
+    assert selectors.cached_dashboard(period=period) == first  # read again, not recomputed
+    Mention.objects.filter(promise__isnull=False).update(promise=None)
+    assert selectors.cached_dashboard(period=period)["gap"]["mentions"] == first["gap"]["mentions"] > 0
+    rollups.rebuild()  # a refresh writes rollups: a new version
+    assert selectors.cached_dashboard(period=period)["gap"]["mentions"] == 0
