@@ -2,7 +2,7 @@
 (scikit-learn, numpy); the Django side is `feedback.board.suggestions`.
 
 The algorithm, in order:
-1. Words: TF-IDF of word 1-2 grams (English stop words out, sub-linear term frequency, terms in at
+1. Words (without @handles and links): TF-IDF of word 1-2 grams (English stop words out, sub-linear term frequency, terms in at
    least two complaints and at most half of them), each row L2-normalised.
 2. Attributes (promise, product, region, store, company...): one column per (attribute, value),
    each complaint's row scaled so that its attribute block has norm `attribute_weight` (0.3 by
@@ -25,6 +25,7 @@ and surface a real regional concentration (Equifax debt-collection complaints, 2
 all "attempts to collect debt not owed"). About 15 s for 1,500 narratives on one busy core.
 """
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import date
@@ -36,6 +37,10 @@ from sklearn.cluster import KMeans
 from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
+
+
+# @handles and links say who was addressed, not what went wrong.
+_NOISE = re.compile(r"@\w+|https?://\S+|\bwww\.\S+")
 
 
 @dataclass(frozen=True)
@@ -91,7 +96,7 @@ def cluster(items: list[Item], *, attribute_weight: float = 0.3, max_clusters: i
     `split_day`: items on or after it are recent (default: the middle day of the items)."""
     if len(items) < max(2, min_size):
         return []
-    texts = [item.text or "" for item in items]
+    texts = [_NOISE.sub(" ", item.text or "") for item in items]
     try:
         vectorizer = TfidfVectorizer(ngram_range=(1, 2), min_df=2, max_df=0.5, sublinear_tf=True,
                                      stop_words="english", max_features=30000, token_pattern=r"(?u)\b[a-zA-Z][a-zA-Z]+\b")
