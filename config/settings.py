@@ -303,10 +303,11 @@ BATON_WEBHOOK_MAX_BYTES = env.int("BATON_WEBHOOK_MAX_BYTES", default=5 * 1024 * 
 # Several keys, comma-separated: the first encrypts, all decrypt (rotation).
 BATON_FIELD_KEY = env.str("BATON_FIELD_KEY", default="")
 # Board rollups (feedback.board): days changed by mentions and cases are recomputed by a task on the
-# "rollups" queue BATON_ROLLUP_DELAY seconds after the first change (changes meanwhile join it), and by
+# "rollups" queue BATON_ROLLUP_DELAY seconds (or 20x the last refresh's duration) after the first change
+# (changes meanwhile join it), and by
 # the beat every minute; BATON_ROLLUPS_LIVE=false stops the upkeep (then run manage.py rebuild_rollups).
 BATON_ROLLUPS_LIVE = env.bool("BATON_ROLLUPS_LIVE", default=True)
-BATON_ROLLUP_DELAY = env.int("BATON_ROLLUP_DELAY", default=10)
+BATON_ROLLUP_DELAY = env.int("BATON_ROLLUP_DELAY", default=30)
 CELERY_BEAT_SCHEDULE["refresh-rollups"] = {
     "task": "feedback.tasks.refresh_rollups",
     "schedule": timedelta(minutes=1),

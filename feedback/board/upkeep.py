@@ -54,10 +54,10 @@ def touch_days(days: Iterable[date | None]) -> None:
 
 
 def refresh_delay() -> int:
-    """Seconds from the first change of a day to its refresh: BATON_ROLLUP_DELAY, or ten times what the
-    last refresh took if that is longer, so that refreshes take at most a tenth of one worker's time
-    while mentions pour in (a busy day costs more to recompute)."""
-    return max(settings.BATON_ROLLUP_DELAY, round(10 * (cache.get(LAST_REFRESH_SECONDS) or 0)))
+    """Seconds from the first change of a day to its refresh: BATON_ROLLUP_DELAY, or twenty times what
+    the last refresh took if that is longer, so that refreshes take at most a twentieth of one worker's
+    time while mentions pour in (a busy day costs more to recompute)."""
+    return max(settings.BATON_ROLLUP_DELAY, round(20 * (cache.get(LAST_REFRESH_SECONDS) or 0)))
 
 
 def touch_cases(*, cases: Iterable[Case] = (), case_ids: Iterable[int] = (), moments: Iterable[datetime] = ()) -> None:
