@@ -16,6 +16,8 @@ from django.contrib.sessions.models import Session
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 
+from config.ratelimit import client_ip  # noqa: F401 - AXES_CLIENT_IP_CALLABLE names it here
+
 DEMO_PASSWORD = "baton-demo"  # noqa: S105 - published on purpose: the demo's logins, refused with DEBUG off
 # The usernames `seed_demo` creates (feedback.demo.DEMO_USERS; a test keeps the two lists equal).
 DEMO_USERNAMES = frozenset({
@@ -45,17 +47,6 @@ class Backend(ModelBackend):
         if user is not None and not settings.DEBUG and user.get_username() in DEMO_USERNAMES and has_demo_password(user):
             return None  # the session is treated as signed out
         return user
-
-
-def client_ip(request) -> str | None:
-    """The address django-axes counts failed logins by: the peer, or behind a trusted proxy
-    (DJANGO_TRUSTED_PROXY) the address that proxy appended last to X-Forwarded-For. Without a trusted proxy the
-    header is ignored: a client could send a new address with every guess."""
-    if settings.BATON_TRUSTED_PROXY:
-        forwarded = [part.strip() for part in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if part.strip()]
-        if forwarded:
-            return forwarded[-1]
-    return request.META.get("REMOTE_ADDR")
 
 
 def revoke_access(*, user, deactivate: bool = False) -> dict[str, int]:

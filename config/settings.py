@@ -68,13 +68,16 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     # Last, as django-axes asks: turns a locked-out login into the lock-out page (429).
     "axes.middleware.AxesMiddleware",
+    # After the others, so its 413/411 answers still get their headers (CSP, security): refuses an API body over
+    # BATON_API_MAX_BYTES before anything reads it.
+    "config.middleware.ApiBodyLimitMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "board")
+FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "replies", "board")
 
 TEMPLATES = [
     {
@@ -218,6 +221,8 @@ REST_FRAMEWORK = {
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
+    # JSON only, read with a bound (BATON_API_MAX_BYTES, nesting, NaN): a form or multipart body is 415.
+    "DEFAULT_PARSER_CLASSES": ["feedback.api.parsers.JSONParser"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Baton API",
@@ -230,6 +235,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # A required string may not be blank: say so (minLength 1), as the validation does.
+    "ENFORCE_NON_BLANK_FIELDS": True,
 }
 
 # --- Celery -------------------------------------------------------------------
@@ -249,7 +256,6 @@ if CELERY_BROKER_URL.startswith("filesystem://"):
 CELERY_TASK_IGNORE_RESULT = True
 CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_PREFETCH_MULTIPLIER", default=8)
-CELERY_TASK_ALWAYS_EAGER = env.bool("CELERY_TASK_ALWAYS_EAGER", default=False)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 # Two queues, both consumed by every worker (unless started with -Q): "celery" for mentions, webhooks
@@ -295,13 +301,56 @@ EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
 DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="Baton <baton@localhost>")
 # Links in emails start with this.
 BATON_SITE_URL = env.str("BATON_SITE_URL", default="http://127.0.0.1:8000")
-# Webhooks (/hooks/x/<account>/, /hooks/meta/<account>/): a bigger body gets 413 and is quarantined
-# (its first 64 KiB and its size kept). The views read the stream in chunks, so
+# Webhooks (/hooks/x/<account>/, /hooks/meta/<account>/): a bigger body gets 413 and is refused
+# (its first BATON_WEBHOOK_REJECTED_KEEP_BYTES and its size kept). The views read the stream in chunks, so
 # DATA_UPLOAD_MAX_MEMORY_SIZE does not apply to them.
 BATON_WEBHOOK_MAX_BYTES = env.int("BATON_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+# A delivery is refused before its body is stored when the account is unknown, the signature header is missing,
+# the body is too large or the signature does not match; the refusal is counted (admin: Rejected webhook
+# deliveries, per day, account and reason) and only this many bytes of its body are kept, for inspection.
+BATON_WEBHOOK_REJECTED_KEEP_BYTES = env.int("BATON_WEBHOOK_REJECTED_KEEP_BYTES", default=1024)
+# Rate limits (config.ratelimit; Redis with REDIS_URL), answered 429 with Retry-After. Per client address (behind
+# DJANGO_TRUSTED_PROXY, the address the proxy saw): every POST (a ceiling far above a platform's traffic), and its
+# refused deliveries: past BATON_WEBHOOK_REJECTS_PER_IP, every POST from that address waits for the window to end
+# (a platform's own addresses send signed deliveries, so they are not blocked). Per account: its refused
+# deliveries (unknown accounts share one count per platform); past it they are counted but not kept, and a
+# delivery that verifies is still taken. "N/second", "N/minute" or "N/hour"; 0 turns a limit off.
+BATON_WEBHOOK_RATE_PER_IP = env.str("BATON_WEBHOOK_RATE_PER_IP", default="6000/minute")
+BATON_WEBHOOK_REJECTS_PER_IP = env.str("BATON_WEBHOOK_REJECTS_PER_IP", default="30/minute")
+BATON_WEBHOOK_REJECTS_PER_ACCOUNT = env.str("BATON_WEBHOOK_REJECTS_PER_ACCOUNT", default="60/minute")
+# Retention (task prune_inbound_payloads, beat, hourly): quarantined payloads that verified (kept for replay) and
+# refused deliveries (a prefix each) and their daily counts are deleted after these many days.
+BATON_QUARANTINE_RETENTION_DAYS = env.int("BATON_QUARANTINE_RETENTION_DAYS", default=30)
+BATON_REJECTED_RETENTION_DAYS = env.int("BATON_REJECTED_RETENTION_DAYS", default=7)
+# The API (/api/): a request body over this many bytes is refused with 413 before it is read (a list of 1,000
+# mentions is a few MB); a chunked body without Content-Length with 411. The JSON parser is bounded as well.
+BATON_API_MAX_BYTES = env.int("BATON_API_MAX_BYTES", default=16 * 1024 * 1024)
 # Key for secrets stored encrypted (connected accounts); empty: derived from SECRET_KEY.
 # Several keys, comma-separated: the first encrypts, all decrypt (rotation).
 BATON_FIELD_KEY = env.str("BATON_FIELD_KEY", default="")
+# Replies (feedback.replies). The PII guard blocks a public reply that contains an email address, a phone
+# number (parsed by `phonenumbers`, numbers without a country code read as BATON_PHONE_REGION), a card number
+# (Luhn), an order number (BATON_ORDER_NUMBER_PATTERN, a Python regular expression, case-insensitive) or
+# another customer's name.
+BATON_PHONE_REGION = env.str("BATON_PHONE_REGION", default="US")
+BATON_ORDER_NUMBER_PATTERN = env.str(
+    "BATON_ORDER_NUMBER_PATTERN",
+    default=r"\b(?:order|booking|confirmation|reservation|ticket|ref(?:erence)?)(?:\s+(?:no\.?|number|code))?"
+            r"\s*[:#]?\s*(?=[A-Z0-9-]*\d)[A-Z0-9][A-Z0-9-]{4,}\b|#\d{5,}\b",
+)
+# Replies on cases with one of these tags (as well as press cases and cases a routing rule marks) wait
+# for a lead's approval, or legal's for the legal ones.
+BATON_APPROVAL_TAGS = env.list("BATON_APPROVAL_TAGS", default=["legal-review", "legal-sensitive"])
+# Sending: a failed send is retried BATON_REPLY_SEND_ATTEMPTS times in all, waiting BATON_REPLY_RETRY_SECONDS,
+# then twice that, and so on; then it is shown on the case as not sent.
+BATON_REPLY_SEND_ATTEMPTS = env.int("BATON_REPLY_SEND_ATTEMPTS", default=5)
+BATON_REPLY_RETRY_SECONDS = env.int("BATON_REPLY_RETRY_SECONDS", default=30)
+BATON_CONNECTOR_TIMEOUT = env.float("BATON_CONNECTOR_TIMEOUT", default=10.0)
+# The platforms' API roots (tests point them at a local fake server).
+BATON_X_API_URL = env.str("BATON_X_API_URL", default="https://api.x.com")
+BATON_META_GRAPH_URL = env.str("BATON_META_GRAPH_URL", default="https://graph.facebook.com/v21.0")
+# Collision detection: a viewer of a case counts as present this long after their last poll.
+BATON_PRESENCE_SECONDS = env.int("BATON_PRESENCE_SECONDS", default=12)
 # Board rollups (feedback.board): days changed by mentions and cases are recomputed by a task on the
 # "rollups" queue BATON_ROLLUP_DELAY seconds (or 20x the last refresh's duration) after the first change
 # (changes meanwhile join it), and by
@@ -324,6 +373,17 @@ CELERY_BEAT_SCHEDULE["suggest-problems"] = {
 # replies waiting for their mention to be processed) are parsed again.
 CELERY_BEAT_SCHEDULE["recover-inbound-payloads"] = {
     "task": "feedback.tasks.recover_inbound_payloads",
+    "schedule": timedelta(minutes=5),
+    "options": {"expires": 240},
+}
+CELERY_BEAT_SCHEDULE["prune-inbound-payloads"] = {
+    "task": "feedback.tasks.prune_inbound_payloads",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3000},
+}
+
+CELERY_BEAT_SCHEDULE["recover-replies"] = {
+    "task": "feedback.tasks.recover_replies",
     "schedule": timedelta(minutes=5),
     "options": {"expires": 240},
 }

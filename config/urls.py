@@ -15,4 +15,8 @@ urlpatterns = [
     path("", include("feedback.urls")),
 ]
 
-handler500 = "config.views.server_error"  # JSON for the API and webhooks, the HTML page elsewhere
+# JSON for the API and webhooks, the HTML pages elsewhere.
+handler400 = "config.views.bad_request"
+handler403 = "config.views.permission_denied"
+handler404 = "config.views.page_not_found"
+handler500 = "config.views.server_error"

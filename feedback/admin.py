@@ -10,9 +10,10 @@ from config.errors import BatonError
 from feedback.cases import services as case_services
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.choices import Label
-from feedback.intake.models import Account, InboundPayload, Mention
+from feedback.intake.models import Account, InboundPayload, Mention, RejectedDeliveryCount
 from feedback.intake.webhooks import services as webhooks
 from feedback.pipeline import retry_failed
+from feedback.replies.models import CannedResponse, Reply, SendingCredential
 from feedback.routing.models import RoutingRule
 from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
 from feedback.understanding.forms import LinesField
@@ -327,7 +328,7 @@ class InboundPayloadAdmin(admin.ModelAdmin):
     @admin.display(description="Body (first 20,000 characters)")
     def body_shown(self, payload):
         text = bytes(payload.body).decode("utf-8", errors="replace")
-        return format_html("<pre style='white-space: pre-wrap'>{}</pre>", text[:20_000])
+        return format_html("<pre>{}</pre>", text[:20_000])  # no style attribute: the CSP refuses them
 
     @admin.action(description="Replay the selected quarantined payloads (verified signatures only)")
     def replay(self, request, queryset):
@@ -338,6 +339,23 @@ class InboundPayloadAdmin(admin.ModelAdmin):
             f"{report.skipped_unverified} unverified skipped (use manage.py replay_quarantine --include-unverified).",
             messages.SUCCESS if not report.still_quarantined else messages.WARNING,
         )
+
+
+@admin.register(RejectedDeliveryCount)
+class RejectedDeliveryCountAdmin(admin.ModelAdmin):
+    """Refused webhook deliveries per day, channel, account and reason: the flood gauge (read-only)."""
+
+    list_display = ["day", "channel", "account_ref", "reason", "count", "bytes", "last_at"]
+    list_filter = ["reason", "channel", "day"]
+    search_fields = ["account_ref"]
+    date_hierarchy = "day"
+    readonly_fields = list_display
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
 
 
 class PromiseAdminForm(forms.ModelForm):
@@ -374,3 +392,64 @@ class LabelCorrectionAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None):
         return False
+
+
+class SendingCredentialForm(forms.ModelForm):
+    """The token is written, never read back: the form has a password field that stays empty."""
+
+    new_token = forms.CharField(
+        required=False, strip=True, widget=forms.PasswordInput(render_value=False), label="New token",
+        help_text="X: an OAuth 2.0 user access token with tweet.write. Facebook/Instagram: the Page access token. "
+                  "Leave empty to keep the current one.",
+    )
+
+    class Meta:
+        model = SendingCredential
+        fields = ["account"]
+
+    def clean(self):
+        data = super().clean()
+        if not self.instance.pk and not data.get("new_token"):
+            self.add_error("new_token", "Enter the token the connector posts with.")
+        return data
+
+
+@admin.register(SendingCredential)
+class SendingCredentialAdmin(admin.ModelAdmin):
+    """Connected accounts that post replies (feedback.replies.connectors); tokens stored encrypted."""
+
+    form = SendingCredentialForm
+    list_display = ["account", "token_shown", "updated_at"]
+    readonly_fields = ["token_shown", "updated_at"]
+
+    @admin.display(description="Token")
+    def token_shown(self, credential):
+        return credential.token_hint or "not set" if credential.pk else "-"
+
+    def save_model(self, request, obj, form, change):
+        token = form.cleaned_data.get("new_token")
+        if token:
+            obj.set_token(token)
+        obj.save()
+
+
+@admin.register(Reply)
+class ReplyAdmin(admin.ModelAdmin):
+    """Replies on their way and sent: read-only (they change through the composer and the approvals page)."""
+
+    list_display = ["id", "case", "status", "kind", "connector", "attempts", "platform_id", "created_at", "sent_at"]
+    list_filter = ["status", "connector", "kind"]
+    search_fields = ["text", "platform_id"]
+    raw_id_fields = ["case", "in_reply_to", "author", "decided_by", "account", "canned"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(CannedResponse)
+class CannedResponseAdmin(SimpleHistoryAdmin):
+    list_display = ["title", "department", "assessment", "is_active", "updated_at"]
+    list_filter = ["department", "assessment", "is_active"]

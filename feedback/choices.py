@@ -67,6 +67,10 @@ class EventKind(models.TextChoices):
     STAGE = "stage", "Customer stage changed"
     PROBLEM = "problem", "Linked to a problem"
     PROBLEM_FIX = "problem_fix", "Problem resolved"
+    ASSIGNED = "assigned", "Assigned"
+    PRIORITY = "priority", "Priority changed"
+    APPROVAL = "approval", "Reply approval"
+    SEND_FAILED = "send_failed", "Reply not sent"
 
 
 class HandoffStatus(models.TextChoices):

@@ -58,6 +58,7 @@ from feedback.choices import (
 from feedback.intake.ingest import store_mention
 from feedback.intake.models import Mention
 from feedback.pipeline import process_mention
+from feedback.replies.services import ensure_default_canned
 from feedback.sla import clocks as sla
 from feedback.sla.models import Escalation, SlaClock
 from teams.models import BoardSeat, Department, Membership, Role
@@ -747,6 +748,7 @@ def seed_demo(
         report.token = ensure_integration(report=report)
     say("CRM customers...")
     ensure_customers(rows=all_rows, report=report)
+    report.created["canned responses"] = ensure_default_canned()
 
     rows = pick_rows(all_rows, mentions)
     if not rows:

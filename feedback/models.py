@@ -16,7 +16,8 @@ from feedback.board.models import (
     VolumeRollup,
 )
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
-from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention
+from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention, RejectedDeliveryCount
+from feedback.replies.models import CannedResponse, OutboxMessage, Reply, SendingCredential
 from feedback.routing.models import RoutingRule
 from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
 from feedback.understanding.models import LabelCorrection, Promise
@@ -24,6 +25,7 @@ from feedback.understanding.models import LabelCorrection, Promise
 __all__ = [
     "Account",
     "AccountPlatform",
+    "CannedResponse",
     "Case",
     "CaseEvent",
     "CaseRollup",
@@ -46,9 +48,13 @@ __all__ = [
     "LabelCorrection",
     "Mention",
     "Notification",
+    "OutboxMessage",
     "Problem",
     "Promise",
+    "RejectedDeliveryCount",
+    "Reply",
     "RoutingRule",
+    "SendingCredential",
     "SlaClock",
     "SlaPolicy",
 ]

@@ -13,6 +13,7 @@ from feedback.board import rollups, suggestions
 from feedback.board import selectors as board_selectors
 from feedback.intake.ingest import enqueue_processing
 from feedback.intake.webhooks import services as webhooks
+from feedback.replies import services as replies
 from feedback.sla import clocks as sla
 from feedback.sla import notifications
 from feedback.understanding import load_default, prepare_default
@@ -82,6 +83,31 @@ def refresh_rollups(self) -> int:
 def suggest_problems() -> int:
     """Cluster recent complaints into suggested problems for the board and the heads."""
     return len(suggestions.refresh_suggestions())
+
+
+@shared_task(acks_late=True)
+def send_reply(reply_id: int) -> str:
+    """Post one reply through its channel's connector; a retry is enqueued by the service, with a countdown."""
+    return replies.deliver_reply(reply_id=reply_id)
+
+
+@shared_task(acks_late=True)
+def recover_replies() -> int:
+    """Replies queued (or due for a retry) whose task message was lost."""
+    ids = replies.stuck_reply_ids(older_than=timezone.now() - settings.BATON_RECOVER_AFTER)
+    for reply_id in ids:
+        replies.enqueue_send(reply_id)
+    return len(ids)
+
+
+@shared_task(acks_late=True)
+def prune_inbound_payloads() -> dict:
+    """Quarantined webhook payloads and refusal counts past their retention (beat, hourly); a full batch
+    re-queues the task, so a backlog drains without waiting for the next tick."""
+    report = webhooks.prune_inbound_payloads()
+    if report.more:
+        prune_inbound_payloads.delay()
+    return {"refused": report.refused, "quarantined": report.quarantined, "counts": report.counts}
 
 
 @worker_init.connect

@@ -2,6 +2,7 @@ from django.urls import path
 
 from feedback.board import views as board_views
 from feedback.cases import journey_views, views
+from feedback.replies import views as reply_views
 from feedback.routing import views as rule_views
 from feedback.sla import views as notification_views
 from feedback.understanding import views as understanding_views
@@ -10,6 +11,10 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("inbox/", views.inbox, name="inbox"),
     path("cases/<int:case_id>/", views.case_detail, name="case-detail"),
+    # The reply goes out through the replies room (before the generic case actions: same URL shape).
+    path("cases/<int:case_id>/reply/", reply_views.compose, name="reply-compose"),
+    path("cases/<int:case_id>/reply/draft/", reply_views.draft, name="reply-draft"),
+    path("cases/<int:case_id>/presence/", reply_views.presence_poll, name="case-presence"),
     path("cases/<int:case_id>/<slug:action>/", views.case_action, name="case-action"),
     path("board/", board_views.board, name="board"),
     path("board/print/", board_views.board_print, name="board-print"),
@@ -17,6 +22,14 @@ urlpatterns = [
     path("board/promises/<slug:slug>/", board_views.board_promise, name="board-promise"),
     path("board/suggestions/<int:suggestion_id>/confirm/", board_views.confirm_suggestion,
          name="board-confirm-suggestion"),
+    path("replies/approvals/", reply_views.approvals, name="reply-approvals"),
+    path("replies/<int:reply_id>/approve/", reply_views.approve, name="reply-approve"),
+    path("replies/<int:reply_id>/reject/", reply_views.reject, name="reply-reject"),
+    path("replies/<int:reply_id>/resend/", reply_views.resend, name="reply-resend"),
+    path("replies/canned/", reply_views.canned_list, name="canned-list"),
+    path("replies/canned/new/", reply_views.canned_create, name="canned-create"),
+    path("replies/canned/<int:canned_id>/", reply_views.canned_edit, name="canned-edit"),
+    path("replies/canned/<int:canned_id>/delete/", reply_views.canned_delete, name="canned-delete"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("routing/rules/", rule_views.rule_list, name="rule-list"),
     path("routing/rules/new/", rule_views.rule_create, name="rule-create"),

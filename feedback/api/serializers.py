@@ -1,6 +1,7 @@
 from rest_framework import serializers
 
-from feedback.choices import Source
+from feedback.api.schema import NO_NUL, NOT_BLANK, BlankableUrlField, PatternCharField, PatternUrlField
+from feedback.choices import Intent, Sentiment, Source
 from feedback.intake import validation as rules
 from feedback.intake.models import Mention
 
@@ -13,15 +14,15 @@ class MentionInSerializer(serializers.Serializer):
     import do, so each rule is stated and checked in one place."""
 
     source = serializers.ChoiceField(choices=[(value, Source(value).label) for value in rules.SOURCES])
-    external_id = serializers.CharField(max_length=_LENGTH["external_id"])
-    text = serializers.CharField(max_length=_LENGTH["text"])
+    external_id = PatternCharField(max_length=_LENGTH["external_id"], pattern=NOT_BLANK)
+    text = PatternCharField(max_length=_LENGTH["text"], pattern=NOT_BLANK)
     posted_at = serializers.DateTimeField()
-    author_handle = serializers.CharField(max_length=_LENGTH["author_handle"])
-    author_name = serializers.CharField(max_length=_LENGTH["author_name"], required=False, allow_blank=True,
-                                        default="")
+    author_handle = PatternCharField(max_length=_LENGTH["author_handle"], pattern=NOT_BLANK)
+    author_name = PatternCharField(max_length=_LENGTH["author_name"], required=False, allow_blank=True, default="",
+                                   pattern=NO_NUL)
     author_followers = serializers.IntegerField(min_value=rules.FOLLOWERS_MIN, max_value=rules.FOLLOWERS_MAX,
                                                 required=False, allow_null=True, default=None)
-    url = serializers.URLField(max_length=_LENGTH["url"], required=False, allow_blank=True, default="")
+    url = PatternUrlField(max_length=_LENGTH["url"], required=False, allow_blank=True, default="", pattern=NO_NUL)
     raw = serializers.JSONField(required=False, default=dict,
                                 help_text=f"Any JSON value, at most {rules.RAW_MAX_CHARS:,} characters as JSON text.")
 
@@ -33,6 +34,12 @@ class MentionInSerializer(serializers.Serializer):
 
 
 class MentionOutSerializer(serializers.ModelSerializer):
+    # Blank until the mention is processed: declared here so that the schema's enums and format say so (a
+    # read-only model field would lose `allow_blank`).
+    intent = serializers.ChoiceField(choices=Intent.choices, allow_blank=True, read_only=True)
+    sentiment_label = serializers.ChoiceField(choices=Sentiment.choices, allow_blank=True, read_only=True)
+    url = BlankableUrlField(read_only=True)
+
     class Meta:
         model = Mention
         fields = [

@@ -5,6 +5,7 @@ from rest_framework import exceptions, permissions, status
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from feedback.api.schema import BodyRequiredSchema, MentionInOrList
 from feedback.api.serializers import (
     ApiErrorSerializer,
     MentionBatchResultSerializer,
@@ -42,9 +43,10 @@ class MentionCreateView(APIView):
     """
 
     permission_classes = [permissions.IsAuthenticated, CanAddMentions]
+    schema = BodyRequiredSchema()
 
     @extend_schema(
-        request=PolymorphicProxySerializer(
+        request=MentionInOrList(
             component_name="MentionInOrList",
             serializers=[MentionInSerializer, MentionInSerializer(many=True)],
             resource_type_field_name=None,
@@ -63,8 +65,14 @@ class MentionCreateView(APIView):
             ),
             400: OpenApiResponse(
                 ApiErrorSerializer,
-                description="An invalid mention (field messages), an empty list, or a list over 1,000 items.",
+                description="An invalid mention (field messages), an empty list, a list over 1,000 items, or a body "
+                            "that is not JSON (bad UTF-8, NaN, nesting too deep, a number of over 4,300 digits).",
             ),
+            401: OpenApiResponse(ApiErrorSerializer, description="No token, or one that was revoked."),
+            403: OpenApiResponse(ApiErrorSerializer, description="The token may not add mentions."),
+            411: OpenApiResponse(ApiErrorSerializer, description="A chunked body without Content-Length."),
+            413: OpenApiResponse(ApiErrorSerializer, description="A body over BATON_API_MAX_BYTES (16 MiB)."),
+            415: OpenApiResponse(ApiErrorSerializer, description="A body that is not application/json."),
         },
         examples=[
             OpenApiExample(

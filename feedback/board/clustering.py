@@ -38,7 +38,6 @@ from sklearn.decomposition import TruncatedSVD
 from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.preprocessing import normalize
 
-
 # @handles and links say who was addressed, not what went wrong.
 _NOISE = re.compile(r"@\w+|https?://\S+|\bwww\.\S+")
 

@@ -58,8 +58,27 @@ class ChannelPost:
     inbound_payload_id: int | None
 
 
-def reply(*, case: Case, text: str, actor, now: datetime, channel: ChannelPost | None = None) -> CaseEvent:
+@dataclass(frozen=True)
+class Delivery:
+    """A reply Baton sent (feedback.replies): which connector, and the platform's id of the post."""
+
+    reply_id: int
+    connector: str  # x, meta, outbox
+    source: str  # the channel: x, facebook, instagram (outbox: the channel it would have gone to)
+    platform_id: str
+    url: str
+    kind: str  # public, private
+
+
+def reply(*, case: Case, text: str, actor, now: datetime, channel: ChannelPost | None = None,
+          delivery: Delivery | None = None) -> CaseEvent:
     extra = {}
+    if delivery is not None:
+        # source + external_id as a channel reply stores them: the platform's echo of this post (a
+        # webhook delivering the brand's own reply) is then recognised as already recorded.
+        extra = {"via": "baton", "reply_id": delivery.reply_id, "connector": delivery.connector,
+                 "source": delivery.source, "external_id": delivery.platform_id, "url": delivery.url,
+                 "reply_kind": delivery.kind}
     if channel is not None:
         extra = {"via": "channel", "source": channel.source, "external_id": channel.external_id,
                  "in_reply_to": channel.in_reply_to, "url": channel.url,
@@ -84,6 +103,35 @@ def note(*, case: Case | int, text: str, actor, now: datetime, correction: Corre
         extra["correction"] = {"id": correction.id, "mention_id": correction.mention_id, "label": correction.label,
                                "from": correction.from_, "to": correction.to}
     return _event(case=case, kind=EventKind.NOTE, now=now, actor=actor, text=text, **extra)
+
+
+def reply_approval(*, case: Case, reply_id: int, decision: str, actor, now: datetime, reason: str = "",
+                   edited: bool = False) -> CaseEvent:
+    """A reply waits for approval (`decision` "submitted", with why), or an approver decided
+    ("approved", "rejected" with the reason)."""
+    return _event(case=case, kind=EventKind.APPROVAL, now=now, actor=actor, reply_id=reply_id, decision=decision,
+                  reason=reason, edited=edited)
+
+
+def send_failed(*, case: Case, reply_id: int, error: str, attempts: int, now: datetime) -> CaseEvent:
+    """A reply could not be sent, after its retries."""
+    return _event(case=case, kind=EventKind.SEND_FAILED, now=now, reply_id=reply_id, error=error[:500],
+                  attempts=attempts)
+
+
+def assigned(*, case: Case, assignee, previous, actor, now: datetime) -> CaseEvent:
+    """The case's assignee changed (taken, assigned, or unassigned when `assignee` is None)."""
+    return _event(case=case, kind=EventKind.ASSIGNED, now=now, actor=actor,
+                  assignee_id=assignee.pk if assignee else None, assignee_name=_person(assignee),
+                  previous_id=previous.pk if previous else None, previous_name=_person(previous))
+
+
+def priority_changed(*, case: Case, from_: str, to: str, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.PRIORITY, now=now, actor=actor, **{"from": from_, "to": to})
+
+
+def _person(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else ""
 
 
 def flood_flagged(*, case: Case, author: str, limit: int, minutes: int, held: int, now: datetime) -> CaseEvent:
@@ -191,11 +239,11 @@ _ESCALATION_OUTCOMES = {
 
 
 def _by(event: CaseEvent) -> str:
-    return f" by {event.actor}" if event.actor_id else ""
+    return f" by {_person(event.actor)}" if event.actor_id else ""
 
 
 def _in_brackets(event: CaseEvent) -> str:
-    return f" ({event.actor})" if event.actor_id else ""
+    return f" ({_person(event.actor)})" if event.actor_id else ""
 
 
 def _name(data: dict, key: str, *, capitalise: bool = False) -> str:
@@ -226,8 +274,35 @@ def describe(event: CaseEvent) -> Description:
         text = (f" as @{data['author']}" if data.get("author") else "") + (
             f" on {data['source'][:1].upper()}{data['source'][1:]}" if data.get("source") else "")
         return Description("Customer posted", text, quote=data.get("text", ""))
+    if kind == EventKind.REPLY and data.get("via") == "baton":
+        title = "Private message" if data.get("reply_kind") == "private" else "Public reply"
+        if data.get("connector") == "outbox":
+            where = ", written to the outbox (no connected account)"
+        else:
+            where = f", sent on {data.get('source', '')} as {data.get('external_id', '')}"
+        return Description(title, f"{_by(event)}{where}", quote=data.get("text", ""),
+                           link_url=data.get("url", ""), link_text="open" if data.get("url") else "")
     if kind == EventKind.REPLY:
         return Description("Public reply", _by(event), quote=data.get("text", ""))
+    if kind == EventKind.APPROVAL:
+        decision = data.get("decision")
+        if decision == "submitted":
+            return Description("Reply awaiting approval", _by(event), hint=data.get("reason", ""))
+        if decision == "approved":
+            return Description("Reply approved", _by(event) + (" (edited)" if data.get("edited") else ""))
+        return Description("Reply rejected", _by(event), quote=data.get("reason", ""), quote_class="handoff-note")
+    if kind == EventKind.SEND_FAILED:
+        return Description("Reply not sent", f" after {data.get('attempts', '?')} attempt(s)",
+                           quote=data.get("error", ""), quote_class="error")
+    if kind == EventKind.ASSIGNED:
+        if data.get("assignee_name"):
+            who = data["assignee_name"]
+            taken = data.get("assignee_id") and event.actor_id == data.get("assignee_id")
+            return Description("Taken" if taken else "Assigned", "" if taken else f" to {who}",
+                               hint=f"by {who}" if taken else _by(event).strip())
+        return Description("Unassigned", _by(event))
+    if kind == EventKind.PRIORITY:
+        return Description("Priority", f" {data.get('from', '')} → {data.get('to', '')}{_by(event)}")
     if kind == EventKind.NOTE and data.get("correction"):
         correction = data["correction"]
         verb = "confirmed" if correction.get("from") == correction.get("to") else "corrected"

@@ -57,3 +57,48 @@ class ResolveForm(CaseActionForm):
     action = "resolve"
     note = forms.CharField(widget=forms.Textarea(attrs={"rows": 2}), max_length=4000, required=False,
                            label="Resolution note")
+
+
+class TakeForm(CaseActionForm):
+    action = "take"
+
+
+class ResumeForm(CaseActionForm):
+    action = "resume"
+
+
+class AssignForm(CaseActionForm):
+    """Assign to a member of the case's department (empty: unassigned)."""
+
+    action = "assign"
+    assignee = forms.ModelChoiceField(queryset=None, required=False, label="Assign to", empty_label="Nobody (unassigned)")
+
+    def __init__(self, *args, case=None, **kwargs):
+        from django.contrib.auth import get_user_model
+
+        super().__init__(*args, case=case, **kwargs)
+        users = get_user_model().objects.filter(is_active=True)
+        users = users.filter(memberships__department_id=case.department_id) if case is not None else users.none()
+        self.fields["assignee"].queryset = users.order_by("first_name", "last_name", "username").distinct()
+        self.fields["assignee"].label_from_instance = lambda user: user.get_full_name() or user.get_username()
+        if case is not None and not self.is_bound:
+            self.initial["assignee"] = case.assignee_id
+
+
+class PriorityForm(CaseActionForm):
+    action = "priority"
+    priority = forms.ChoiceField(choices=(), label="Priority")
+
+    def __init__(self, *args, case=None, **kwargs):
+        from feedback.choices import Priority
+
+        super().__init__(*args, case=case, **kwargs)
+        self.fields["priority"].choices = Priority.choices
+        if case is not None and not self.is_bound:
+            self.initial["priority"] = case.priority
+
+
+class PendingForm(CaseActionForm):
+    action = "pending"
+    note = forms.CharField(max_length=500, required=False, label="Waiting for",
+                           help_text="What the customer should send or do (optional).")

@@ -62,8 +62,9 @@ def _lock_handoff(handoff: Handoff) -> tuple[Case, Handoff]:
     return case, handoff
 
 
-def accept_handoff(*, handoff: Handoff, by, now: datetime | None = None) -> Handoff:
-    """The receiving department takes the case: its people may work it from now on."""
+def accept_handoff(*, handoff: Handoff, by, now: datetime | None = None, take: bool = False) -> Handoff:
+    """The receiving department takes the case: its people may work it from now on. It is assigned by
+    the department's strategy, or to the accepting user with `take`."""
     now = now or timezone.now()
     with transaction.atomic():
         case, handoff = _lock_handoff(handoff)
@@ -73,8 +74,12 @@ def accept_handoff(*, handoff: Handoff, by, now: datetime | None = None) -> Hand
         handoff.save(update_fields=["status", "decided_by", "decided_at"])
         events.add(events.handoff_accepted(case=case, handoff=handoff, actor=by, now=now))
         sla.stop_clocks(case=case, metrics=[ClockMetric.HANDOFF_ACCEPTANCE], now=now)
-        # The receiving department's assignment strategy picks who works it (as for a new case).
-        assign(cases=[case])
+        # The receiving department's assignment strategy picks who works it (as for a new case),
+        # unless the accepting person takes it.
+        if take and by is not None:
+            case.assignee = by
+        else:
+            assign(cases=[case])
         if case.assignee_id is not None:
             case.save(update_fields=["assignee", "updated_at"])
     return handoff

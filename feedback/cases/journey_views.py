@@ -8,7 +8,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_POST
+from django.views.decorators.http import require_POST, require_safe
 
 from config.errors import BatonError, NotAllowed
 from config.query import choice_param, int_param
@@ -51,7 +51,7 @@ def incoming(request):
 def handoff_accept(request, handoff_id):
     handoff = selectors.handoff_for_user(user=request.user, handoff_id=handoff_id)
     try:
-        _run(journey.accept_handoff, handoff=handoff, by=request.user)
+        _run(journey.accept_handoff, handoff=handoff, by=request.user, take=request.POST.get("take") == "1")
     except BatonError as exc:
         messages.error(request, exc.message)
         return redirect("incoming")
@@ -117,6 +117,7 @@ def _problem_page(request, problem_id, *, form=None, status=200):
 
 
 @login_required
+@require_safe  # a page to read: a POST goes to problem-resolve
 def problem_detail(request, problem_id):
     _departments_required(request.user)
     return _problem_page(request, problem_id)
@@ -125,8 +126,10 @@ def problem_detail(request, problem_id):
 @login_required
 @require_POST
 def problem_resolve(request, problem_id):
-    _departments_required(request.user)
+    ids = _departments_required(request.user)
     problem = selectors.problem_detail(problem_id=problem_id, user=request.user)["problem"]
+    if problem.owner_department_id not in ids:  # refused before the form is read, whatever it holds
+        raise PermissionDenied(f"Only members of {problem.owner_department} can resolve this problem.")
     form = ResolveProblemForm(request.POST)
     if form.is_valid():
         try:

@@ -7,7 +7,7 @@ from django.db.models import Prefetch
 from django.http import Http404
 
 from feedback.cases.models import Case, CaseEvent
-from feedback.choices import OPEN_STATUSES, HandoffStatus
+from feedback.choices import OPEN_STATUSES, EventKind, HandoffStatus
 from feedback.sla.models import SlaClock
 from teams.selectors import department_ids_for
 
@@ -51,8 +51,10 @@ def case_detail(*, case: Case, posts_page: int | None = None, events_page: int |
         posts_page or 1)
     events = Paginator(CaseEvent.objects.filter(case=case).select_related("actor").order_by("-created_at", "-id"),
                        settings.BATON_CASE_PAGE_EVENTS).get_page(events_page or 1)
+    mentions = list(reversed(posts.object_list))
     return {
-        "mentions": list(reversed(posts.object_list)),
+        "mentions": mentions,
+        "conversation": conversation(case=case, mentions=mentions, posts=posts),
         "posts_page": posts,
         "events": list(events.object_list),
         "events_page": events,
@@ -60,4 +62,28 @@ def case_detail(*, case: Case, posts_page: int | None = None, events_page: int |
         "customer_mentions": case.customer.mentions.count(),
         "customer_cases": case.customer.cases.count(),
     }
+
+
+def conversation(*, case: Case, mentions: list, posts) -> list[tuple[str, object]]:
+    """The page of posts with the replies between them, in time order: ("mention", Mention) and
+    ("reply", CaseEvent) items. The replies are those from the page's oldest post (from the start, on
+    the oldest page) up to its newest (to now, on the latest page)."""
+    replies = CaseEvent.objects.filter(case=case, kind=EventKind.REPLY).select_related("actor")
+    if mentions and posts.has_next():
+        replies = replies.filter(created_at__gte=mentions[0].posted_at)
+    if mentions and posts.has_previous():
+        replies = replies.filter(created_at__lt=mentions[-1].posted_at)
+    replies = list(replies.order_by("-created_at", "-id")[:50])
+    items = [(mention.posted_at, 0, "mention", mention) for mention in mentions]
+    items += [(event.created_at, 1, "reply", event) for event in replies]
+    return [(kind, item) for _at, _order, kind, item in sorted(items, key=lambda entry: (entry[0], entry[1]))]
+
+
+def other_open_cases(*, case: Case, department_ids: set[int], limit: int = 10) -> list[dict]:
+    """The customer's other open cases, in any department: the user may open those of their departments
+    (`department_ids`)."""
+    mine = department_ids
+    rows = (Case.objects.filter(customer_id=case.customer_id, status__in=OPEN_STATUSES).exclude(pk=case.pk)
+            .select_related("department").order_by("-created_at", "-id")[:limit])
+    return [{"case": other, "visible": other.department_id in mine} for other in rows]
 

@@ -137,10 +137,10 @@ def attach_mention(*, mention: Mention, customer: Customer, department: Departme
 
 def record_reply(*, case: Case, by, text: str, now: datetime | None = None,
                  channel: events.ChannelPost | None = None) -> CaseEvent:
-    """Record a public reply (sending it through a channel connector comes later).
-
-    `channel`: the reply was seen on the channel (the brand posted it outside Baton); it is
-    recorded even on a closed case, which stays closed.
+    """Record a reply that was posted outside Baton's composer: `channel`, the reply was seen on
+    the channel (the brand posted it outside Baton); it is recorded even on a closed case, which
+    stays closed. Replies written in Baton go through `feedback.replies.services.compose_reply`,
+    which sends them and then calls `record_sent_reply`.
     """
     now = now or timezone.now()
     text = (text or "").strip()
@@ -149,18 +149,36 @@ def record_reply(*, case: Case, by, text: str, now: datetime | None = None,
     with transaction.atomic():
         case = lock_case(case.pk)
         check_member(user=by, case=case)
-        if case.status == CaseStatus.CLOSED:
-            if channel is None:
-                raise TransitionError("This case is closed; open a new case to write to the customer.")
-            return events.add(events.reply(case=case, text=text, actor=by, now=now, channel=channel))
-        event = events.add(events.reply(case=case, text=text, actor=by, now=now, channel=channel))
-        if case.first_replied_at is None:
-            case.first_replied_at = now
-            case.save(update_fields=["first_replied_at", "updated_at"])
-            sla.stop_clocks(case=case, metrics=[ClockMetric.FIRST_REPLY], now=now)
-        sla.stop_clocks(case=case, metrics=[ClockMetric.NEXT_REPLY], now=now)
-        if case.status == CaseStatus.NEW:
-            move_status(case=case, to=CaseStatus.OPEN, now=now, actor=by, reason="First reply sent.")
+        if case.status == CaseStatus.CLOSED and channel is None:
+            raise TransitionError("This case is closed; open a new case to write to the customer.")
+        return _record_reply(case=case, event=events.reply(case=case, text=text, actor=by, now=now, channel=channel),
+                             actor=by, now=now)
+
+
+def record_sent_reply(*, case_id: int, author, text: str, delivery: events.Delivery,
+                      now: datetime | None = None) -> CaseEvent:
+    """A reply Baton sent (feedback.replies) reached the platform: its timeline entry, and the
+    clocks it meets. No member check: the author was checked when they wrote it, and the case may
+    have moved since (a handoff); a closed case only records it."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case = lock_case(case_id)
+        event = events.reply(case=case, text=text, actor=author, now=now, delivery=delivery)
+        return _record_reply(case=case, event=event, actor=author, now=now)
+
+
+def _record_reply(*, case: Case, event: CaseEvent, actor, now: datetime) -> CaseEvent:
+    """On a locked case: the reply's event, then the clocks it meets and new -> open."""
+    events.add(event)
+    if case.status == CaseStatus.CLOSED:
+        return event
+    if case.first_replied_at is None:
+        case.first_replied_at = now
+        case.save(update_fields=["first_replied_at", "updated_at"])
+        sla.stop_clocks(case=case, metrics=[ClockMetric.FIRST_REPLY], now=now)
+    sla.stop_clocks(case=case, metrics=[ClockMetric.NEXT_REPLY], now=now)
+    if case.status == CaseStatus.NEW:
+        move_status(case=case, to=CaseStatus.OPEN, now=now, actor=actor, reason="First reply sent.")
     return event
 
 

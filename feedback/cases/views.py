@@ -2,16 +2,17 @@
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_POST
 
-from config.errors import BatonError
+from config.errors import BatonError, NotAllowed
 from config.query import int_param
-from feedback.cases import journey, journey_selectors, problems, selectors
+from feedback.cases import actions, journey, journey_selectors, problems, selectors
 from feedback.cases import services as case_services
 from feedback.cases.case_page import case_page
-from feedback.cases.forms import HandoffForm, NoteForm, ReplyForm
+from feedback.cases.forms import AssignForm, HandoffForm, NoteForm, PendingForm, PriorityForm, ResumeForm, TakeForm
 from feedback.cases.journey_forms import FeedbackUpForm, OutcomeResolveForm, ProblemLinkForm, StageForm
 from teams.selectors import departments_for, is_board
 
@@ -42,8 +43,14 @@ def case_detail(request, case_id):
     return case_page(request, case)
 
 
+# The reply has its own view (feedback.replies.views.compose, same URL): it goes out through a connector.
 ACTIONS = {
-    "reply": (ReplyForm, lambda case, user, data: case_services.record_reply(case=case, by=user, text=data["text"])),
+    "take": (TakeForm, lambda case, user, data: actions.take_case(case=case, user=user)),
+    "assign": (AssignForm, lambda case, user, data: actions.assign_case(case=case, assignee=data["assignee"], by=user)),
+    "priority": (PriorityForm,
+                 lambda case, user, data: actions.set_priority(case=case, priority=data["priority"], by=user)),
+    "pending": (PendingForm, lambda case, user, data: actions.set_pending(case=case, by=user, note=data["note"])),
+    "resume": (ResumeForm, lambda case, user, data: actions.resume_case(case=case, by=user)),
     "note": (NoteForm, lambda case, user, data: case_services.add_note(case=case, by=user, text=data["text"])),
     "handoff": (
         HandoffForm,
@@ -74,7 +81,9 @@ ACTIONS = {
         ),
     ),
 }
-DONE = {"reply": "Reply recorded.", "note": "Note added.", "resolve": "Case resolved.",
+DONE = {"take": "The case is yours.", "assign": "Assignee changed.", "priority": "Priority changed.",
+        "pending": "Pending: the customer's SLA clocks are paused until they write or you resume.",
+        "resume": "Resumed: the SLA clocks run again.", "note": "Note added.", "resolve": "Case resolved.",
         "handoff": "Case handed off: it waits for the receiving department to accept it.",
         "feedback": "Feedback sent.", "problem": "Case linked to the problem.", "stage": "Customer stage changed."}
 
@@ -91,6 +100,8 @@ def case_action(request, case_id, action):
         try:
             run(case, request.user, form.cleaned_data)
         except BatonError as exc:
+            if isinstance(exc, NotAllowed):
+                raise PermissionDenied(exc.message) from exc
             for field, errors in exc.fields.items():
                 for error in errors:
                     form.add_error(field if field in form.fields else None, error)

@@ -66,16 +66,7 @@ def ingest_mentions(*, items: Sequence[Any], enqueue: bool = True) -> BatchOutco
     """
     validated = validation.validate_mentions(items)
     valid = [data for data, errors in validated if errors is None]
-    stored: list[tuple[int, bool] | FieldErrors] = []
-    if valid:
-        try:
-            with transaction.atomic():
-                stored = list(store_mentions(valid, enqueue=enqueue, savepoint=False))
-        except (DataError, IntegrityError):
-            logger.warning(
-                "A batch of %d mentions was refused; storing them one by one", len(valid), exc_info=True
-            )
-            stored = [_store_one(data, enqueue=enqueue) for data in valid]
+    stored = store_valid(valid, enqueue=enqueue)
     stored_iter = iter(stored)
     outcome = BatchOutcome()
     results = outcome.results
@@ -90,6 +81,20 @@ def ingest_mentions(*, items: Sequence[Any], enqueue: bool = True) -> BatchOutco
         else:
             results.append(ItemOutcome(index=index, outcome=ERROR, fields=errors))
     return outcome
+
+
+def store_valid(valid: list[dict], *, enqueue: bool = True) -> list[tuple[int, bool] | FieldErrors]:
+    """Store validated mentions with one `store_mentions` call (in a savepoint): (id, created) for each, in
+    order. If the database refuses the batch (a value validation cannot see), they are stored one by one, each
+    in a savepoint, and a refused one gets field messages instead. The webhooks use it too."""
+    if not valid:
+        return []
+    try:
+        with transaction.atomic():
+            return list(store_mentions(valid, enqueue=enqueue, savepoint=False))
+    except (DataError, IntegrityError):
+        logger.warning("A batch of %d mentions was refused; storing them one by one", len(valid), exc_info=True)
+        return [_store_one(data, enqueue=enqueue) for data in valid]
 
 
 def _store_one(data: dict, *, enqueue: bool) -> tuple[int, bool] | FieldErrors:

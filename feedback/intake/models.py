@@ -192,11 +192,14 @@ class InboundPayload(models.Model):
         UNKNOWN_SHAPE = "unknown_shape", "Unknown shape"
         PARSE_ERROR = "parse_error", "Error while parsing"
         REPLY_PARENT_PENDING = "reply_parent_pending", "Reply to a mention never processed"
+        ITEMS_REJECTED = "items_rejected", "Some items rejected (the rest applied)"
+        RATE_LIMITED = "rate_limited", "Rate limited (counted only)"
 
-    # Reasons that mean the signature was never checked successfully.
+    # Reasons that mean the signature was never checked successfully: such a delivery is refused and only the
+    # first BATON_WEBHOOK_REJECTED_KEEP_BYTES of its body are kept.
     UNVERIFIED_REASONS = (
         Reason.MISSING_SIGNATURE, Reason.BAD_SIGNATURE, Reason.UNKNOWN_ACCOUNT,
-        Reason.ACCOUNT_MISCONFIGURED, Reason.TOO_LARGE,
+        Reason.ACCOUNT_MISCONFIGURED, Reason.TOO_LARGE, Reason.RATE_LIMITED,
     )
 
     channel = models.CharField(max_length=10, choices=Channel.choices)
@@ -226,3 +229,29 @@ class InboundPayload(models.Model):
 
     def __str__(self):
         return f"{self.get_channel_display()} payload #{self.pk}"
+
+
+class RejectedDeliveryCount(models.Model):
+    """Refused webhook deliveries, counted per day, channel, account and reason (the ones answered 429 too,
+    which are not kept at all). `feedback.intake.webhooks.services.count_rejection` adds to it with one upsert."""
+
+    day = models.DateField()
+    channel = models.CharField(max_length=10, choices=InboundPayload.Channel.choices)
+    account_ref = models.CharField(
+        max_length=100, blank=True,
+        help_text="The account's slug; empty for unknown accounts and for deliveries limited by client address.",
+    )
+    reason = models.CharField(max_length=30, choices=InboundPayload.Reason.choices)
+    count = models.PositiveIntegerField(default=0)
+    bytes = models.PositiveBigIntegerField(default=0, help_text="Body bytes announced or read, summed.")
+    last_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = "rejected webhook delivery count"
+        constraints = [
+            models.UniqueConstraint(fields=["day", "channel", "account_ref", "reason"],
+                                    name="rejected_delivery_count_unique"),
+        ]
+
+    def __str__(self):
+        return f"{self.day} {self.channel} {self.account_ref or '-'} {self.reason}: {self.count}"

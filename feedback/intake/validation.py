@@ -37,6 +37,7 @@ MAX_LENGTH = {"external_id": 200, "text": 10_000, "author_handle": 200, "author_
 FOLLOWERS_MIN = 0
 FOLLOWERS_MAX = 2_147_483_647  # Mention.author_followers is a PostgreSQL integer
 RAW_MAX_CHARS = 100_000  # `raw` as JSON text; a long X post and its author are well under it
+RAW_MAX_DEPTH = 64  # nesting of `raw`; an X Tweet object is about six levels deep
 # Every field, in order; `REQUIRED` must be present. The others default as below when absent.
 FIELDS = ("source", "external_id", "text", "posted_at", "author_handle", "author_name", "author_followers", "url",
           "raw")
@@ -73,6 +74,8 @@ MAKE_AWARE_MESSAGE = 'Invalid datetime for the timezone "{timezone}".'
 OVERFLOW_MESSAGE = "Datetime value out of range."
 JSON_MESSAGE = "Value must be valid JSON."
 JSON_TOO_LONG_MESSAGE = "Ensure this JSON has no more than {max_chars} characters."
+JSON_TOO_DEEP_MESSAGE = "Ensure this JSON is nested no more than {max_depth} levels deep."
+JSON_NUL_MESSAGE = "Null characters are not allowed (PostgreSQL cannot store U+0000 in JSON)."
 
 
 class Invalid(Exception):
@@ -164,10 +167,10 @@ def _surrogate(text: str) -> str | None:
     return None
 
 
-def _text_check(name: str, *, url: bool = False) -> Callable[[Any], str]:
+def _text_check(name: str, *, url: bool = False, blank: bool | None = None) -> Callable[[Any], str]:
     longest = MAX_LENGTH[name]
     too_long = TOO_LONG_MESSAGE.format(max_length=longest)
-    allow_blank = name in BLANK_ALLOWED
+    allow_blank = name in BLANK_ALLOWED if blank is None else blank
 
     def check(value: Any) -> str:
         if type(value) is str:
@@ -245,6 +248,26 @@ def _followers_check(value: Any) -> int:
 _encode_json = json.JSONEncoder(ensure_ascii=False, allow_nan=False).encode
 
 
+def _json_strings_and_depth(value: Any) -> tuple[list[str], int]:
+    """Every string (keys included) in a JSON value, and its nesting depth, walked without recursion."""
+    strings: list[str] = []
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if isinstance(node, dict):
+            deepest = max(deepest, depth)
+            for key, child in node.items():
+                strings.append(str(key))
+                stack.append((child, depth + 1))
+        elif isinstance(node, list | tuple):
+            deepest = max(deepest, depth)
+            stack.extend((child, depth + 1) for child in node)
+        elif isinstance(node, str):
+            strings.append(node)
+    return strings, deepest
+
+
 def _raw_check(value: Any) -> Any:
     if type(value) is dict and not value:
         return value
@@ -254,6 +277,24 @@ def _raw_check(value: Any) -> Any:
         raise Invalid(JSON_MESSAGE) from None
     if len(text) > RAW_MAX_CHARS:
         raise Invalid(JSON_TOO_LONG_MESSAGE.format(max_chars=RAW_MAX_CHARS))
+    # Cheap tests on the JSON text first; the walk only when one of them may be true. The JSON text escapes
+    # U+0000 as \u0000 and keeps a lone surrogate as it is (ensure_ascii=False); every level opens a { or [.
+    maybe_nul = "\\u0000" in text
+    maybe_surrogate = not text.isascii() and _surrogate(text) is not None
+    maybe_deep = text.count("{") + text.count("[") > RAW_MAX_DEPTH
+    if maybe_nul or maybe_surrogate or maybe_deep:
+        strings, depth = _json_strings_and_depth(value)
+        problems = []
+        if depth > RAW_MAX_DEPTH:
+            problems.append(JSON_TOO_DEEP_MESSAGE.format(max_depth=RAW_MAX_DEPTH))
+        if maybe_nul and any("\x00" in string for string in strings):
+            problems.append(JSON_NUL_MESSAGE)
+        if maybe_surrogate:
+            surrogate = next(filter(None, (_surrogate(string) for string in strings)), None)
+            if surrogate:
+                problems.append(surrogate)
+        if problems:
+            raise Invalid(*problems)
     return value
 
 
@@ -271,6 +312,23 @@ _CHECKS: dict[str, Any] = {
 }
 _MISSING = object()
 _PLAN = tuple((name, _CHECKS[name], name in REQUIRED, DEFAULTS.get(name), name in NULLABLE) for name in FIELDS)
+# The webhooks take a post whose text or author the platform leaves out (an Instagram `mentions` event carries
+# neither): every other rule and limit is the same.
+WEBHOOK_BLANK_ALLOWED = frozenset({"text", "author_handle"})
+_WEBHOOK_PLAN = tuple(
+    (name, _text_check(name, blank=True) if name in WEBHOOK_BLANK_ALLOWED else check, *rest)
+    for name, check, *rest in _PLAN
+)
+
+
+def check_text(name: str, value: Any) -> str:
+    """One text field's rules (`external_id`, `text`, `author_handle`, `author_name`, `url`): the cleaned
+    value, or `Invalid`. For values that arrive outside a mention item: a webhook's edit, removal, reply or
+    thread parent."""
+    check = _CHECKS[name]
+    if value is None:
+        raise Invalid(NULL_MESSAGE)
+    return check(value)
 
 
 # --- Validating --------------------------------------------------------------------------------------
@@ -281,13 +339,13 @@ def not_an_object(item: Any) -> FieldErrors:
     return {"non_field_errors": [f"Expected a JSON object (one mention), got {kind}."]}
 
 
-def _validate(item: Any, zone: tzinfo) -> tuple[dict | None, FieldErrors | None]:
+def _validate(item: Any, zone: tzinfo, plan: tuple = _PLAN) -> tuple[dict | None, FieldErrors | None]:
     if not isinstance(item, Mapping):
         return None, not_an_object(item)
     get = item.get
     data: dict[str, Any] = {}
     errors: FieldErrors = {}
-    for name, check, required, default, nullable in _PLAN:
+    for name, check, required, default, nullable in plan:
         value = get(name, _MISSING)
         if value is _MISSING:
             if required:
@@ -313,6 +371,12 @@ def _validate(item: Any, zone: tzinfo) -> tuple[dict | None, FieldErrors | None]
 def validate_mention(item: Any) -> tuple[dict | None, FieldErrors | None]:
     """(the cleaned mention, None), or (None, {field: [message, ...]}). No database access."""
     return _validate(item, timezone.get_current_timezone())
+
+
+def validate_webhook_mention(item: Any) -> tuple[dict | None, FieldErrors | None]:
+    """`validate_mention` for a post a platform's webhook delivered: the same rules and limits, but the text
+    and the author's handle may be blank (`WEBHOOK_BLANK_ALLOWED`)."""
+    return _validate(item, timezone.get_current_timezone(), _WEBHOOK_PLAN)
 
 
 def validate_mentions(items: Sequence[Any]) -> list[tuple[dict | None, FieldErrors | None]]:

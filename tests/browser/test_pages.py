@@ -61,7 +61,7 @@ def inbox_row(page, case):
 
 
 def test_service_agent_replies_and_hands_off_to_sales_who_sees_the_note(browser, page, live_server, cases, shots,
-                                                                         js_errors):
+                                                                         js_errors, task_queue):
     service_case, sales_case = cases
     member("dana.service", "service")
     member("sam.sales", "sales")
@@ -84,9 +84,13 @@ def test_service_agent_replies_and_hands_off_to_sales_who_sees_the_note(browser,
     expect(page.locator(".mention").first).to_contain_text("delayed for the third time")
 
     reply = "Hi Rita, this is Dana from customer service: I'm sorry, I'm checking your booking now."
-    page.get_by_label("Public reply").fill(reply)
-    page.get_by_role("button", name="Record reply").click()
-    expect(page.locator(".messages")).to_contain_text("Reply recorded")
+    page.get_by_label("Reply", exact=True).fill(reply)
+    for box in page.locator("#reply .checklist input[type=checkbox]").all():
+        box.check()
+    page.get_by_role("button", name="Send reply").click()
+    expect(page.locator(".messages")).to_contain_text("Reply queued")
+    assert [name for name, _ in task_queue.run()] == ["feedback.tasks.send_reply"]  # the worker's part
+    page.reload()
     expect(page.locator(".timeline li.event-reply")).to_contain_text(reply)
     first_reply = page.locator(".sla .clock", has_text="First reply")
     expect(first_reply).to_have_class(re.compile(r"\bmet\b"))
@@ -140,7 +144,7 @@ def test_service_hands_off_to_sales_who_accepts_from_the_incoming_list(browser, 
     expect(page.locator("#sent-rows")).to_contain_text(note)
     page.goto(f"/cases/{service_case.pk}/")
     expect(page.locator("#sent-handoff")).to_contain_text("awaiting acceptance")
-    expect(page.get_by_role("button", name="Record reply")).to_have_count(0)
+    expect(page.get_by_role("button", name="Send reply")).to_have_count(0)
 
     sales_context = browser.new_context(base_url=live_server.url, viewport={"width": 1280, "height": 900})
     sales_context.set_default_timeout(5_000)
@@ -156,7 +160,7 @@ def test_service_hands_off_to_sales_who_accepts_from_the_incoming_list(browser, 
         expect(sales_page).to_have_url(re.compile(rf"/cases/{service_case.pk}/$"))
         expect(sales_page.locator(".messages")).to_contain_text("accepted")
         expect(sales_page.locator(".timeline li").first).to_have_class(re.compile(r"\bevent-accepted\b"))
-        expect(sales_page.get_by_role("button", name="Record reply")).to_be_visible()
+        expect(sales_page.get_by_role("button", name="Send reply")).to_be_visible()
         sales_page.get_by_role("link", name="Inbox", exact=True).click()
         expect(inbox_row(sales_page, service_case)).to_have_count(1)
         expect(sales_page.locator("#incoming-count")).to_contain_text("Incoming handoffs: 0")

@@ -72,6 +72,17 @@ EXPECTED = {
     "promise-toggle": (302, 405),
     "promise-delete": (302, 405),
     "label-correct": (302, 405),
+    "reply-compose": (302, 405),
+    "reply-draft": (302, 204),  # no canned response or draft asked for: nothing to swap in
+    "case-presence": (302, 405),
+    "reply-approvals": (302, 200),
+    "reply-approve": (302, 405),
+    "reply-reject": (302, 405),
+    "reply-resend": (302, 405),
+    "canned-list": (302, 403),  # an agent; leads and heads manage them
+    "canned-create": (302, 403),
+    "canned-edit": (302, 403),
+    "canned-delete": (302, 405),
     "login": (200, 200),
     "logout": (405, 405),
     "api-mentions": (401, 403),  # a member's session may not add mentions; an anonymous call has no token
@@ -159,7 +170,7 @@ def world(transactional_db):
         "case_id": case.pk, "action": "reply", "handoff_id": handoff.pk, "feedback_id": note.pk,
         "problem_id": problem.pk, "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
         "rule_id": RoutingRule.objects.filter(department=department("service")).first().pk, "account": account.slug,
-        "chart_id": "gap", "suggestion_id": 1,
+        "reply_id": 1, "canned_id": 1, "chart_id": "gap", "suggestion_id": 1,
     }
     return {"member": member, "superuser": superuser, "args": args, "case": case}
 

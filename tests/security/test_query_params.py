@@ -58,7 +58,8 @@ def everyone(db):
     promise = Promise.objects.create(name="On time", slug="on-time")
     args = {"case_id": case.pk, "action": "reply", "handoff_id": 1, "feedback_id": 1, "problem_id": problem.pk,
             "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
-            "rule_id": RoutingRule.objects.first().pk, "account": "airline", "chart_id": "gap", "suggestion_id": 1}
+            "rule_id": RoutingRule.objects.first().pk, "account": "airline", "reply_id": 1, "canned_id": 1,
+            "chart_id": "gap", "suggestion_id": 1}
     client = Client(raise_request_exception=False)
     client.force_login(user)
     return client, args

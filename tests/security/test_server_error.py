@@ -45,3 +45,33 @@ def test_page_errors_are_the_html_page(client):
 
 def test_the_project_urls_use_the_handler():
     assert project_urls.handler500 == "config.views.server_error"
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/api/v1/no-such-thing/", "/hooks/no-such-platform/a/", "/api/v1/mentions/extra"])
+def test_an_unknown_api_or_webhook_url_is_a_json_404(url):
+    response = Client().get(url)
+    assert response.status_code == 404
+    assert response.headers["Content-Type"] == "application/json"
+    body = response.json()
+    assert set(body) == {"code", "message", "fields"} and body["code"] == "not_found"
+    assert body["message"].startswith("No API operation" if url.startswith("/api/") else "No webhook")
+
+
+@pytest.mark.django_db
+def test_an_unknown_page_is_the_html_404():
+    response = Client().get("/no-such-page/")
+    assert response.status_code == 404 and response.headers["Content-Type"].startswith("text/html")
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("method", ["put", "patch", "delete"])
+def test_a_webhook_answers_other_methods_405_in_the_error_shape(method):
+    response = getattr(Client(), method)("/hooks/x/anyone/")
+    assert response.status_code == 405 and response["Allow"] == "GET, POST"
+    assert response.json()["code"] == "method_not_allowed"
+
+
+def test_the_project_urls_use_the_json_aware_handlers():
+    assert (project_urls.handler400, project_urls.handler403, project_urls.handler404) == (
+        "config.views.bad_request", "config.views.permission_denied", "config.views.page_not_found")

@@ -54,6 +54,35 @@ class Ignored:
     """Acknowledged and kept in the stored payload, but nothing for Baton to do (likes, follows...)."""
 
     kind: str
+    count: int = 1
+
+
+@dataclass
+class Rejected:
+    """One item of a delivery that cannot be taken (a value the parser cannot read, or one that breaks the field
+    rules of `feedback.intake.validation`): the rest of the delivery is applied, the payload is kept for replay."""
+
+    kind: str  # what the item is: the platform's list or field (tweet_create_events, feed, ...)
+    external_id: str
+    fields: dict  # {field: [message, ...]}
+
+
+# What reading one item of a delivery may raise; the parsers turn it into `Rejected` for that item only.
+ITEM_ERRORS = (UnknownShape, ValueError, TypeError, OverflowError, KeyError, AttributeError, IndexError)
+
+
+def rejected_item(kind: str, entry, exc: Exception) -> Rejected:
+    item_id = ""
+    if isinstance(entry, dict):
+        places = [entry, entry.get("value"), entry.get("status")]
+        for place in (place for place in places if isinstance(place, dict)):
+            value = next((place[key] for key in ("id_str", "id", "comment_id", "post_id", "media_id")
+                          if isinstance(place.get(key), str | int) and not isinstance(place.get(key), bool)), None)
+            if value is not None:
+                item_id = str(value)
+                break
+    message = str(exc) if isinstance(exc, UnknownShape) else f"{type(exc).__name__}: {exc}"
+    return Rejected(kind=kind, external_id=item_id[:200], fields={"non_field_errors": [message[:500]]})
 
 
 def require(condition: bool, message: str) -> None:
@@ -66,4 +95,7 @@ def from_epoch(value) -> datetime:
     number = float(value)
     if number > 1e11:  # milliseconds
         number /= 1000
-    return datetime.fromtimestamp(number, tz=UTC)
+    try:
+        return datetime.fromtimestamp(number, tz=UTC)
+    except (OverflowError, OSError, ValueError):  # NaN, inf, or years past 9999
+        raise ValueError(f"{value!r} is not a time in seconds or milliseconds since 1970.") from None

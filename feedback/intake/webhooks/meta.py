@@ -13,7 +13,18 @@ from datetime import datetime
 
 from feedback.choices import Source
 
-from .events import BrandReply, EditMention, Ignored, NewMention, RemoveMention, UnknownShape, from_epoch, require
+from .events import (
+    ITEM_ERRORS,
+    BrandReply,
+    EditMention,
+    Ignored,
+    NewMention,
+    RemoveMention,
+    UnknownShape,
+    from_epoch,
+    rejected_item,
+    require,
+)
 
 OBJECT_SOURCES = {"page": Source.FACEBOOK, "instagram": Source.INSTAGRAM}
 POST_ITEMS = {"post", "status", "photo", "video", "share", "link", "note", "album"}
@@ -29,12 +40,21 @@ def parse(data, *, brand_ids: set[str], brand_handles: set[str], received_at: da
     entries = data.get("entry")
     require(isinstance(entries, list), "entry is not a list.")
     events: list = []
-    for entry in entries:
-        require(isinstance(entry, dict), "An entry is not an object.")
-        if "changes" in entry:
-            changes = entry["changes"]
-            require(isinstance(changes, list), "entry.changes is not a list.")
-            for change in changes:
+    for entry in entries:  # one bad entry or change is rejected on its own; the others are taken
+        try:
+            require(isinstance(entry, dict), "An entry is not an object.")
+            if "changes" in entry:
+                require(isinstance(entry["changes"], list), "entry.changes is not a list.")
+            elif "messaging" in entry or "standby" in entry:
+                events.append(Ignored("messaging"))
+                continue
+            else:
+                raise UnknownShape("An entry with neither changes nor messaging.")
+        except ITEM_ERRORS as exc:
+            events.append(rejected_item("entry", entry, exc))
+            continue
+        for change in entry["changes"]:
+            try:
                 require(
                     isinstance(change, dict) and isinstance(change.get("field"), str)
                     and isinstance(change.get("value"), dict),
@@ -42,10 +62,9 @@ def parse(data, *, brand_ids: set[str], brand_handles: set[str], received_at: da
                 )
                 events.append(_change(change["field"], change["value"], source=source, entry=entry,
                                       brand_ids=brand_ids, brand_handles=brand_handles, received_at=received_at))
-        elif "messaging" in entry or "standby" in entry:
-            events.append(Ignored("messaging"))
-        else:
-            raise UnknownShape("An entry with neither changes nor messaging.")
+            except ITEM_ERRORS as exc:
+                kind = change.get("field") if isinstance(change, dict) and isinstance(change.get("field"), str) else ""
+                events.append(rejected_item(kind[:50] or "change", change, exc))
     return events
 
 
@@ -76,7 +95,7 @@ def _change(field: str, value: dict, *, source: str, entry: dict, brand_ids: set
         elif item_kind in POST_ITEMS:
             external_id, parent = value.get("post_id"), ""
         else:
-            return Ignored(f"feed:{item_kind or 'unknown'}")
+            return Ignored(f"feed:{str(item_kind)[:50] or 'unknown'}")
     elif field in ("comments", "live_comments"):
         external_id = value.get("id") or value.get("comment_id")
         media = value.get("media") if isinstance(value.get("media"), dict) else {}
@@ -85,14 +104,14 @@ def _change(field: str, value: dict, *, source: str, entry: dict, brand_ids: set
         external_id = value.get("comment_id") or value.get("post_id") or value.get("media_id")
         parent = (value.get("media_id") or value.get("post_id")) if value.get("comment_id") else ""
     else:
-        return Ignored(f"field:{field}")
+        return Ignored(f"field:{field[:50]}")
     require(bool(external_id), f"A {field} change without the id of the comment or post.")
     external_id, parent = str(external_id), str(parent or "")
 
     if verb in REMOVE_VERBS:
         return RemoveMention(source=source, external_id=external_id, removed_at=_time(value.get("created_time")))
     if verb not in ADD_VERBS | EDIT_VERBS:
-        return Ignored(f"{field}:{verb}")
+        return Ignored(f"{field[:50]}:{str(verb)[:50]}")
 
     author = value.get("from") if isinstance(value.get("from"), dict) else {}
     author_id = str(author.get("id") or value.get("sender_id") or "")

@@ -10,7 +10,17 @@ from datetime import datetime
 
 from feedback.choices import Source
 
-from .events import BrandReply, Ignored, NewMention, RemoveMention, UnknownShape, from_epoch, require
+from .events import (
+    ITEM_ERRORS,
+    BrandReply,
+    Ignored,
+    NewMention,
+    RemoveMention,
+    UnknownShape,
+    from_epoch,
+    rejected_item,
+    require,
+)
 
 CREATED_AT_FORMAT = "%a %b %d %H:%M:%S %z %Y"  # "Wed Oct 10 20:19:24 +0000 2018"
 
@@ -27,13 +37,20 @@ def parse(data, *, brand_ids: set[str], brand_handles: set[str]) -> list:
         if kind == "tweet_create_events":
             require(isinstance(entries, list), "tweet_create_events is not a list.")
             for tweet in entries:
-                events.append(_tweet(tweet, for_user_id=for_user_id, brand_ids=brand_ids, brand_handles=brand_handles))
+                try:
+                    events.append(_tweet(tweet, for_user_id=for_user_id, brand_ids=brand_ids,
+                                         brand_handles=brand_handles))
+                except ITEM_ERRORS as exc:  # this tweet only: the others are taken
+                    events.append(rejected_item(kind, tweet, exc))
         elif kind == "tweet_delete_events":
             require(isinstance(entries, list), "tweet_delete_events is not a list.")
-            events.extend(_delete(entry) for entry in entries)
+            for entry in entries:
+                try:
+                    events.append(_delete(entry))
+                except ITEM_ERRORS as exc:
+                    events.append(rejected_item(kind, entry, exc))
         else:
-            count = len(entries) if isinstance(entries, list) else 1
-            events.extend(Ignored(kind) for _ in range(count))
+            events.append(Ignored(kind[:60], count=len(entries) if isinstance(entries, list) else 1))
     return events
 
 
@@ -87,7 +104,8 @@ def _tweet(tweet, *, for_user_id: str, brand_ids: set[str], brand_handles: set[s
         "posted_at": posted_at,
         "author_handle": screen_name,
         "author_name": str(user.get("name") or ""),
-        "author_followers": followers if isinstance(followers, int) and followers >= 0 else None,
+        # A count that is no number is unknown; one out of range breaks the field rules (the item is rejected).
+        "author_followers": followers if isinstance(followers, int) and not isinstance(followers, bool) else None,
         "url": url,
         "raw": {
             "platform_event": "tweet_create_events",

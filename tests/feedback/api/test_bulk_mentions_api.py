@@ -1,5 +1,6 @@
 """POST /api/v1/mentions/ with a JSON list: one outcome per item, good items stored whatever the bad ones."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -190,8 +191,30 @@ def test_the_schema_documents_a_mention_or_a_list(api_client):
     components = schema["components"]["schemas"]
     assert components["MentionInOrList"]["oneOf"] == [
         {"$ref": "#/components/schemas/MentionIn"},
-        {"type": "array", "items": {"$ref": "#/components/schemas/MentionIn"}},
+        {"type": "array", "items": {"anyOf": [{"$ref": "#/components/schemas/MentionIn"}, {"description": (
+            "Any other value: answered in `results` with outcome `error` and field messages; the other items are "
+            "stored.")}]}, "minItems": 1, "maxItems": 1000},
     ]
+    assert list(operation["requestBody"]["content"]) == ["application/json"]  # JSON only
+    assert operation["requestBody"]["required"] is True
     assert {"$ref": "#/components/schemas/MentionBatchResult"} in components["MentionOrBatchResult"]["oneOf"]
     assert set(components["MentionBatchResult"]["properties"]) == {"results", "created", "duplicates", "errors"}
-    assert set(operation["responses"]) == {"200", "201", "400"}
+    outcome = components["MentionOutcome"]
+    assert components[outcome["properties"]["outcome"]["$ref"].split("/")[-1]]["enum"] == [
+        "created", "duplicate", "error"]
+    assert set(operation["responses"]) == {"200", "201", "400", "401", "403", "411", "413", "415"}
+
+    mention_in = components["MentionIn"]["properties"]
+    for name in ("external_id", "text", "author_handle"):
+        assert mention_in[name]["minLength"] == 1  # required strings may not be blank, nor only white space
+        assert re.fullmatch(mention_in[name]["pattern"], "a b") and not re.fullmatch(mention_in[name]["pattern"], " ")
+    for name in ("external_id", "text", "author_handle", "author_name", "url"):
+        assert not re.fullmatch(mention_in[name]["pattern"], "nul \u0000")  # as the rules refuse it
+    assert mention_in["text"]["maxLength"] == 10_000 and mention_in["url"]["format"] == "uri"
+    assert mention_in["author_followers"] == {"type": "integer", "maximum": 2147483647, "minimum": 0,
+                                              "nullable": True}
+    # What an unprocessed mention answers ("" for the labels and the url) is in the schema.
+    mention_out = components["MentionOut"]["properties"]
+    for name in ("intent", "sentiment_label"):
+        assert {"$ref": "#/components/schemas/BlankEnum"} in mention_out[name]["oneOf"]
+    assert {"type": "string", "maxLength": 0} in mention_out["url"]["anyOf"]

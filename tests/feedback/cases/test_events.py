@@ -58,6 +58,10 @@ def test_each_kind_has_a_constructor_and_its_stored_shape_is_the_one_older_rows_
         events.stage_changed(case=case, from_="lead", to="customer", reason="Bought.", actor=agent, now=NOW),
         events.problem_linked(case=case, problem=problem, previous=None, actor=agent, now=NOW),
         events.problem_fixed(case=case, problem=problem, note="Belt fixed.", resolved=True, actor=agent, now=NOW),
+        events.assigned(case=case, assignee=agent, previous=None, actor=agent, now=NOW),
+        events.priority_changed(case=case, from_="normal", to="high", actor=agent, now=NOW),
+        events.reply_approval(case=case, reply_id=3, decision="rejected", reason="Not yet.", actor=agent, now=NOW),
+        events.send_failed(case=case, reply_id=3, error="X answered 503: Service Unavailable", attempts=5, now=NOW),
     ]
     assert [event.kind for event in built] == list(EventKind.values)  # one constructor per kind
     assert all(event.pk is None for event in built)  # unsaved: a batch bulk_creates them
@@ -81,6 +85,10 @@ def test_each_kind_has_a_constructor_and_its_stored_shape_is_the_one_older_rows_
         "problem": {"problem_id": problem.pk, "title": "Bag belt down", "owner": "service", "owner_name": service,
                     "previous": None},
         "problem_fix": {"problem_id": problem.pk, "title": "Bag belt down", "note": "Belt fixed.", "resolved": True},
+        "assigned": {"assignee_id": agent.pk, "assignee_name": "dana", "previous_id": None, "previous_name": ""},
+        "priority": {"from": "normal", "to": "high"},
+        "approval": {"reply_id": 3, "decision": "rejected", "reason": "Not yet.", "edited": False},
+        "send_failed": {"reply_id": 3, "error": "X answered 503: Service Unavailable", "attempts": 5},
     }
     pages = {event.kind: _render(event) for event in CaseEvent.objects.filter(case=case).select_related("actor")}
     assert f"<strong>Case created</strong> in {service}, priority high" in pages["created"]
@@ -95,6 +103,10 @@ def test_each_kind_has_a_constructor_and_its_stored_shape_is_the_one_older_rows_
     assert f'<a href="/problems/{problem.pk}/">#{problem.pk} Bag belt down</a> (owned by {service}) by dana' in pages[
         "problem"]
     assert "(this case stays open" not in pages["problem_fix"]
+    assert "<strong>Taken</strong>" in pages["assigned"]
+    assert "<strong>Priority</strong> normal → high by dana" in pages["priority"]
+    assert '<strong>Reply rejected</strong> by dana' in pages["approval"]
+    assert "<strong>Reply not sent</strong> after 5 attempt(s)" in pages["send_failed"]
     assert "<strong>Internal note</strong> by dana <span class=\"muted small\">(not shown to the customer)" in pages[
         "note"]
 

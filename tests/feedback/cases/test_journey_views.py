@@ -302,6 +302,7 @@ class TestProblems:
         link_case(case=case, by=None, problem=problem)
         url = reverse("problem-resolve", args=[problem.pk])
         assert sales.post(url, {"note": "Fixed", "resolve_cases": "on"}).status_code == 403
+        assert sales.post(url, {}).status_code == 403  # refused before its form is read, not a 400
         assert service.post(url, {"note": ""}).status_code == 400
         response = service.post(url, {"note": "Belt replaced", "resolve_cases": "on"})
         assert response["Location"] == reverse("problem-detail", args=[problem.pk])

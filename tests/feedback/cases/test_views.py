@@ -159,21 +159,29 @@ class TestCasePage:
 
 
 class TestCaseActions:
-    def test_reply(self, service_client, service_case, service_agent):
-        response = service_client.post(_action(service_case, "reply"), {"text": "So sorry, Dana: tracing it now."})
+    def test_reply(self, service_client, service_case, service_agent, task_queue, django_capture_on_commit_callbacks):
+        """The reply goes out through the replies room (feedback.replies): queued, sent by the task (the
+        outbox connector: no account connected), then on the timeline with the clock stopped."""
+        with django_capture_on_commit_callbacks(execute=True):
+            response = service_client.post(_action(service_case, "reply"), {
+                "text": "So sorry, Dana: tracing it now.", "kind": "public",
+                "considerations": ["transparency", "sourcing", "timeliness", "tone", "influence"]})
         assert response.status_code == 302
         assert response["Location"] == reverse("case-detail", args=[service_case.pk])
+        assert "Reply queued" in service_client.get(response["Location"]).content.decode()
+        task_queue.run()
         service_case.refresh_from_db()
         assert service_case.status == CaseStatus.OPEN
         reply = CaseEvent.objects.get(case=service_case, kind=EventKind.REPLY)
-        assert (reply.actor, reply.data["text"]) == (service_agent, "So sorry, Dana: tracing it now.")
+        assert (reply.actor, reply.data["text"], reply.data["connector"]) == (
+            service_agent, "So sorry, Dana: tracing it now.", "outbox")
         assert service_case.created_at < reply.created_at <= timezone.now()
         assert service_case.first_replied_at == reply.created_at
         assert SlaClock.objects.get(case=service_case, metric=ClockMetric.FIRST_REPLY).stopped_at == reply.created_at
         assert SlaClock.objects.get(case=service_case, metric=ClockMetric.RESOLUTION).stopped_at is None
         page = service_client.get(response["Location"]).content.decode()
-        assert "Reply recorded." in page
         assert "So sorry, Dana: tracing it now." in page
+        assert "in the outbox (no connected account)" in page
 
     def test_empty_reply_is_400_with_the_form_error(self, service_client, service_case):
         response = service_client.post(_action(service_case, "reply"), {"text": ""})
@@ -255,7 +263,9 @@ class TestCaseActions:
 
     def test_a_reply_to_a_closed_case_is_400_with_the_message(self, service_client, service_case):
         Case.objects.filter(pk=service_case.pk).update(status=CaseStatus.CLOSED)
-        response = service_client.post(_action(service_case, "reply"), {"text": "Hello again"})
+        response = service_client.post(_action(service_case, "reply"), {
+            "text": "Hello again", "kind": "public",
+            "considerations": ["transparency", "sourcing", "timeliness", "tone", "influence"]})
         assert response.status_code == 400
         assert "This case is closed; open a new case to write to the customer." in response.content.decode()
         assert not CaseEvent.objects.filter(case=service_case, kind=EventKind.REPLY).exists()

@@ -7,15 +7,10 @@ again, the recovery tasks that beat runs re-enqueue them and a real worker on Re
 """
 
 import json
-import os
-import socket
-import subprocess
-import sys
 import urllib.error
 import urllib.request
 from contextlib import contextmanager
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from celery.contrib.testing.worker import start_worker
@@ -30,59 +25,11 @@ from feedback.intake.models import Account, InboundPayload, Mention
 from feedback.tasks import recover_inbound_payloads, recover_unprocessed_mentions
 from tests.concurrency import wait_for
 from tests.factories import UserFactory
+from tests.servers import web_process
 
 from .webhooks.conftest import X_SECRET, fixture_bytes, x_signature
 
-ROOT = Path(__file__).resolve().parents[3]
 DOWN_BROKER = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _answers(url: str) -> bool:
-    """The web process answers HTTP (with any status): its worker has loaded Baton."""
-    try:
-        urllib.request.urlopen(url, timeout=5).close()
-    except urllib.error.HTTPError:
-        return True
-    except OSError:
-        return False
-    return True
-
-
-@contextmanager
-def web_process(settings, log_path: Path, broker_url: str):
-    """gunicorn serving Baton on the test database with `broker_url`; yields its base URL."""
-    database = settings.DATABASES["default"]
-    port = _free_port()
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        "CELERY_BROKER_URL": broker_url,
-        "DJANGO_SECURE_SSL_REDIRECT": "false",  # plain HTTP on the loopback, no TLS proxy in front
-    }
-    with open(log_path, "w") as log:
-        web = subprocess.Popen(
-            [sys.executable, "-m", "gunicorn", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--workers", "1",
-             "--timeout", "120"],  # a loaded machine may take long to import Baton: no restarts meanwhile
-            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
-        )
-    try:
-        base = f"http://127.0.0.1:{port}"
-        ready = wait_for(lambda: web.poll() is not None or _answers(f"{base}/hooks/x/skyjet-x/"), timeout=120)
-        assert ready and web.poll() is None, f"gunicorn did not start:\n{log_path.read_text()[-3000:]}"
-        yield base
-    finally:
-        web.terminate()
-        try:
-            web.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            web.kill()
-            web.wait()
 
 
 def _post(url: str, body: bytes, headers: dict) -> tuple[int, dict]:

@@ -284,8 +284,10 @@ def test_no_process_stores_only(tmp_path, django_capture_on_commit_callbacks):
     assert Mention.objects.filter(status=MentionStatus.RECEIVED).count() == 3
 
 
-def test_a_row_the_database_refuses_is_rejected_and_its_batch_stored(tmp_path):
-    # A NUL character passes validation in a column that is no mention field, but PostgreSQL refuses it in `raw`.
+def test_a_row_the_database_would_refuse_is_rejected_and_its_batch_stored(tmp_path):
+    # A NUL character in a column that is no mention field: PostgreSQL would refuse it in `raw`, so the field rules
+    # (feedback.intake.validation, as for the API and the webhooks) refuse that row with its reason, before the
+    # database sees the batch.
     path = _write_csv(tmp_path / "nul.csv", ["id", "author", "posted_at", "text", "note"], [
         ["1", "dana", "2020-01-01T00:00:00Z", "@brand one", ""],
         ["2", "lee", "2020-01-01T00:00:00Z", "@brand two", "bad\x00byte"],
@@ -295,7 +297,8 @@ def test_a_row_the_database_refuses_is_rejected_and_its_batch_stored(tmp_path):
 
     assert sorted(Mention.objects.values_list("external_id", flat=True)) == ["1", "3"]
     [reject] = _rejects(Path(f"{path}.rejects.csv"))
-    assert reject["id"] == "2" and reject["reason"].startswith("non_field_errors: The database refused this mention")
+    assert reject["id"] == "2"
+    assert reject["reason"] == "raw: Null characters are not allowed (PostgreSQL cannot store U+0000 in JSON)."
     assert "2 created, 0 duplicates, 1 errors" in out
 
 

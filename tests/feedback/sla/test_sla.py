@@ -206,9 +206,8 @@ class TestSweepTask:
         assert (_levels(overdue), _levels(warning), _levels(fresh)) == ([2], [1], [])
         assert sla_sweep.apply().get() == 0  # the beat firing again changes nothing
 
-    def test_a_full_batch_requeues_the_sweep_until_the_backlog_drains(self, settings):
+    def test_a_full_batch_requeues_the_sweep_until_the_backlog_drains(self, settings, task_queue):
         settings.BATON_SWEEP_BATCH = 1
-        settings.CELERY_TASK_ALWAYS_EAGER = True  # the re-queued sweep runs in-process, not through the broker
         now = timezone.now()
         clocks = [
             SlaClockFactory(
@@ -218,6 +217,9 @@ class TestSweepTask:
             for i in range(3)
         ]
         assert sla_sweep.run() == 1  # one breach fills the batch (no warning for a clock already due)
+        # The full batch re-queued the sweep through the broker; each re-queued sweep drains one more.
+        ran = task_queue.run()
+        assert [name for name, _ in ran] == ["feedback.tasks.sla_sweep"] * 3  # two breaches, then an empty batch
         for clock in clocks:
             assert Escalation.objects.filter(clock=clock, level=2).count() == 1
         assert Case.objects.filter(escalation_level=2).count() == 3

@@ -11,6 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
+from django.core.cache import cache
 
 from feedback.intake.models import Account
 
@@ -38,6 +39,15 @@ def x_signature(body: bytes, secret: str = X_SECRET) -> str:
 
 def meta_signature(body: bytes, secret: str = META_SECRET) -> str:
     return "sha256=" + hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
+
+
+@pytest.fixture(autouse=True)
+def _fresh_rate_limits():
+    """The webhooks' rate-limit counters live in the cache (this test run's Redis database): each test starts
+    with none, whatever the tests before it sent."""
+    cache.clear()
+    yield
+    cache.clear()
 
 
 @pytest.fixture
@@ -72,9 +82,10 @@ def deliver(client, task_queue, django_capture_on_commit_callbacks):
     """POST a body the way the platform does; the response commits, its parse task goes through the
     broker and runs, then the mention processing that the parse enqueued, as a worker runs them."""
 
-    def _deliver(url: str, body: bytes, *, headers: dict | None = None, content_type: str = "application/json"):
+    def _deliver(url: str, body: bytes, *, headers: dict | None = None, content_type: str = "application/json",
+                 **extra):
         with django_capture_on_commit_callbacks(execute=True):
-            response = client.post(url, data=body, content_type=content_type, headers=headers or {})
+            response = client.post(url, data=body, content_type=content_type, headers=headers or {}, **extra)
         task_queue.run()
         return response
 

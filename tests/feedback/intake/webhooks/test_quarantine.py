@@ -9,12 +9,14 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from feedback.intake.models import Account, InboundPayload, Mention
-from feedback.intake.webhooks.services import KEEP_BYTES, read_body
+from feedback.intake.webhooks.services import read_body
 from feedback.tasks import parse_inbound_payload, recover_inbound_payloads
 
 from .conftest import X_SECRET, X_URL, fixture_bytes, fixture_json, x_signature
 
 pytestmark = pytest.mark.django_db
+
+KEEP_BYTES = 1024  # BATON_WEBHOOK_REJECTED_KEEP_BYTES: what is kept of a refused body
 
 
 def _replay(*args) -> str:
@@ -32,6 +34,7 @@ def test_a_10_mb_body_is_413_and_kept_in_part(deliver, x_account, settings):
     assert (payload.status, payload.reason, payload.verified) == ("quarantined", "too_large", False)
     assert payload.body_size == len(body)
     assert payload.body_truncated
+    assert settings.BATON_WEBHOOK_REJECTED_KEEP_BYTES == KEEP_BYTES
     assert bytes(payload.body) == body[:KEEP_BYTES]
 
 
@@ -53,14 +56,14 @@ def test_the_limit_is_a_setting(deliver, x_account, settings):
 
 def test_an_oversized_body_is_read_no_further_than_what_is_kept():
     stream = io.BytesIO(b"x" * (10 * 1024 * 1024))
-    body = read_body(stream, content_length=str(10 * 1024 * 1024), limit=5 * 1024 * 1024)
+    body = read_body(stream, content_length=str(10 * 1024 * 1024), limit=5 * 1024 * 1024, keep=KEEP_BYTES)
     assert stream.tell() == KEEP_BYTES
     assert (body.size, body.truncated) == (10 * 1024 * 1024, True)
 
 
 def test_a_body_without_content_length_stops_at_the_limit():
     stream = io.BytesIO(b"y" * 1_000_000)
-    body = read_body(stream, content_length=None, limit=200_000)
+    body = read_body(stream, content_length=None, limit=200_000, keep=KEEP_BYTES)
     assert body.truncated and len(body.data) == KEEP_BYTES
     assert stream.tell() < 200_000 + 2 * 64 * 1024
 
@@ -148,10 +151,10 @@ def test_a_body_that_does_not_parse_is_kept_answered_200_and_replayed_once_fixed
     assert (mention.external_id, mention.raw["inbound_payload_id"]) == ("1991234567890123456", payload.pk)
 
 
-def test_an_error_while_applying_a_payload_quarantines_it_whole_as_parse_error(deliver_x):
-    """PostgreSQL refuses a NUL character in text: the payload's other, good tweet is not kept
-    either (its effects are undone together), the worker carries on, and a replay after the
-    fix stores both."""
+def test_a_nul_in_one_tweet_rejects_that_tweet_only_and_a_replay_takes_it_after_the_fix(deliver_x):
+    """PostgreSQL refuses a NUL character in text: the field rules (feedback.intake.validation, as for the API)
+    reject that tweet alone, before the database sees it; the other tweet is stored, and the payload is kept
+    for a replay, which stores the fixed tweet and not the other one twice."""
     data = fixture_json("x/tweet_create_mention.json")
     good = data["tweet_create_events"][0]
     bad = {**good, "id_str": "1991234567890123999", "text": "@SkyJet bad \u0000 byte"}
@@ -162,25 +165,30 @@ def test_an_error_while_applying_a_payload_quarantines_it_whole_as_parse_error(d
 
     assert response.status_code == 200
     payload = InboundPayload.objects.get()
-    assert (payload.status, payload.reason, payload.attempts) == ("quarantined", "parse_error", 1)
-    assert payload.detail.startswith("DataError: PostgreSQL text fields cannot contain NUL (0x00) bytes\n")
-    assert "Traceback" in payload.detail
+    assert (payload.status, payload.reason, payload.attempts) == ("quarantined", "items_rejected", 1)
+    assert payload.result == {"mentions_created": 1, "items_rejected": 1, "rejected": [
+        {"kind": "mention", "external_id": "1991234567890123999", "fields": {
+            "text": ["Null characters are not allowed."],
+            "raw": ["Null characters are not allowed (PostgreSQL cannot store U+0000 in JSON)."],  # the tweet in raw
+        }},
+    ]}
+    assert "mention 1991234567890123999: text: Null characters are not allowed." in payload.detail
     assert bytes(payload.body) == body
-    assert payload.result == {}
-    assert not Mention.objects.exists()
+    assert list(Mention.objects.values_list("external_id", flat=True)) == ["1991234567890123456"]
 
     bad["text"] = "@SkyJet no bad byte"
     InboundPayload.objects.filter(pk=payload.pk).update(body=json.dumps(data).encode())
-    assert "processed: 1" in _replay("--reason-contains", "parse error")
+    assert "processed: 1" in _replay("--reason-contains", "items rejected")
     payload.refresh_from_db()
-    assert (payload.status, payload.result) == ("processed", {"mentions_created": 2, "replayed_after": "parse_error"})
+    assert (payload.status, payload.result) == (
+        "processed", {"mentions_created": 1, "mentions_duplicate": 1, "replayed_after": "items_rejected"})
     assert sorted(Mention.objects.values_list("external_id", flat=True)) == ["1991234567890123456",
                                                                             "1991234567890123999"]
 
 
-def test_a_value_the_parser_cannot_read_quarantines_the_payload_instead_of_failing_the_task(deliver_x, settings):
-    """A delete event whose timestamp is not a number: the parse task must not raise (the payload
-    would stay `received` and be retried every few minutes forever); the payload is quarantined."""
+def test_a_value_the_parser_cannot_read_rejects_that_item_instead_of_failing_the_task(deliver_x, settings):
+    """A delete event whose timestamp is not a number: the parse task must not raise (the payload would stay
+    `received` and be retried every few minutes forever); that item is rejected, the payload kept for replay."""
     deliver_x(fixture_bytes("x/tweet_create_mention.json"))
     data = fixture_json("x/tweet_delete_events.json")
     data["tweet_delete_events"][0]["timestamp_ms"] = "soon"
@@ -190,8 +198,11 @@ def test_a_value_the_parser_cannot_read_quarantines_the_payload_instead_of_faili
 
     assert response.status_code == 200
     payload = InboundPayload.objects.order_by("id").last()
-    assert (payload.status, payload.reason, payload.attempts) == ("quarantined", "parse_error", 1)
-    assert payload.detail.startswith("ValueError: could not convert string to float: 'soon'\n")
+    assert (payload.status, payload.reason, payload.attempts) == ("quarantined", "items_rejected", 1)
+    assert payload.result["rejected"] == [{
+        "kind": "tweet_delete_events", "external_id": "1991234567890123456",
+        "fields": {"non_field_errors": ["ValueError: could not convert string to float: 'soon'"]},
+    }]
     assert Mention.objects.get().removed_at is None
     assert parse_inbound_payload.apply(args=[payload.pk]).get() == "quarantined"  # a stray message: no change
     payload.refresh_from_db()
@@ -201,27 +212,34 @@ def test_a_value_the_parser_cannot_read_quarantines_the_payload_instead_of_faili
     InboundPayload.objects.filter(pk=payload.pk).update(body=json.dumps(data).encode())
     assert "processed: 1" in _replay("--id", str(payload.pk))
     payload.refresh_from_db()
-    assert payload.result == {"mentions_removed": 1, "replayed_after": "parse_error"}
+    assert payload.result == {"mentions_removed": 1, "replayed_after": "items_rejected"}
     assert Mention.objects.get().removed_at == datetime(2026, 11, 18, 13, 0, tzinfo=UTC)
 
 
-def test_unverified_payloads_are_replayed_only_on_request_and_only_if_they_now_verify(deliver, db):
-    body = fixture_bytes("x/tweet_create_mention.json")
+def test_refused_deliveries_keep_a_prefix_and_only_a_whole_one_can_be_re_verified(deliver, db):
+    """A refused delivery keeps its first BATON_WEBHOOK_REJECTED_KEEP_BYTES bytes: one that was longer cannot be
+    verified again (the platform retries it once the account works); one that fitted is re-verified on request."""
+    long_body = fixture_bytes("x/tweet_create_mention.json")
+    short_body = fixture_bytes("x/favorite_events.json")
+    assert len(short_body) <= KEEP_BYTES < len(long_body)
     # The account was not configured yet when X started delivering.
-    deliver(X_URL, body, headers={"x-twitter-webhooks-signature": x_signature(body)})
-    forged = deliver(X_URL, body, headers={"x-twitter-webhooks-signature": x_signature(body, "forged")})
+    for body in (long_body, short_body):
+        deliver(X_URL, body, headers={"x-twitter-webhooks-signature": x_signature(body)})
+    forged = deliver(X_URL, short_body, headers={"x-twitter-webhooks-signature": x_signature(short_body, "forged")})
     assert forged.status_code == 404
-    assert InboundPayload.objects.filter(reason="unknown_account").count() == 2
+    assert InboundPayload.objects.filter(reason="unknown_account").count() == 3
 
-    assert "skipped, signature never verified: 2" in _replay("--all")
+    assert "skipped, signature never verified: 3" in _replay("--all")
     account = Account(platform="x", slug="skyjet-x", handle="SkyJet", platform_user_id="2244994945")
     account.set_secret(X_SECRET)
     account.save()
     output = _replay("--all", "--include-unverified")
-    assert "processed: 1" in output and "still quarantined: 1 (Bad signature: 1)" in output
-    assert Mention.objects.count() == 1
+    assert "processed: 1" in output
+    assert "still quarantined: 2 (Bad signature: 1, Unknown account: 1)" in output
     processed = InboundPayload.objects.get(status="processed")
-    assert processed.verified and processed.account == account
+    assert processed.verified and processed.account == account and bytes(processed.body) == short_body
+    cut = InboundPayload.objects.get(reason="unknown_account")
+    assert cut.body_truncated and "cannot be verified" in cut.detail
 
 
 @pytest.mark.parametrize(

@@ -1,0 +1,85 @@
+"""What the OpenAPI schema says beyond what drf-spectacular reads off the serializers: the list variant of the
+mention intake carries its limits (1 to `MAX_LIST_ITEMS` items), its body is required, and an output URL may be
+blank."""
+
+from drf_spectacular.extensions import OpenApiSerializerFieldExtension
+from drf_spectacular.openapi import AutoSchema
+from drf_spectacular.serializers import PolymorphicProxySerializerExtension
+from drf_spectacular.utils import PolymorphicProxySerializer
+from rest_framework import serializers
+
+from feedback.intake.batch import MAX_LIST_ITEMS
+from feedback.intake.validation import MAX_LENGTH
+
+
+class MentionInOrList(PolymorphicProxySerializer):
+    """One mention, or a list of 1 to MAX_LIST_ITEMS (the request body of POST /api/v1/mentions/)."""
+
+
+class MentionInOrListExtension(PolymorphicProxySerializerExtension):
+    target_class = MentionInOrList
+    priority = 1
+
+    def map_serializer(self, auto_schema, direction):
+        schema = super().map_serializer(auto_schema, direction)
+        for option in schema["oneOf"]:
+            if option.get("type") == "array":
+                # The list takes any items: each is a MentionIn or answered as an error in its result (200).
+                option.update(minItems=1, maxItems=MAX_LIST_ITEMS, items={"anyOf": [option["items"], {
+                    "description": "Any other value: answered in `results` with outcome `error` and field "
+                                   "messages; the other items are stored."}]})
+        return schema
+
+
+class BodyRequiredSchema(AutoSchema):
+    """For an operation that needs a body (one mention or a list): `requestBody.required` (drf-spectacular
+    infers it from required properties, which a one-of-two body does not have at its top)."""
+
+    def _get_request_body(self, direction="request"):
+        body = super()._get_request_body(direction)
+        if body:
+            body["required"] = True
+        return body
+
+
+class BlankableUrlField(serializers.URLField):
+    """A stored URL, or "" when there is none (a URI format alone would call "" invalid)."""
+
+
+class BlankableUrlFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = BlankableUrlField
+
+    def map_serializer_field(self, auto_schema, direction):
+        return {"anyOf": [{"type": "string", "format": "uri", "maxLength": MAX_LENGTH["url"]},
+                          {"type": "string", "maxLength": 0}]}
+
+
+# For the schema only (`pattern`): the rules refuse U+0000 in a text and a required text of white space only.
+NO_NUL = r"^[^\u0000]*$"
+NOT_BLANK = r"^[^\u0000]*[^\s\u0000][^\u0000]*$"
+
+
+class _Pattern:
+    """A field whose schema carries `pattern`, documentation of a rule that `feedback.intake.validation` checks
+    (the field itself validates as its DRF base class)."""
+
+    def __init__(self, *args, pattern: str, **kwargs):
+        self.pattern = pattern
+        super().__init__(*args, **kwargs)
+
+
+class PatternCharField(_Pattern, serializers.CharField):
+    pass
+
+
+class PatternUrlField(_Pattern, serializers.URLField):
+    pass
+
+
+class PatternFieldExtension(OpenApiSerializerFieldExtension):
+    target_class = _Pattern
+    match_subclasses = True
+
+    def map_serializer_field(self, auto_schema, direction):
+        schema = auto_schema._map_serializer_field(self.target, direction, bypass_extensions=True)
+        return {**schema, "pattern": self.target.pattern}

@@ -1,0 +1,443 @@
+"""Writes of the replies room: compose, approve or reject, deliver (with retries), canned responses
+and the sending credentials.
+
+A reply's path: `compose_reply` (the PII guard, the collision check, the approval rule) ->
+`approve_reply` where approval is needed -> `deliver_reply` in a Celery task (`dispatch.SEND_REPLY`):
+claim it (`sending`), post it through the channel's connector outside any transaction, then record
+the outcome: `sent` with the platform's id and the timeline entry (`cases.services.record_sent_reply`,
+which stops the reply clocks), or a retry later, or `failed` on the case after the last attempt.
+
+Locks: the case (customer, then case, `cases.locks.lock_case`), then the reply row.
+"""
+
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Q
+from django.db.models.functions import Lower
+from django.utils import timezone
+
+from config.errors import BatonError, NotAllowed, TransitionError
+from customers.models import Customer
+from feedback import dispatch
+from feedback.cases import events
+from feedback.cases.locks import lock_case
+from feedback.cases.models import Case
+from feedback.cases.services import record_sent_reply
+from feedback.cases.transitions import check_member
+from feedback.choices import CaseStatus
+from feedback.intake.models import Account, Mention
+from feedback.intake.webhooks.crypto import SecretUnavailable
+from feedback.replies import pii, templating
+from feedback.replies.connectors import CHANNEL_CONNECTOR, CHANNEL_PLATFORM, CONNECTORS, Outgoing, SendFailed
+from feedback.replies.models import (
+    CannedResponse,
+    OutboxMessage,
+    Reply,
+    ReplyKind,
+    ReplyStatus,
+    SendingCredential,
+)
+from feedback.replies.rules import CONSIDERATIONS, PRIVATE_CHANNELS, approval_reason, can_approve, max_length
+from feedback.replies.selectors import activity_since
+from teams.models import Department, Role
+from teams.selectors import role_in
+
+
+class PiiBlocked(BatonError):
+    """The PII guard refused a public reply; `findings` says what and why."""
+
+    code = "pii"
+
+    def __init__(self, findings: list[pii.Finding]):
+        self.findings = findings
+        messages = [f"{finding.label} “{finding.text}”: {finding.why}" for finding in findings]
+        super().__init__("The reply was not sent: it contains personal data that must not be public.",
+                         fields={"text": messages})
+
+
+class Collision(BatonError):
+    """Something newer arrived on the case since the author loaded the page; `newer` lists it."""
+
+    code = "collision"
+
+    def __init__(self, newer: list):
+        self.newer = newer
+        super().__init__("Something new arrived on this case since you opened it: read it, then send again.")
+
+
+# --- Composing ----------------------------------------------------------------------------------
+
+
+def other_customer_names(*, case: Case, author=None):
+    """The PII guard's names lookup: which candidate names belong to a customer other than the case's."""
+    own = {(case.customer.name or "").strip().lower()}
+    if author is not None:
+        own.add((author.get_full_name() or "").strip().lower())
+
+    def lookup(candidates: Iterable[str]) -> set[str]:
+        wanted = sorted({name.lower() for name in candidates} - own)
+        if not wanted:
+            return set()
+        return set(
+            Customer.objects.annotate(lname=Lower("name")).filter(lname__in=wanted).exclude(pk=case.customer_id)
+            .values_list("lname", flat=True)
+        )
+
+    return lookup
+
+
+def check_pii(*, case: Case, text: str, author=None) -> list[pii.Finding]:
+    return pii.scan(text, names=other_customer_names(case=case, author=author))
+
+
+def _clean_text(text: str, *, source: str, kind: str) -> str:
+    text = (text or "").strip()
+    if not text:
+        raise TransitionError("A reply needs some text.", code="invalid",
+                              fields={"text": ["Write the reply the customer will see."]})
+    limit = max_length(source=source, kind=kind)
+    if len(text) > limit:
+        raise TransitionError(f"The reply is {len(text)} characters long; {source} takes {limit}.", code="invalid",
+                              fields={"text": [f"Shorten the reply to {limit} characters (it has {len(text)})."]})
+    return text
+
+
+def newer_activity(*, case: Case, seen_event: int | None, seen_reply: int | None, user) -> list[dict]:
+    """What arrived on the case after the page was loaded (`seen_event`: the highest timeline id of a
+    post or reply then; `seen_reply`: the highest reply id then): posts, replies and other people's
+    replies on their way. Newest first."""
+    return activity_since(case=case, seen_event=seen_event, seen_reply=seen_reply, user=user)
+
+
+def compose_reply(*, case: Case, by, text: str, kind: str = ReplyKind.PUBLIC, in_reply_to: Mention | None = None,
+                  considerations: Iterable[str] = (), canned: CannedResponse | None = None,
+                  seen_event: int | None = None, seen_reply: int | None = None,
+                  now: datetime | None = None) -> Reply:
+    """Write a reply to the case's customer and send it (or hold it for approval).
+
+    Refused, before anything is written: an empty or too long text, an unticked consideration, a
+    public reply the PII guard blocks (`PiiBlocked`), something newer on the case since the page
+    loaded (`Collision`, when `seen_event`/`seen_reply` are given), a closed case, a non-member.
+    """
+    now = now or timezone.now()
+    missing = [label for key, label in CONSIDERATIONS if key not in set(considerations)]
+    if missing:
+        raise TransitionError("Check the five considerations before sending.", code="invalid",
+                              fields={"considerations": [f"Not ticked: {', '.join(missing)}."]})
+    if kind not in ReplyKind.values:
+        raise TransitionError(f"Unknown kind of reply {kind!r}.", code="invalid", fields={"kind": ["Choose one."]})
+    with transaction.atomic():
+        case = lock_case(case.pk)
+        check_member(user=by, case=case)
+        if case.status == CaseStatus.CLOSED:
+            raise TransitionError("This case is closed; open a new case to write to the customer.")
+        mention = _mention_for(case=case, mention=in_reply_to)
+        source = mention.source if mention else ""
+        if kind == ReplyKind.PRIVATE and source not in PRIVATE_CHANNELS:
+            raise TransitionError("A private reply is possible on Facebook and Instagram only.", code="invalid",
+                                  fields={"kind": ["Send a public reply on this channel."]})
+        text = _clean_text(text, source=source, kind=kind)
+        if kind == ReplyKind.PUBLIC:
+            findings = check_pii(case=case, text=text, author=by)
+            if findings:
+                raise PiiBlocked(findings)
+        if seen_event is not None or seen_reply is not None:
+            newer = newer_activity(case=case, seen_event=seen_event, seen_reply=seen_reply, user=by)
+            if newer:
+                raise Collision(newer)
+        reason = approval_reason(case)
+        reply = Reply.objects.create(
+            case=case, in_reply_to=mention, kind=kind, text=text, author=by, created_at=now,
+            considerations=sorted(set(considerations)), canned=canned, approval_reason=reason,
+            status=ReplyStatus.AWAITING_APPROVAL if reason else ReplyStatus.QUEUED,
+        )
+        if reason:
+            events.add(events.reply_approval(case=case, reply_id=reply.pk, decision="submitted", reason=reason,
+                                             actor=by, now=now))
+        else:
+            dispatch.enqueue(dispatch.SEND_REPLY, reply.pk)
+    return reply
+
+
+def _mention_for(*, case: Case, mention: Mention | None) -> Mention | None:
+    """The post the reply answers: the one given (it must be on the case), else the latest."""
+    if mention is not None:
+        if mention.case_id != case.pk:
+            raise TransitionError("That post is not on this case.", code="invalid",
+                                  fields={"in_reply_to": ["Choose one of the case's posts."]})
+        return mention
+    return case.mentions.order_by("-posted_at", "-id").first()
+
+
+def _lock_reply(reply: Reply) -> tuple[Case, Reply]:
+    case = lock_case(reply.case_id)
+    reply = Reply.objects.select_for_update(of=("self",)).select_related("in_reply_to", "author").get(pk=reply.pk)
+    return case, reply
+
+
+# --- Approval -----------------------------------------------------------------------------------
+
+
+def approve_reply(*, reply: Reply, by, text: str | None = None, now: datetime | None = None) -> Reply:
+    """An approver lets the reply go, as written or edited (`text`; the guard checks the edit)."""
+    now = now or timezone.now()
+    with transaction.atomic():
+        case, reply = _lock_reply(reply)
+        if reply.status != ReplyStatus.AWAITING_APPROVAL:
+            raise TransitionError(f"This reply is {reply.get_status_display().lower()}, not awaiting approval.")
+        if not can_approve(user=by, reply=reply, case=case):
+            raise NotAllowed("Only a lead of the case's department (or legal, for press and legal cases) other "
+                             "than its author can approve this reply.")
+        edited = text is not None and text.strip() != reply.text
+        if edited:
+            new_text = _clean_text(text, source=reply.in_reply_to.source if reply.in_reply_to else "", kind=reply.kind)
+            if reply.kind == ReplyKind.PUBLIC:
+                findings = check_pii(case=case, text=new_text, author=reply.author)
+                if findings:
+                    raise PiiBlocked(findings)
+            reply.original_text, reply.text = reply.text, new_text
+        reply.status = ReplyStatus.QUEUED
+        reply.decided_by, reply.decided_at = by, now
+        reply.save(update_fields=["status", "decided_by", "decided_at", "original_text", "text"])
+        events.add(events.reply_approval(case=case, reply_id=reply.pk, decision="approved", actor=by, now=now,
+                                         edited=edited))
+        dispatch.enqueue(dispatch.SEND_REPLY, reply.pk)
+    return reply
+
+
+def reject_reply(*, reply: Reply, by, reason: str, now: datetime | None = None) -> Reply:
+    """An approver stops the reply, saying why (the author reads it on the case)."""
+    now = now or timezone.now()
+    reason = (reason or "").strip()
+    if not reason:
+        raise TransitionError("Rejecting a reply needs a reason.", code="invalid",
+                              fields={"reason": ["Say what the author should change."]})
+    with transaction.atomic():
+        case, reply = _lock_reply(reply)
+        if reply.status != ReplyStatus.AWAITING_APPROVAL:
+            raise TransitionError(f"This reply is {reply.get_status_display().lower()}, not awaiting approval.")
+        if not can_approve(user=by, reply=reply, case=case):
+            raise NotAllowed("Only a lead of the case's department (or legal, for press and legal cases) other "
+                             "than its author can reject this reply.")
+        reply.status = ReplyStatus.REJECTED
+        reply.decided_by, reply.decided_at, reply.rejection_reason = by, now, reason
+        reply.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
+        events.add(events.reply_approval(case=case, reply_id=reply.pk, decision="rejected", reason=reason,
+                                         actor=by, now=now))
+    return reply
+
+
+# --- Delivery -----------------------------------------------------------------------------------
+
+
+def _account_for(source: str) -> Account | None:
+    platform = CHANNEL_PLATFORM.get(source)
+    if platform is None or source not in CHANNEL_CONNECTOR:
+        return None
+    return (Account.objects.filter(platform=platform, is_active=True, sending__isnull=False)
+            .select_related("sending").order_by("pk").first())
+
+
+def _outgoing(reply: Reply, account: Account | None, token: str) -> Outgoing:
+    mention = reply.in_reply_to
+    return Outgoing(
+        reply_id=reply.pk, case_id=reply.case_id, text=reply.text, kind=reply.kind,
+        source=mention.source if mention else "", in_reply_to=mention.external_id if mention else "",
+        to_handle=mention.author_handle if mention else "", token=token,
+        page_id=account.platform_user_id if account else "",
+    )
+
+
+def retry_delay(attempts: int) -> timedelta:
+    """Backoff after the `attempts`-th failed attempt: the base, then twice it, four times..."""
+    return timedelta(seconds=settings.BATON_REPLY_RETRY_SECONDS * 2 ** max(attempts - 1, 0))
+
+
+def deliver_reply(*, reply_id: int, now: datetime | None = None) -> str:
+    """Send a queued reply (the task's service). Returns what happened: sent, retrying, failed, or
+    skipped (not queued: already sent, sending, rejected... so a repeated message sends nothing)."""
+    claimed = _claim(reply_id=reply_id, now=now)
+    if isinstance(claimed, str):
+        return claimed
+    reply, account, outgoing = claimed
+    try:
+        delivered = CONNECTORS[reply.connector].send(outgoing)
+    except SendFailed as exc:
+        return _failed(reply_id=reply_id, error=exc.message, retry=exc.retry, now=now)
+    except Exception as exc:  # noqa: BLE001 - an unexpected connector error is kept on the reply and retried
+        return _failed(reply_id=reply_id, error=f"Unexpected error: {exc.__class__.__name__}", retry=True, now=now)
+    return _sent(reply_id=reply_id, platform_id=delivered.platform_id, url=delivered.url, now=now)
+
+
+def _claim(*, reply_id: int, now: datetime | None):
+    now = now or timezone.now()
+    with transaction.atomic():
+        case_id = Reply.objects.filter(pk=reply_id).values_list("case_id", flat=True).first()
+        if case_id is None:
+            return "skipped"
+        case, reply = _lock_reply(Reply(pk=reply_id, case_id=case_id))
+        if reply.status not in (ReplyStatus.QUEUED, ReplyStatus.RETRYING):
+            return "skipped"
+        source = reply.in_reply_to.source if reply.in_reply_to else ""
+        account = _account_for(source)
+        reply.attempts += 1
+        reply.next_attempt_at = None
+        if account is None:  # the default connector: the outbox, in this transaction
+            reply.connector = "outbox"
+            reply.save(update_fields=["connector", "attempts", "next_attempt_at"])
+            outbox = OutboxMessage.objects.create(
+                reply=reply, case=case, channel=source or "unknown", kind=reply.kind,
+                to_handle=reply.in_reply_to.author_handle if reply.in_reply_to else "",
+                in_reply_to=reply.in_reply_to.external_id if reply.in_reply_to else "", text=reply.text,
+                created_at=now,
+            )
+            return _sent(reply_id=reply.pk, platform_id=f"outbox-{outbox.pk}", url="", now=now)
+        try:
+            token = account.sending.token
+        except SecretUnavailable as exc:
+            reply.save(update_fields=["attempts", "next_attempt_at"])
+            return _failed(reply_id=reply.pk, error=f"The sending credential of {account} cannot be read: an "
+                                                     f"admin must enter it again ({exc.__class__.__name__}).",
+                           retry=False, now=now)
+        reply.connector = CHANNEL_CONNECTOR[source]
+        reply.account = account
+        reply.status = ReplyStatus.SENDING
+        reply.save(update_fields=["connector", "account", "status", "attempts", "next_attempt_at"])
+        return reply, account, _outgoing(reply, account, token)
+
+
+def _sent(*, reply_id: int, platform_id: str, url: str, now: datetime | None) -> str:
+    now = now or timezone.now()
+    with transaction.atomic():
+        case, reply = _lock_reply(Reply(pk=reply_id, case_id=Reply.objects.values_list("case_id", flat=True)
+                                        .get(pk=reply_id)))
+        reply.status = ReplyStatus.SENT
+        reply.platform_id, reply.platform_url, reply.sent_at, reply.last_error = platform_id, url, now, ""
+        reply.save(update_fields=["status", "platform_id", "platform_url", "sent_at", "last_error"])
+        source = reply.in_reply_to.source if reply.in_reply_to else ""
+        record_sent_reply(case_id=case.pk, author=reply.author, text=reply.text, now=now, delivery=events.Delivery(
+            reply_id=reply.pk, connector=reply.connector, source=source, platform_id=platform_id, url=url,
+            kind=reply.kind,
+        ))
+    return "sent"
+
+
+def _failed(*, reply_id: int, error: str, retry: bool, now: datetime | None) -> str:
+    now = now or timezone.now()
+    with transaction.atomic():
+        case, reply = _lock_reply(Reply(pk=reply_id, case_id=Reply.objects.values_list("case_id", flat=True)
+                                        .get(pk=reply_id)))
+        reply.last_error = error[:2000]
+        if retry and reply.attempts < settings.BATON_REPLY_SEND_ATTEMPTS:
+            delay = retry_delay(reply.attempts)
+            reply.status, reply.next_attempt_at = ReplyStatus.RETRYING, now + delay
+            reply.save(update_fields=["status", "next_attempt_at", "last_error"])
+            dispatch.enqueue(dispatch.SEND_REPLY, reply.pk, countdown=delay.total_seconds())
+            return "retrying"
+        reply.status = ReplyStatus.FAILED
+        reply.save(update_fields=["status", "last_error"])
+        events.add(events.send_failed(case=case, reply_id=reply.pk, error=error, attempts=reply.attempts, now=now))
+    return "failed"
+
+
+def resend_reply(*, reply: Reply, by, now: datetime | None = None) -> Reply:
+    """A member sends a failed reply again (after fixing the account, say): a new round of attempts."""
+    with transaction.atomic():
+        case, reply = _lock_reply(reply)
+        check_member(user=by, case=case)
+        if reply.status != ReplyStatus.FAILED:
+            raise TransitionError(f"This reply is {reply.get_status_display().lower()}; only a failed one is resent.")
+        reply.status, reply.attempts, reply.next_attempt_at = ReplyStatus.QUEUED, 0, None
+        reply.save(update_fields=["status", "attempts", "next_attempt_at"])
+        dispatch.enqueue(dispatch.SEND_REPLY, reply.pk)
+    return reply
+
+
+def stuck_reply_ids(*, older_than: datetime, limit: int = 500) -> list[int]:
+    """Queued or retrying replies whose message was lost (broker down): the recovery re-enqueues them."""
+    return list(
+        Reply.objects.filter(Q(status=ReplyStatus.QUEUED, created_at__lt=older_than)
+                             | Q(status=ReplyStatus.RETRYING, next_attempt_at__lt=older_than))
+        .order_by("pk").values_list("pk", flat=True)[:limit]
+    )
+
+
+def enqueue_send(reply_id: int) -> None:
+    dispatch.enqueue(dispatch.SEND_REPLY, reply_id)
+
+
+# --- Canned responses and credentials ------------------------------------------------------------
+
+
+def can_manage_canned(*, user, department_id: int) -> bool:
+    return user.is_superuser or role_in(user=user, department_id=department_id) in (Role.LEAD, Role.HEAD)
+
+
+def save_canned(*, canned: CannedResponse, by) -> CannedResponse:
+    """Create or change a canned response: leads and heads of its department."""
+    if not can_manage_canned(user=by, department_id=canned.department_id):
+        raise NotAllowed("Only a lead or head of the department manages its canned responses.")
+    unknown = templating.unknown_fields(canned.text)
+    if unknown:
+        raise TransitionError("Unknown field in the text.", code="invalid", fields={"text": [
+            f"Unknown: {', '.join(unknown)}. Use {', '.join('{{ ' + name + ' }}' for name in templating.FIELDS)}."]})
+    canned.updated_by = by
+    canned.save()
+    return canned
+
+
+def delete_canned(*, canned: CannedResponse, by) -> None:
+    if not can_manage_canned(user=by, department_id=canned.department_id):
+        raise NotAllowed("Only a lead or head of the department manages its canned responses.")
+    canned.delete()
+
+
+def set_sending_token(*, account: Account, token: str) -> SendingCredential:
+    """Store (encrypted) the token the account's connector posts with; an empty token removes it."""
+    token = (token or "").strip()
+    if not token:
+        SendingCredential.objects.filter(account=account).delete()
+        return None
+    credential = SendingCredential.objects.filter(account=account).first() or SendingCredential(account=account)
+    credential.set_token(token)
+    credential.save()
+    return credential
+
+
+# Canned responses a fresh install (and the demo) starts with: (department slug, assessment, title, text).
+DEFAULT_CANNED = [
+    ("service", "rectify", "Sorry, we are on it",
+     "Hi {{ first_name }}, I'm {{ agent_first_name }} from {{ department }}. I'm sorry about this: please send us "
+     "your booking details by private message and I will sort it out personally."),
+    ("service", "fix_facts", "The facts",
+     "Hi {{ first_name }}, {{ agent_first_name }} from {{ department }} here. To clear this up: [the facts]. "
+     "Our policy is here: [link]."),
+    ("service", "", "Thanks for reaching out",
+     "Thanks for reaching out, {{ first_name }}! I'm {{ agent_first_name }} from {{ department }}; how can I help?"),
+    ("after-sales", "rectify", "Claim started",
+     "Hi {{ first_name }}, {{ agent_first_name }} from {{ department }}. I've started your claim (case "
+     "{{ case_id }}); we will message you privately for the details."),
+    ("sales", "", "Happy to help you book",
+     "Hi {{ first_name }}, I'm {{ agent_first_name }} from {{ department }}. Happy to help: I'll send you the "
+     "options by private message."),
+    ("marketing", "concur", "Thank you",
+     "Thank you so much, {{ first_name }}! We'll pass this on to the crew. ({{ agent_first_name }}, {{ department }})"),
+    ("marketing", "", "Press: statement follows",
+     "Hi {{ first_name }}, thanks for getting in touch. Our media team will follow up with you by private message."),
+]
+
+
+def ensure_default_canned() -> int:
+    """Create the default canned responses a department does not have yet (by title). Returns how many."""
+    departments = dict(Department.objects.values_list("slug", "pk"))
+    existing = set(CannedResponse.objects.values_list("department_id", "title"))
+    missing = [
+        CannedResponse(department_id=departments[slug], assessment=assessment, title=title, text=text)
+        for slug, assessment, title, text in DEFAULT_CANNED
+        if slug in departments and (departments[slug], title) not in existing
+    ]
+    CannedResponse.objects.bulk_create(missing)
+    return len(missing)
