@@ -65,21 +65,25 @@ def test_clusters_follow_product_and_issue_groups(rows, weight, purity_gain, nmi
 
 
 def test_a_regional_concentration_is_reported(rows):
-    """Equifax's debt-collection complaints come from Texas (20 of 22, where Texas sends one complaint in ten):
-    a cluster shares product, company and state, and says so."""
+    """Texas sends one complaint in ten, but far more of the debt-collection complaints, and those are
+    mostly about debts not owed (69% in Texas, 48% elsewhere; Equifax's: 20 of 22 from Texas): a cluster
+    shares product and state, says so, and holds that issue."""
     items = [Item(text=r["narrative"], attributes={"product": r["product"], "company": r["company"][:40],
                                                    "state": r["state"]}, day=date.fromisoformat(r["received"]))
              for r in rows]
     texas_share = sum(r["state"] == "TX" for r in rows) / len(rows)
+    elsewhere = [r for r in rows if r["product"] == "Debt collection" and r["state"] != "TX"]
+    not_owed_elsewhere = sum(r["issue"] == "Attempts to collect debt not owed" for r in elsewhere) / len(elsewhere)
     found = cluster(items, min_size=5)
     hits = [c for c in found if c.attributes.get("state", ("",))[0] == "TX"
-            and c.attributes.get("company", ("",))[0].startswith("EQUIFAX")
             and c.attributes.get("product", ("",))[0] == "Debt collection"]
-    assert hits, "no cluster reports the Texas concentration of Equifax debt collection"
+    assert hits, "no cluster reports the Texas concentration of debt collection"
     best = max(hits, key=lambda c: c.size)
     issues = Counter(rows[i]["issue"] for i in best.members)
+    top, count = issues.most_common(1)[0]
     assert best.size >= 15 and best.attributes["state"][1] >= 0.8 > 5 * texas_share
-    assert issues.most_common(1)[0] == ("Attempts to collect debt not owed", best.size)
+    assert top == "Attempts to collect debt not owed"
+    assert count / best.size >= not_owed_elsewhere + 0.1
     assert "TX" in best.title() and "Debt collection" in best.title()
 
 def test_ranked_by_growth_then_size():
