@@ -552,10 +552,11 @@ def cached_dashboard(*, period: Period) -> dict:
     """`dashboard`, kept in the cache for the rollups' current version: the same figures (they change only
     when a refresh writes rollups), computed once per refresh and period. The refresh task warms the
     default period (`warm_dashboard`)."""
-    key = f"baton:board:{rollup_version()}:{period.start}:{period.end}"
+    version = rollup_version()
+    key = f"baton:board:{version}:{period.start}:{period.end}"
     data = cache.get(key)
     if data is None:
-        data = dashboard(period=period)
+        data = {**dashboard(period=period), "version": version}  # the page caches its HTML by this version too
         cache.set(key, data, CACHE_SECONDS)
     return data
 
