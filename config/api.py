@@ -26,7 +26,7 @@ def exception_handler(exc, context):
         exc = exceptions.PermissionDenied(exc.message)
     elif isinstance(exc, BatonError):
         body = {"code": exc.code, "message": exc.message, "fields": exc.fields}
-        return Response(body, status=status.HTTP_409_CONFLICT)
+        return Response(body, status=getattr(exc, "http_status", status.HTTP_409_CONFLICT))
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, PermissionDenied):

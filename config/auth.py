@@ -21,7 +21,8 @@ from config.ratelimit import client_ip  # noqa: F401 - AXES_CLIENT_IP_CALLABLE n
 DEMO_PASSWORD = "baton-demo"  # noqa: S105 - published on purpose: the demo's logins, refused with DEBUG off
 # The usernames `seed_demo` creates (feedback.demo.DEMO_USERS; a test keeps the two lists equal).
 DEMO_USERNAMES = frozenset({
-    "marketing", "sales", "after-sales", "service", "service-agent", "product", "hr", "legal", "board", "admin",
+    "marketing", "sales", "after-sales", "service", "service-agent", "service-head", "product", "hr", "legal", "board",
+    "admin",
 })
 
 

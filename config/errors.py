@@ -5,6 +5,7 @@ class BatonError(Exception):
     """A business rule refused the request. `code` is stable and machine-readable."""
 
     code = "invalid"
+    http_status = 409  # what the API answers (config.api); a subclass may say otherwise (412, 428)
 
     def __init__(self, message, *, code=None, fields=None):
         super().__init__(message)

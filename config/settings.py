@@ -77,7 +77,7 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "replies", "board")
+FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "replies", "audit", "integrations", "board")
 
 TEMPLATES = [
     {
@@ -212,6 +212,8 @@ CONTENT_SECURITY_POLICY = {
 REST_FRAMEWORK = {
     # Token first, so an anonymous API call gets 401 with a WWW-Authenticate header.
     "DEFAULT_AUTHENTICATION_CLASSES": [
+        # Integration tokens with scopes (`Bearer bat_...`), made in the portal (/integrations/tokens/).
+        "feedback.api.authentication.IntegrationTokenAuthentication",
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
@@ -223,6 +225,8 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "config.api.exception_handler",
     # JSON only, read with a bound (BATON_API_MAX_BYTES, nesting, NaN): a form or multipart body is 415.
     "DEFAULT_PARSER_CLASSES": ["feedback.api.parsers.JSONParser"],
+    # Per integration token, in the cache (Redis with REDIS_URL): 429 with Retry-After.
+    "DEFAULT_THROTTLE_CLASSES": ["feedback.api.throttling.TokenRateThrottle"],
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "Baton API",
@@ -237,6 +241,10 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
     # A required string may not be blank: say so (minLength 1), as the validation does.
     "ENFORCE_NON_BLANK_FIELDS": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "feedback.api.schema.add_list_limits",  # minItems/maxItems of list bodies
+    ],
 }
 
 # --- Celery -------------------------------------------------------------------
@@ -267,6 +275,11 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": timedelta(minutes=1),
         "options": {"expires": 50},
     },
+    "notification-digests": {
+        "task": "feedback.tasks.send_notification_digests",
+        "schedule": timedelta(hours=1),
+        "options": {"expires": 50 * 60},
+    },
     "recover-unprocessed-mentions": {
         "task": "feedback.tasks.recover_unprocessed_mentions",
         "schedule": timedelta(minutes=5),
@@ -291,8 +304,12 @@ BATON_CASE_FLOOD_MINUTES = env.int("BATON_CASE_FLOOD_MINUTES", default=60)
 # Understanding: "model" (the learned model, trained from the shipped data on first use and cached
 # in BATON_VAR_DIR/models/) or "rules" (keyword rules and VADER only).
 BATON_UNDERSTANDING_ENGINE = env.str("BATON_UNDERSTANDING_ENGINE", default="model")
-# Email (SLA notifications): the console by default; tests use locmem.
-EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Email (notifications): with DEBUG on (`make run`, the demo) they are written as files to
+# BATON_MAIL_DIR (default var/mail/), never printed to the console; with DEBUG off, SMTP (EMAIL_HOST...).
+# Tests use locmem. EMAIL_BACKEND overrides both.
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.filebased.EmailBackend" if DEBUG
+                        else "django.core.mail.backends.smtp.EmailBackend")
+EMAIL_FILE_PATH = env.str("BATON_MAIL_DIR", default=str(VAR_DIR / "mail"))
 EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
 EMAIL_PORT = env.int("EMAIL_PORT", default=25)
 EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
@@ -381,6 +398,31 @@ CELERY_BEAT_SCHEDULE["prune-inbound-payloads"] = {
     "schedule": timedelta(hours=1),
     "options": {"expires": 3000},
 }
+# --- CRM sync API and outbound webhooks (feedback/api, feedback/integrations, customers/webhooks) ---
+# Requests per minute of one integration token when the token does not set its own limit (429 with
+# Retry-After beyond it; counted in the cache: Redis with REDIS_URL).
+BATON_API_RATE_PER_MINUTE = env.int("BATON_API_RATE_PER_MINUTE", default=1200)
+# Lists paged by (updated_at, id) leave out rows changed in the last BATON_API_SYNC_SETTLE_SECONDS: a
+# transaction that is still committing cannot slip behind a sync's cursor (an incremental sync gets them next).
+BATON_API_SYNC_SETTLE_SECONDS = env.float("BATON_API_SYNC_SETTLE_SECONDS", default=2.0)
+# A replayed Idempotency-Key returns the stored answer for this long.
+BATON_API_IDEMPOTENCY_HOURS = env.int("BATON_API_IDEMPOTENCY_HOURS", default=24)
+# Outbound webhooks: per attempt timeout; retries of 5xx/timeouts after BACKOFF * 2**(n-1) s, at most MAX_BACKOFF s,
+# until MAX_ATTEMPTS attempts.
+BATON_WEBHOOK_TIMEOUT_SECONDS = env.float("BATON_WEBHOOK_TIMEOUT_SECONDS", default=10.0)
+BATON_WEBHOOK_BACKOFF_SECONDS = env.float("BATON_WEBHOOK_BACKOFF_SECONDS", default=30.0)
+BATON_WEBHOOK_MAX_BACKOFF_SECONDS = env.float("BATON_WEBHOOK_MAX_BACKOFF_SECONDS", default=3600.0)
+BATON_WEBHOOK_MAX_ATTEMPTS = env.int("BATON_WEBHOOK_MAX_ATTEMPTS", default=8)
+CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
+    "task": "feedback.tasks.purge_idempotency_keys",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3000},
+}
+CELERY_BEAT_SCHEDULE["webhook-sweep"] = {
+    "task": "customers.tasks.webhook_sweep",
+    "schedule": timedelta(minutes=1),
+    "options": {"expires": 50},
+}
 
 CELERY_BEAT_SCHEDULE["recover-replies"] = {
     "task": "feedback.tasks.recover_replies",
@@ -392,7 +434,10 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    # A refused request (403, 404) is one line with its reason, not a traceback (config/log_filters.py).
+    "filters": {"one_line_client_errors": {"()": "config.log_filters.OneLineClientErrors"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["one_line_client_errors"]}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
     # django-axes logs every successful login at INFO; its lock-outs are warnings.
     "loggers": {"django.db.backends": {"level": "WARNING"}, "axes": {"level": "WARNING"}},

@@ -24,6 +24,8 @@ class Customer(models.Model):
 
     class Meta:
         ordering = ["name"]
+        # The API's sync order: lists are paged by (updated_at, id) (feedback.api.pagination).
+        indexes = [models.Index(fields=["updated_at", "id"], name="customer_updated_id")]
 
     def __str__(self):
         return self.name or self.external_id
@@ -57,3 +59,15 @@ class Identity(models.Model):
 
     def __str__(self):
         return f"{self.channel}:@{self.handle}"
+
+
+# The outbound webhooks' tables live beside their code (customers/webhooks/models.py); Django finds them here.
+from customers.webhooks.models import (  # noqa: E402
+    WebhookAttempt,
+    WebhookDelivery,
+    WebhookPayload,
+    WebhookSubscription,
+)
+
+__all__ = ["Customer", "Identity", "LinkMethod", "Stage", "WebhookAttempt", "WebhookDelivery", "WebhookPayload",
+           "WebhookSubscription"]

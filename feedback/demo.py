@@ -99,6 +99,7 @@ DEMO_USERS = [
     DemoUser("after-sales", "Ana", "Moreau", "after-sales"),
     DemoUser("service", "Jordan", "Reyes", "service", Role.LEAD),
     DemoUser("service-agent", "Priya", "Nair", "service"),
+    DemoUser("service-head", "Rosa", "Delgado", "service", Role.HEAD),
     DemoUser("product", "Leo", "Brandt", "product"),
     DemoUser("hr", "Grace", "Kim", "hr"),
     DemoUser("legal", "Tom", "Adeyemi", "legal"),
@@ -191,7 +192,8 @@ def ensure_users(*, report: SeedReport) -> dict[str, list]:
                 )
                 report.created["memberships"] += created
                 report.existing["memberships"] += not created
-                actors.setdefault(spec.department, []).append((spec.role != Role.AGENT, user))
+                if spec.role != Role.HEAD:  # heads manage the department; agents and leads work its cases
+                    actors.setdefault(spec.department, []).append((spec.role != Role.AGENT, user))
             if spec.board:
                 _, created = BoardSeat.objects.get_or_create(user=user)
                 report.created["board seats"] += created

@@ -15,16 +15,18 @@ from feedback.board.models import (
     SuggestedProblem,
     VolumeRollup,
 )
-from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
+from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem, SavedView
 from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention, RejectedDeliveryCount
+from feedback.integrations.models import ApiToken, IdempotencyRecord
 from feedback.replies.models import CannedResponse, OutboxMessage, Reply, SendingCredential
 from feedback.routing.models import RoutingRule
-from feedback.sla.models import Escalation, Notification, SlaClock, SlaPolicy
+from feedback.sla.models import Escalation, Notification, NotificationSettings, SlaClock, SlaPolicy
 from feedback.understanding.models import LabelCorrection, Promise
 
 __all__ = [
     "Account",
     "AccountPlatform",
+    "ApiToken",
     "CannedResponse",
     "Case",
     "CaseEvent",
@@ -44,17 +46,20 @@ __all__ = [
     "Escalation",
     "FeedbackNote",
     "Handoff",
+    "IdempotencyRecord",
     "InboundPayload",
     "LabelCorrection",
     "Mention",
     "Notification",
     "OutboxMessage",
+    "NotificationSettings",
     "Problem",
     "Promise",
     "RejectedDeliveryCount",
     "Reply",
     "RoutingRule",
     "SendingCredential",
+    "SavedView",
     "SlaClock",
     "SlaPolicy",
 ]

@@ -13,6 +13,7 @@ from feedback.board import rollups, suggestions
 from feedback.board import selectors as board_selectors
 from feedback.intake.ingest import enqueue_processing
 from feedback.intake.webhooks import services as webhooks
+from feedback.integrations import idempotency
 from feedback.replies import services as replies
 from feedback.sla import clocks as sla
 from feedback.sla import notifications
@@ -44,6 +45,12 @@ def sla_sweep(self) -> int:
 def send_notification_emails(notification_ids: list[int]) -> int:
     """Idempotent: a notification already emailed is skipped."""
     return notifications.send_emails(notification_ids=notification_ids)
+
+
+@shared_task(acks_late=True)
+def send_notification_digests() -> int:
+    """Hourly (beat): one e-mail per person in digest mode. Idempotent: rows are marked e-mailed."""
+    return notifications.send_digests()
 
 
 @shared_task(acks_late=True)
@@ -108,6 +115,12 @@ def prune_inbound_payloads() -> dict:
     if report.more:
         prune_inbound_payloads.delay()
     return {"refused": report.refused, "quarantined": report.quarantined, "counts": report.counts}
+
+
+@shared_task(acks_late=True)
+def purge_idempotency_keys() -> int:
+    """The API's kept Idempotency-Key answers, once they are older than BATON_API_IDEMPOTENCY_HOURS."""
+    return idempotency.purge_expired()
 
 
 @worker_init.connect

@@ -1,5 +1,6 @@
-from django.urls import path
+from django.urls import include, path
 
+from feedback.audit import views as audit_views
 from feedback.board import views as board_views
 from feedback.cases import journey_views, views
 from feedback.replies import views as reply_views
@@ -10,6 +11,9 @@ from feedback.understanding import views as understanding_views
 urlpatterns = [
     path("", views.home, name="home"),
     path("inbox/", views.inbox, name="inbox"),
+    path("inbox/bulk/", views.inbox_bulk, name="inbox-bulk"),
+    path("inbox/views/", views.saved_view_create, name="saved-view-create"),
+    path("inbox/views/<int:view_id>/delete/", views.saved_view_delete, name="saved-view-delete"),
     path("cases/<int:case_id>/", views.case_detail, name="case-detail"),
     # The reply goes out through the replies room (before the generic case actions: same URL shape).
     path("cases/<int:case_id>/reply/", reply_views.compose, name="reply-compose"),
@@ -31,6 +35,8 @@ urlpatterns = [
     path("replies/canned/<int:canned_id>/", reply_views.canned_edit, name="canned-edit"),
     path("replies/canned/<int:canned_id>/delete/", reply_views.canned_delete, name="canned-delete"),
     path("notifications/", notification_views.notification_list, name="notifications"),
+    path("settings/", notification_views.personal_settings, name="settings"),
+    path("audit/", audit_views.audit_log, name="audit-log"),
     path("routing/rules/", rule_views.rule_list, name="rule-list"),
     path("routing/rules/new/", rule_views.rule_create, name="rule-create"),
     path("routing/rules/test/", rule_views.rule_test, name="rule-test-new"),
@@ -55,6 +61,7 @@ urlpatterns = [
     path("promises/<slug:slug>/edit/", understanding_views.promise_edit, name="promise-edit"),
     path("promises/<slug:slug>/toggle/", understanding_views.promise_toggle, name="promise-toggle"),
     path("promises/<slug:slug>/delete/", understanding_views.promise_delete, name="promise-delete"),
+    path("integrations/", include("feedback.integrations.urls")),
     path("cases/<int:case_id>/mentions/<int:mention_id>/labels/", understanding_views.label_correct,
          name="label-correct"),
 ]

@@ -117,3 +117,25 @@ def task_queue():
     queue = TaskQueue()
     queue.purge()
     return queue
+
+
+@pytest.fixture
+def integration_key(db):
+    """Make an integration token (feedback.integrations) with the given scopes; returns its key."""
+    from feedback.integrations.scopes import SCOPES
+    from feedback.integrations.services import create_token
+
+    admin = UserFactory(username="token-admin", is_superuser=True, is_staff=True)
+
+    def make(scopes=SCOPES, *, name="CRM", rate_per_minute=None) -> str:
+        return create_token(name=name, scopes=list(scopes), by=admin, rate_per_minute=rate_per_minute)[1]
+
+    return make
+
+
+@pytest.fixture
+def crm_client(integration_key):
+    """An APIClient with an integration token holding every scope."""
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Bearer {integration_key()}")
+    return client

@@ -119,17 +119,6 @@ def send_failed(*, case: Case, reply_id: int, error: str, attempts: int, now: da
                   attempts=attempts)
 
 
-def assigned(*, case: Case, assignee, previous, actor, now: datetime) -> CaseEvent:
-    """The case's assignee changed (taken, assigned, or unassigned when `assignee` is None)."""
-    return _event(case=case, kind=EventKind.ASSIGNED, now=now, actor=actor,
-                  assignee_id=assignee.pk if assignee else None, assignee_name=_person(assignee),
-                  previous_id=previous.pk if previous else None, previous_name=_person(previous))
-
-
-def priority_changed(*, case: Case, from_: str, to: str, actor, now: datetime) -> CaseEvent:
-    return _event(case=case, kind=EventKind.PRIORITY, now=now, actor=actor, **{"from": from_, "to": to})
-
-
 def _person(user) -> str:
     return (user.get_full_name() or user.get_username()) if user is not None else ""
 
@@ -166,6 +155,23 @@ def handoff_returned(*, case: Case, handoff: Handoff, actor, now: datetime) -> C
 
 def status_changed(*, case: Case, from_: str, to: str, reason: str, actor, now: datetime) -> CaseEvent:
     return _event(case=case, kind=EventKind.STATUS, now=now, actor=actor, **{"from": from_, "to": to, "reason": reason})
+
+
+def _person_ref(user) -> dict:
+    if user is None:
+        return {"id": None, "name": ""}
+    return {"id": user.pk, "name": _person(user)}
+
+
+def assigned(*, case: Case, from_, to, actor, now: datetime) -> CaseEvent:
+    """The assignee changed: taken (`to` is the actor), assigned, or unassigned (`to` None). Names are
+    stored: the timeline shows people."""
+    return _event(case=case, kind=EventKind.ASSIGNED, now=now, actor=actor,
+                  **{"from": _person_ref(from_), "to": _person_ref(to)})
+
+
+def priority_changed(*, case: Case, from_: str, to: str, actor, now: datetime) -> CaseEvent:
+    return _event(case=case, kind=EventKind.PRIORITY, now=now, actor=actor, **{"from": from_, "to": to})
 
 
 def escalated(*, case: Case | int, level: int, metric: str, due_at: datetime, now: datetime) -> CaseEvent:
@@ -294,15 +300,6 @@ def describe(event: CaseEvent) -> Description:
     if kind == EventKind.SEND_FAILED:
         return Description("Reply not sent", f" after {data.get('attempts', '?')} attempt(s)",
                            quote=data.get("error", ""), quote_class="error")
-    if kind == EventKind.ASSIGNED:
-        if data.get("assignee_name"):
-            who = data["assignee_name"]
-            taken = data.get("assignee_id") and event.actor_id == data.get("assignee_id")
-            return Description("Taken" if taken else "Assigned", "" if taken else f" to {who}",
-                               hint=f"by {who}" if taken else _by(event).strip())
-        return Description("Unassigned", _by(event))
-    if kind == EventKind.PRIORITY:
-        return Description("Priority", f" {data.get('from', '')} → {data.get('to', '')}{_by(event)}")
     if kind == EventKind.NOTE and data.get("correction"):
         correction = data["correction"]
         verb = "confirmed" if correction.get("from") == correction.get("to") else "corrected"
@@ -342,6 +339,17 @@ def describe(event: CaseEvent) -> Description:
         hint = "" if data.get("resolved") else "(this case stays open: check whether it is fixed)"
         return Description("Problem resolved", _by(event), link_url=url, link_text=label, hint=hint,
                            quote=data.get("note", ""))
+    if kind == EventKind.ASSIGNED:
+        to = data.get("to") or {}
+        before = (data.get("from") or {}).get("name")
+        was = f" (was {before})" if before else ""
+        if not to.get("id"):
+            return Description("Unassigned", was + _by(event))
+        if event.actor_id and event.actor_id == to["id"]:
+            return Description("Taken", f" by {to.get('name', '')}{was}")
+        return Description("Assigned", f" to {to.get('name', '')}{was}{_by(event)}")
+    if kind == EventKind.PRIORITY:
+        return Description("Priority", f" {data.get('from', '')} → {data.get('to', '')}{_by(event)}")
     if kind == EventKind.ESCALATION:
         level = data.get("level")
         metric = data.get("metric", "")

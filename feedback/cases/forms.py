@@ -1,5 +1,7 @@
 from django import forms
 
+from feedback.cases.actions import BULK_ACTIONS
+from feedback.choices import Priority
 from teams.models import Department
 
 
@@ -102,3 +104,35 @@ class PendingForm(CaseActionForm):
     action = "pending"
     note = forms.CharField(max_length=500, required=False, label="Waiting for",
                            help_text="What the customer should send or do (optional).")
+class BulkActionForm(forms.Form):
+    """The inbox's bulk actions: one action on the checked cases (`feedback.cases.actions.bulk_apply`)."""
+
+    action = forms.ChoiceField(label="Action", choices=[])
+    assignee = forms.TypedChoiceField(coerce=int, required=False, empty_value=None, label="Assign to", choices=[])
+    priority = forms.ChoiceField(required=False, label="Priority", choices=[("", "Priority...")])
+    to_department = forms.ModelChoiceField(queryset=Department.objects.order_by("name"), required=False,
+                                           label="Hand off to", empty_label="Hand off to...")
+    note = forms.CharField(required=False, max_length=4000, label="Note or reason",
+                           widget=forms.TextInput(attrs={"placeholder": "Note or reason (required for a handoff)"}))
+    next = forms.CharField(required=False, widget=forms.HiddenInput)
+
+    def __init__(self, *args, members=(), **kwargs):
+        kwargs.setdefault("auto_id", "bulk_%s")
+        super().__init__(*args, **kwargs)
+        self.fields["action"].choices = [("", "Bulk action...")] + list(BULK_ACTIONS.items())
+        self.fields["assignee"].choices = [("", "Nobody (unassign)")] + [(str(pk), name) for pk, name in members]
+        self.fields["priority"].choices = [("", "Priority...")] + list(Priority.choices)
+
+    def clean_next(self):
+        value = self.cleaned_data.get("next") or ""
+        return value if value.startswith("/inbox/") and "//" not in value else ""
+
+
+class SavedViewForm(forms.Form):
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("auto_id", "view_%s")
+        super().__init__(*args, **kwargs)
+
+    name = forms.CharField(max_length=80, label="Save this view as",
+                           error_messages={"required": "Name the view."})
+    query = forms.CharField(max_length=1000, required=False, widget=forms.HiddenInput)

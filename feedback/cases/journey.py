@@ -23,6 +23,8 @@ from feedback.cases.services import change_status
 from feedback.cases.transitions import check_member
 from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, HandoffStatus
 from feedback.sla import clocks as sla
+from feedback.sla import notifications
+from feedback.sla.models import Notification
 from teams.models import Department
 from teams.selectors import department_ids_for
 
@@ -123,6 +125,10 @@ def send_feedback(*, case: Case, to_department: Department, text: str, by, now: 
         note = FeedbackNote.objects.create(case=case, from_department=case.department, to_department=to_department,
                                            text=text, by=by, created_at=now)
         events.add(events.feedback_sent(case=case, feedback=note, actor=by, now=now))
+        notifications.notify_department(
+            department=to_department, case=case, kind=Notification.Kind.FEEDBACK, by=by, now=now,
+            text=f"Feedback from {case.department} on case #{case.pk}: {text}",
+        )
     return note
 
 

@@ -32,12 +32,23 @@ class Case(models.Model):
     routed_by = models.ForeignKey("feedback.RoutingRule", null=True, blank=True, on_delete=models.SET_NULL, related_name="cases")
     tags = models.JSONField(default=list, blank=True)
     requires_approval = models.BooleanField(default=False, help_text="Replies need a lead's approval.")
+    # The due time of the nearest running, unpaused SLA clock (NULL: none runs, e.g. pending):
+    # written by `feedback.sla.clocks.refresh_next_due` whenever clocks start, stop, pause or resume.
+    # The inbox's default order ("most urgent clock first") and its "breached" tab read it.
+    next_due_at = models.DateTimeField(null=True, blank=True, editable=False)
 
     class Meta:
         indexes = [
             models.Index(fields=["department", "status", "-created_at"], name="case_dept_status_created"),
+            # The inbox: open cases of a department, most urgent clock first.
+            models.Index(fields=["department", "next_due_at", "id"], name="case_open_dept_next_due",
+                         condition=Q(status__in=["new", "open", "pending"])),
+            models.Index(fields=["assignee", "department"], name="case_open_assignee",
+                         condition=Q(status__in=["new", "open", "pending"])),
             models.Index(fields=["customer", "department", "status"], name="case_customer_dept_status"),
             models.Index(fields=["created_at"], name="case_created_at"),
+            # The API's sync order (feedback.api.pagination).
+            models.Index(fields=["updated_at", "id"], name="case_updated_id"),
         ]
 
     def __str__(self):
@@ -139,3 +150,19 @@ class Problem(models.Model):
 
     def __str__(self):
         return f"Problem #{self.pk}: {self.title}"
+
+
+class SavedView(models.Model):
+    """A user's named inbox view: the inbox's query string (tab, filters, search, sort)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_views")
+    name = models.CharField(max_length=80)
+    query = models.CharField(max_length=1000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [models.UniqueConstraint(fields=["user", "name"], name="savedview_unique_user_name")]
+
+    def __str__(self):
+        return f"{self.name} ({self.user})"

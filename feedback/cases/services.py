@@ -14,8 +14,10 @@ from django.utils import timezone
 
 from config.errors import TransitionError
 from customers.models import Customer
+from customers.webhooks.events import EventType
 from feedback.cases import events
 from feedback.cases.assignment import assign
+from feedback.cases.crm_events import emit_case_events
 from feedback.cases.floods import flag_floods, hold_floods
 from feedback.cases.locks import lock_case, lock_cases
 from feedback.cases.models import Case, CaseEvent, Handoff
@@ -23,7 +25,8 @@ from feedback.cases.transitions import check_member, move_status
 from feedback.choices import OPEN_STATUSES, CaseStatus, ClockMetric, HandoffStatus
 from feedback.intake.models import Mention
 from feedback.sla import clocks as sla
-from feedback.sla.models import SlaClock
+from feedback.sla import notifications
+from feedback.sla.models import Notification, SlaClock
 from teams.models import Department
 
 # A post within this long after a case was resolved reopens it instead of opening a new one:
@@ -119,6 +122,8 @@ def attach_mentions(attachments: list[Attachment], *, policies: dict | None = No
         timeline.append(events.mention_attached(case=item.case, mention=item.mention, now=item.now))
     CaseEvent.objects.bulk_create(timeline)
     SlaClock.objects.bulk_create(clocks)
+    sla.refresh_next_due(case_ids=[item.case.pk for item in new_cases])
+    emit_case_events(event_type=EventType.CASE_CREATED, cases=[item.case for item in new_cases])
     if held:
         flag_floods(held, {**resolved, **open_cases})
     for case, now in woken.values():
@@ -245,7 +250,14 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
         case.assignee = None
         case.save(update_fields=["department", "assignee", "updated_at"])
         events.add(events.handed_off(case=case, handoff=handoff, actor=by, now=now))
+        emit_case_events(event_type=EventType.CASE_HANDED_OFF, cases=[case], extra=lambda case: {"handoff": {
+            "id": handoff.pk, "from_department": from_department.slug, "to_department": to_department.slug,
+            "note": note, "created_at": now}})
         sla.start_clocks(case=case, now=now, metrics=[ClockMetric.HANDOFF_ACCEPTANCE])
+        notifications.notify_department(
+            department=to_department, case=case, kind=Notification.Kind.HANDOFF, by=by, now=now,
+            text=f"Case #{case.pk} handed to {to_department} by {from_department}: {note}",
+        )
         return handoff
 
 

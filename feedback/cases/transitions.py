@@ -8,7 +8,9 @@ timeline event and makes the SLA clocks follow the status. It runs on a case its
 from datetime import datetime
 
 from config.errors import NotAllowed, TransitionError
+from customers.webhooks.events import EventType
 from feedback.cases import events
+from feedback.cases.crm_events import emit_case_events
 from feedback.cases.models import Case
 from feedback.choices import CUSTOMER_CLOCKS, CaseStatus, ClockMetric, HandoffStatus
 from feedback.sla import clocks as sla
@@ -62,6 +64,7 @@ def move_status(*, case: Case, to: str, now: datetime, actor=None, reason: str =
         sla.resume_clocks(case=case, now=now)
     if to == CaseStatus.RESOLVED:
         sla.stop_clocks(case=case, metrics=list(CUSTOMER_CLOCKS), now=now)
+        emit_case_events(event_type=EventType.CASE_RESOLVED, cases=[case])
     elif to == CaseStatus.PENDING:
         sla.pause_clocks(case=case, now=now)
     elif previous == CaseStatus.RESOLVED and to == CaseStatus.OPEN:

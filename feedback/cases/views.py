@@ -5,16 +5,29 @@ from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_POST
 
 from config.errors import BatonError, NotAllowed
-from config.query import int_param
+from config.query import choice_param, int_list, int_param
 from feedback.cases import actions, journey, journey_selectors, problems, selectors
+from feedback.cases import saved_views as saved_view_services
 from feedback.cases import services as case_services
 from feedback.cases.case_page import case_page
-from feedback.cases.forms import AssignForm, HandoffForm, NoteForm, PendingForm, PriorityForm, ResumeForm, TakeForm
+from feedback.cases.filters import CaseFilter, active_filters
+from feedback.cases.forms import (
+    AssignForm,
+    BulkActionForm,
+    HandoffForm,
+    NoteForm,
+    PendingForm,
+    PriorityForm,
+    ResumeForm,
+    SavedViewForm,
+    TakeForm,
+)
 from feedback.cases.journey_forms import FeedbackUpForm, OutcomeResolveForm, ProblemLinkForm, StageForm
-from teams.selectors import departments_for, is_board
+from teams.selectors import department_ids_for, departments_for, is_board
 
 
 @login_required
@@ -28,13 +41,103 @@ def home(request):
 
 @login_required
 def inbox(request):
+    """The department inbox: a tab, filters, search and sort (`filters.CaseFilter`), one page of
+    rows. htmx requests (filter changes, the polling refresh) get the rows and the pager only."""
+    my_ids = department_ids_for(user=request.user)
+    if not my_ids:
+        raise PermissionDenied("The inbox is for department members.")
     department_id = int_param(request, "department")
-    cases = selectors.inbox_cases(user=request.user, department_id=department_id)[:200]
+    tab = choice_param(request, "tab", [value for value, _ in selectors.INBOX_TABS], default="all") or "all"
+    filterset = CaseFilter(request.GET, queryset=selectors.inbox_base(user=request.user, tab=tab,
+                                                                      department_id=department_id,
+                                                                      department_ids=my_ids),
+                           user=request.user, department_ids=my_ids)
+    page = selectors.inbox_page(filterset.qs.values_list("pk", flat=True), number=int_param(request, "page"))
+    context = {
+        "cases": selectors.inbox_rows(case_ids=list(page.object_list)),
+        "page": page,
+        "tab": tab,
+        "tabs": selectors.INBOX_TABS,
+        "filterset": filterset,
+        "filtered": active_filters(filterset),
+        "department_id": department_id,
+        "query": _query_without(request, "page"),
+        "tab_query": _query_without(request, "page", "tab"),
+    }
     if request.htmx:
-        return render(request, "feedback/partials/_inbox_rows.html", {"cases": cases, "department_id": department_id})
-    counts = journey_selectors.journey_counts(user=request.user)
-    return render(request, "feedback/case_list.html", {"cases": cases, "department_id": department_id,
-                                                       "journey_counts": counts})
+        return render(request, "feedback/partials/_inbox_rows.html", context)
+    context.update({
+        "journey_counts": journey_selectors.journey_counts(user=request.user),
+        "bulk_form": BulkActionForm(members=filterset.member_choices,
+                                    initial={"next": request.get_full_path()}),
+        "saved_views": selectors.saved_views(user=request.user),
+        "saved_view_form": SavedViewForm(initial={"query": _query_without(request, "page")}),
+    })
+    return render(request, "feedback/case_list.html", context)
+
+
+def _query_without(request, *names) -> str:
+    query = request.GET.copy()
+    for name in names:
+        query.pop(name, None)
+    return query.urlencode()
+
+
+@login_required
+@require_POST
+def inbox_bulk(request):
+    """A bulk action on the ticked cases; each case is done or refused on its own."""
+    form = BulkActionForm(request.POST, members=CaseFilter(user=request.user).member_choices)
+    case_ids = int_list(request.POST.getlist("case"))
+    target = (form.is_valid() and form.cleaned_data["next"]) or reverse("inbox")
+    if not form.is_valid():
+        errors = form.errors.as_data()
+        messages.error(request, "Choose a bulk action." if "action" in errors else
+                       " ".join(error.messages[0] for field in errors.values() for error in field[:1]))
+        return redirect(target)
+    if not case_ids:
+        messages.error(request, "Tick the cases first (x, or the boxes in the first column).")
+        return redirect(target)
+    data = form.cleaned_data
+    try:
+        result = actions.bulk_apply(
+            case_ids=case_ids, action=data["action"], by=request.user, assignee_id=data["assignee"],
+            priority=data["priority"], note=data["note"],
+            to_department_id=data["to_department"].pk if data["to_department"] else None,
+        )
+    except BatonError as exc:
+        messages.error(request, exc.message)
+        return redirect(target)
+    label = actions.BULK_ACTIONS[data["action"]]
+    if result.done:
+        messages.success(request, f"{label}: done for {len(result.done)} case(s).")
+    for case_id, reason in sorted(result.failed.items())[:10]:
+        messages.error(request, f"{label}: case #{case_id} not changed: {reason}")
+    if len(result.failed) > 10:
+        messages.error(request, f"... and {len(result.failed) - 10} more not changed.")
+    return redirect(target)
+
+
+@login_required
+@require_POST
+def saved_view_create(request):
+    form = SavedViewForm(request.POST)
+    if form.is_valid():
+        view = saved_view_services.save_view(user=request.user, name=form.cleaned_data["name"],
+                                             query=form.cleaned_data["query"])
+        messages.success(request, f"View “{view.name}” saved.")
+        return redirect(f"{reverse('inbox')}?{view.query}" if view.query else reverse("inbox"))
+    messages.error(request, "Name the view to save it.")
+    return redirect("inbox")
+
+
+@login_required
+@require_POST
+def saved_view_delete(request, view_id):
+    if not saved_view_services.delete_view(user=request.user, view_id=view_id):
+        raise Http404("No such saved view.")
+    messages.success(request, "Saved view deleted.")
+    return redirect("inbox")
 
 
 @login_required
@@ -45,11 +148,11 @@ def case_detail(request, case_id):
 
 # The reply has its own view (feedback.replies.views.compose, same URL): it goes out through a connector.
 ACTIONS = {
-    "take": (TakeForm, lambda case, user, data: actions.take_case(case=case, user=user)),
+    "take": (TakeForm, lambda case, user, data: actions.take_case(case=case, by=user)),
     "assign": (AssignForm, lambda case, user, data: actions.assign_case(case=case, assignee=data["assignee"], by=user)),
     "priority": (PriorityForm,
                  lambda case, user, data: actions.set_priority(case=case, priority=data["priority"], by=user)),
-    "pending": (PendingForm, lambda case, user, data: actions.set_pending(case=case, by=user, note=data["note"])),
+    "pending": (PendingForm, lambda case, user, data: actions.set_pending(case=case, by=user, reason=data["note"])),
     "resume": (ResumeForm, lambda case, user, data: actions.resume_case(case=case, by=user)),
     "note": (NoteForm, lambda case, user, data: case_services.add_note(case=case, by=user, text=data["text"])),
     "handoff": (

@@ -72,6 +72,8 @@ class Mention(models.Model):
             models.Index(fields=["status", "received_at"], name="mention_status_received"),
             models.Index(fields=["posted_at"], name="mention_posted_at"),
             models.Index(fields=["promise", "received_at"], name="mention_promise_received"),
+            # The API's list order (feedback.api.pagination).
+            models.Index(fields=["received_at", "id"], name="mention_received_id"),
         ]
 
     def __str__(self):

@@ -112,6 +112,8 @@ class Notification(models.Model):
         SLA_BREACH = "sla_breach", "SLA breached"
         SLA_HEAD = "sla_head", "SLA breached long ago"
         SLA_BOARD = "sla_board", "Urgent case breached"
+        HANDOFF = "handoff", "Case handed to your department"
+        FEEDBACK = "feedback", "Feedback for your department"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     case = models.ForeignKey("feedback.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
@@ -131,8 +133,35 @@ class Notification(models.Model):
         ]
         indexes = [
             models.Index(fields=["user", "-created_at"], name="notification_user_created"),
+            models.Index(fields=["user", "case", "kind"], name="notification_user_case_kind"),
             models.Index(fields=["user"], condition=Q(read_at__isnull=True), name="notification_user_unread"),
         ]
 
     def __str__(self):
         return f"{self.get_kind_display()} for {self.user}"
+
+
+class NotificationSettings(models.Model):
+    """A person's choices for notification e-mails: at once, in an hourly digest, or none; and for
+    which kinds. In-app notifications (the bell) always come; these only decide the e-mails."""
+
+    class Mode(models.TextChoices):
+        IMMEDIATE = "immediate", "Each one at once"
+        DIGEST = "digest", "One digest an hour"
+        OFF = "off", "No e-mails"
+
+    # Warnings stay in the app unless a person asks for them by e-mail.
+    DEFAULT_KINDS = [Notification.Kind.SLA_BREACH, Notification.Kind.SLA_HEAD, Notification.Kind.SLA_BOARD,
+                     Notification.Kind.HANDOFF, Notification.Kind.FEEDBACK]
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="notification_settings")
+    email_mode = models.CharField(max_length=10, choices=Mode.choices, default=Mode.DIGEST)
+    email_kinds = models.JSONField(default=list, blank=True, help_text="The kinds of notification e-mailed.")
+    last_digest_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name_plural = "notification settings"
+
+    def __str__(self):
+        return f"Notification settings of {self.user}"

@@ -1,24 +1,93 @@
-"""Notifications: in-app rows (the bell) and one email each, sent after commit by a task.
+"""Notifications: in-app rows (the bell) and e-mails, sent after commit by a task.
 
 Who hears of an escalation (domain guide): level 1, the assignee and the department's leads;
 2, the leads; 3, the department's heads; 4, the board. A department without a lead falls back
 to its heads and the other way round. Rows are unique per (escalation, user): one notification
-per level and person, whatever is retried.
+per level and person, whatever is retried. A handoff and feedback up notify the members of the
+receiving department (`notify_department`).
+
+E-mails follow each person's `NotificationSettings`: each one at once, an hourly digest (the
+default, `send_digests`), or none; and only for the kinds they chose (by default everything but
+SLA warnings, which stay in the app). The notification page groups rows by case and kind, so a
+case that escalates three times is one line with a count, marked read at once.
 """
 
-from datetime import datetime
+from collections import defaultdict
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
+from django.db.models import Count, Max, Q
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
 from feedback import dispatch
-from feedback.sla.models import Notification
+from feedback.sla.models import Notification, NotificationSettings
 from teams.models import BoardSeat, Membership, Role
+
+# A digest covers the notifications of the last day that were neither e-mailed nor read.
+DIGEST_WINDOW = timedelta(days=1)
+
+
+def email_choices(*, user_ids) -> dict[int, tuple[str, set[str]]]:
+    """(mode, kinds) of each user's e-mail settings; the defaults for those who never chose. One query."""
+    found = {
+        row.user_id: (row.email_mode, set(row.email_kinds))
+        for row in NotificationSettings.objects.filter(user_id__in=set(user_ids))
+    }
+    default = (NotificationSettings.Mode.DIGEST, set(NotificationSettings.DEFAULT_KINDS))
+    return {user_id: found.get(user_id, default) for user_id in set(user_ids)}
+
+
+def settings_for(*, user) -> NotificationSettings:
+    """The user's settings (unsaved defaults when they never chose)."""
+    return NotificationSettings.objects.filter(user=user).first() or NotificationSettings(
+        user=user, email_kinds=list(NotificationSettings.DEFAULT_KINDS))
+
+
+def save_settings(*, user, email_mode: str, email_kinds: list[str]) -> NotificationSettings:
+    if email_mode not in NotificationSettings.Mode.values:
+        raise ValueError(f"Unknown e-mail mode {email_mode!r}")
+    kinds = [kind for kind in Notification.Kind.values if kind in set(email_kinds)]
+    row, _ = NotificationSettings.objects.update_or_create(
+        user=user, defaults={"email_mode": email_mode, "email_kinds": kinds})
+    return row
+
+
+def _email_at_once(rows: list[Notification]) -> None:
+    """Enqueue the e-mails of the rows whose person wants this kind at once (after commit)."""
+    if not rows:
+        return
+    with_email = set(
+        get_user_model().objects.filter(pk__in={row.user_id for row in rows}).exclude(email="")
+        .values_list("pk", flat=True)
+    )
+    choices = email_choices(user_ids=with_email)
+    ids = [
+        row.pk for row in rows
+        if row.user_id in with_email and choices[row.user_id][0] == NotificationSettings.Mode.IMMEDIATE
+        and row.kind in choices[row.user_id][1]
+    ]
+    if ids:
+        dispatch.enqueue(dispatch.SEND_NOTIFICATION_EMAILS, ids)
+
+
+def notify_department(*, department, case, kind: str, text: str, by=None, now: datetime) -> list[int]:
+    """Tell the members of `department` (not `by`, who did it) about `case`: a handoff waiting for
+    them, feedback for them. Inside the caller's transaction; e-mails after commit."""
+    user_ids = (
+        Membership.objects.filter(department=department, user__is_active=True)
+        .exclude(user_id=getattr(by, "pk", None)).order_by("user_id").values_list("user_id", flat=True).distinct()
+    )
+    rows = Notification.objects.bulk_create([
+        Notification(user_id=user_id, case_id=case.pk, kind=kind, text=text[:500], created_at=now)
+        for user_id in user_ids
+    ])
+    _email_at_once(rows)
+    return [row.pk for row in rows]
 
 KIND_BY_LEVEL = {
     1: Notification.Kind.SLA_WARNING,
@@ -70,13 +139,7 @@ def notify_escalations(*, escalations: list, now: datetime) -> list[int]:
             rows.append(Notification(user_id=user_id, case_id=case.pk, escalation=escalation,
                                      kind=KIND_BY_LEVEL[escalation.level], text=text, created_at=now))
     Notification.objects.bulk_create(rows)
-    with_email = set(
-        get_user_model().objects.filter(pk__in={row.user_id for row in rows}).exclude(email="")
-        .values_list("pk", flat=True)
-    )
-    ids = [row.pk for row in rows if row.user_id in with_email]
-    if ids:
-        dispatch.enqueue(dispatch.SEND_NOTIFICATION_EMAILS, ids)
+    _email_at_once(rows)
     return [row.pk for row in rows]
 
 
@@ -119,11 +182,86 @@ def _email(notification: Notification) -> None:
     message.send()
 
 
-def mark_read(*, user, ids: list[int] | None = None, now: datetime | None = None) -> int:
-    """Mark the user's notifications read (all unread ones when `ids` is None)."""
+def send_digests(*, now: datetime | None = None) -> int:
+    """One e-mail per person in digest mode with notifications of their kinds from the last day,
+    neither e-mailed nor read: grouped by case and kind. Each row is e-mailed once (rows are taken
+    with SKIP LOCKED and marked in the same transaction). Returns how many digests were sent."""
+    now = now or timezone.now()
+    candidates = (
+        Notification.objects.filter(emailed_at__isnull=True, read_at__isnull=True, created_at__gte=now - DIGEST_WINDOW,
+                                    created_at__lte=now)
+        .exclude(user__email="").values_list("user_id", flat=True).distinct()
+    )
+    choices = email_choices(user_ids=list(candidates))
+    sent = 0
+    for user_id, (mode, kinds) in sorted(choices.items()):
+        if mode != NotificationSettings.Mode.DIGEST or not kinds:
+            continue
+        with transaction.atomic():
+            rows = list(
+                Notification.objects.select_for_update(skip_locked=True, of=("self",)).select_related("case")
+                .filter(user_id=user_id, kind__in=kinds, emailed_at__isnull=True, read_at__isnull=True,
+                        created_at__gte=now - DIGEST_WINDOW, created_at__lte=now)
+                .order_by("-created_at", "-id")
+            )
+            if not rows:
+                continue
+            user = get_user_model().objects.get(pk=user_id)
+            _digest_email(user=user, rows=rows)
+            Notification.objects.filter(pk__in=[row.pk for row in rows]).update(emailed_at=now)
+            NotificationSettings.objects.update_or_create(user_id=user_id, defaults={"last_digest_at": now})
+            sent += 1
+    return sent
+
+
+def _digest_email(*, user, rows: list[Notification]) -> None:
+    groups: dict[tuple, list[Notification]] = defaultdict(list)
+    for row in rows:
+        groups[(row.case_id, row.kind)].append(row)
+    context = {
+        "user": user,
+        "groups": [{"case_id": case_id, "kind": Notification.Kind(kind).label, "count": len(items),
+                    "latest": items[0],
+                    "case_url": reverse("case-detail", args=[case_id]) if case_id else ""}
+                   for (case_id, kind), items in groups.items()],
+        "total": len(rows),
+        "site_url": settings.BATON_SITE_URL.rstrip("/"),
+    }
+    subject = " ".join(render_to_string("emails/digest.subject.txt", context).split())
+    message = EmailMultiAlternatives(subject=subject, body=render_to_string("emails/digest.txt", context),
+                                     from_email=settings.DEFAULT_FROM_EMAIL, to=[user.email])
+    message.attach_alternative(render_to_string("emails/digest.html", context), "text/html")
+    message.send()
+
+
+def notification_groups(*, user, kind: str = "", unread_only: bool = False):
+    """The user's notifications grouped by case and kind, the group with the newest first: how
+    many, how many unread, when the last came and its id (its text is read by `latest_texts`)."""
+    rows = Notification.objects.filter(user=user)
+    if kind:
+        rows = rows.filter(kind=kind)
+    groups = rows.values("case_id", "kind").annotate(
+        count=Count("id"), unread=Count("id", filter=Q(read_at__isnull=True)), latest_at=Max("created_at"),
+        latest_id=Max("id"),
+    )
+    if unread_only:
+        groups = groups.filter(unread__gt=0)
+    return groups.order_by("-latest_at", "-latest_id")
+
+
+def latest_texts(*, ids) -> dict[int, str]:
+    return dict(Notification.objects.filter(pk__in=list(ids)).values_list("pk", "text"))
+
+
+def mark_read(*, user, ids: list[int] | None = None, now: datetime | None = None,
+              group: tuple[int | None, str] | None = None) -> int:
+    """Mark the user's notifications read: those of `ids`, of one `group` (case id, kind), or all."""
     unread = Notification.objects.filter(user=user, read_at__isnull=True)
     if ids is not None:
         unread = unread.filter(pk__in=ids)
+    if group is not None:
+        case_id, kind = group
+        unread = unread.filter(kind=kind, **({"case_id": case_id} if case_id else {"case__isnull": True}))
     return unread.update(read_at=now or timezone.now())
 
 

@@ -1,7 +1,7 @@
 """Who may see and manage promises: reads on memberships, below both the promise services (which
 check them before a write) and the selectors and pages (which show what a user may do)."""
 
-from teams.models import Membership, Role
+from teams.models import BoardSeat, Membership, Role
 from teams.selectors import is_board
 
 MANAGING_DEPARTMENT = "marketing"
@@ -28,3 +28,9 @@ def can_see_posts(*, user) -> bool:
     if user is None or not user.is_authenticated:
         return False
     return user.is_superuser or Membership.objects.filter(user=user).exists()
+
+
+def can_view_promise_list(*, user) -> bool:
+    """The promise list (names, targets and gap figures, no customer's post): members, and the board (read-only)."""
+    return can_view_promises(user=user) or (
+        user is not None and user.is_authenticated and BoardSeat.objects.filter(user=user).exists())

@@ -88,9 +88,11 @@ def _form_errors(form, exc: BatonError) -> None:
 
 @login_required
 def promise_list(request):
-    _require_viewer(request.user)
+    if not permissions.can_view_promise_list(user=request.user):
+        raise PermissionDenied("Promises are for members of a department and the board.")
     return render(request, "feedback/promise_list.html", {
         "promises": reads.promises_overview(), "can_manage": permissions.can_manage_promises(user=request.user),
+        "can_open": permissions.can_view_promises(user=request.user),  # the board reads the list only
     })
 
 

@@ -6,7 +6,7 @@ it; two people on one case see each other and the second sender is warned; a pre
 for the lead's approval. The worker's part (the send task) runs in the test through the real broker
 (`task_queue.run()`), as a Celery worker would run it.
 
-Screenshots of the case page and the composer go to tests/artifacts/ (ignored by git) on every run.
+Screenshots of the inbox, the case page and the composer go to tests/artifacts/ (ignored by git) on every run.
 """
 
 import re
@@ -58,10 +58,18 @@ def mention_case(text: str, *, handle: str, name: str, minutes_ago: int = 0) -> 
     return Mention.objects.select_related("case").get(pk=mention.pk).case
 
 
-def open_case(page, case):
-    """The inbox keyboard shortcuts (j/k/o) belong to the portal-inbox branch: opened by clicking its row."""
+def open_most_urgent_with_the_keyboard(page, case, artifacts):
+    """The inbox lists the most urgent clock first: j/k move the current row, o opens it."""
     page.goto("/inbox/")
-    page.locator(f"a[href='/cases/{case.pk}/']").first.click()
+    rows = page.locator("#inbox-rows tr[data-case]")
+    expect(rows.first).to_have_attribute("data-case", str(case.pk))
+    assert rows.count() >= 2
+    expect(rows.first).to_have_class(re.compile(r"\bescalated\b"))  # breached: escalation level 2 or more
+    page.screenshot(path=artifacts / "inbox.png", full_page=True)
+    page.keyboard.press("j")
+    page.keyboard.press("k")
+    expect(rows.first).to_have_class(re.compile(r"\bcurrent\b"))
+    page.keyboard.press("o")
     expect(page).to_have_url(re.compile(rf"/cases/{case.pk}/$"))
 
 
@@ -80,6 +88,8 @@ def test_agent_replies_with_a_canned_response_is_blocked_by_the_guard_and_hands_
         text="Hi {{ first_name }}, I'm {{ agent_first_name }} from {{ department }}. I'm sorry about this: "
              "send us your booking details by private message and we will sort it out.")
     mention_case("@airline thanks for the lovely crew today", handle="happyflyer", name="Happy Flyer", minutes_ago=5)
+    newer = mention_case("@airline my bag came off the belt in Porto with a broken handle", handle="joaop",
+                         name="Joao Pires", minutes_ago=10)
     breached = mention_case("@airline my bag never arrived in Lisbon, three days now and nobody answers",
                             handle="ritaflies", name="Rita Flies", minutes_ago=24 * 60)
     sla.escalate_due()  # the sweep: the old case's first-reply clock is breached
@@ -88,7 +98,8 @@ def test_agent_replies_with_a_canned_response_is_blocked_by_the_guard_and_hands_
     assert breached.department.slug == "service" and breached.escalation_level >= 2
 
     log_in(page, "dana")
-    open_case(page, breached)
+    assert newer.department.slug == "service"  # a second, younger case in the same inbox, below the breached one
+    open_most_urgent_with_the_keyboard(page, breached, artifacts)
     expect(page.locator(".sla .clock.breached").first).to_be_visible()
     expect(page.locator("#presence")).to_contain_text("Nobody else is on this case")
 

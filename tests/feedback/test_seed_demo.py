@@ -11,7 +11,7 @@ from feedback.cases.models import Case, CaseEvent
 from feedback.choices import CaseStatus, EventKind, MentionStatus
 from feedback.demo import DEMO_PASSWORD
 from feedback.intake.models import Mention
-from feedback.sla.models import Escalation, SlaClock
+from feedback.sla.models import Escalation, Notification, SlaClock
 from teams.models import BoardSeat, Department, Membership
 
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
@@ -45,6 +45,9 @@ def test_seed_demo_builds_a_live_demo_and_a_second_run_adds_nothing(seeded, sett
     assert departments == {"marketing", "sales", "after-sales", "service", "product", "hr", "legal"}
     assert set(Membership.objects.values_list("department__slug", flat=True)) == departments
     assert Membership.objects.get(user__username="service", department__slug="service").role == "lead"
+    # A head among the demo users (the routing rules and the audit log need one), with a real name.
+    head = Membership.objects.get(user__username="service-head", department__slug="service")
+    assert head.role == "head" and head.user.get_full_name() == "Rosa Delgado"
     assert BoardSeat.objects.filter(user__username="board").exists()
     admin = User.objects.get(username="admin")
     assert admin.is_superuser and admin.is_staff and admin.check_password(DEMO_PASSWORD)
@@ -67,6 +70,9 @@ def test_seed_demo_builds_a_live_demo_and_a_second_run_adds_nothing(seeded, sett
     assert CaseEvent.objects.filter(kind=EventKind.REPLY, actor__isnull=False).exists()
     assert Escalation.objects.filter(level=2).exists()
     assert "http://127.0.0.1:8000/" in seeded and DEMO_PASSWORD in seeded
+    assert "is ready" not in seeded  # the server is not running yet: the URL, not a claim that it is up
+    # The demo's notifications are in the app; by default nobody is e-mailed at once (hourly digests).
+    assert Notification.objects.exists()
 
     before = _counts()
     _seed()

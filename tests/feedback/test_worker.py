@@ -6,9 +6,11 @@ directory, with a real `celery worker` process.
 """
 
 import os
+import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -157,3 +159,48 @@ def test_mentions_accepted_while_the_broker_is_down_are_processed_when_it_is_bac
         processed = wait_for(lambda: Mention.objects.filter(pk=mention.pk, status=MentionStatus.PROCESSED).exists())
     task_postrun.disconnect(close_worker_connections)
     assert processed
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+def test_ctrl_c_under_honcho_stops_the_worker_with_a_warm_shutdown(tmp_path):
+    """`make run` runs the Procfile with honcho; Ctrl-C (SIGINT to honcho) must stop the worker the
+    way Celery wants (warm shutdown: its pool processes stop in order), before honcho's 5 seconds are
+    up and it sends SIGKILL."""
+    procfile = tmp_path / "Procfile"
+    worker_line = next(line for line in (ROOT / "Procfile").read_text().splitlines() if line.startswith("worker:"))
+    procfile.write_text(worker_line + "\n")
+    env = {
+        **os.environ,
+        "BATON_UNDERSTANDING_ENGINE": "rules",
+        "DJANGO_DEBUG": "true",
+        "BATON_VAR_DIR": str(tmp_path),
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'baton.sqlite3'}",
+        "CELERY_BROKER_URL": "filesystem://localhost/",
+        "REDIS_URL": "",
+        "WORKER_CONCURRENCY": "2",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    honcho = subprocess.Popen(
+        [str(Path(sys.executable).parent / "honcho"), "-f", str(procfile), "-d", str(ROOT), "start"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )
+    lines: list[str] = []
+
+    def read():
+        for line in honcho.stdout:
+            lines.append(line)
+
+    threading.Thread(target=read, daemon=True).start()
+    try:
+        assert wait_for(lambda: any(" ready." in line for line in lines), timeout=90), "".join(lines[-30:])
+        honcho.send_signal(signal.SIGINT)  # what Ctrl-C in the terminal sends honcho
+        honcho.wait(timeout=30)
+    finally:
+        if honcho.poll() is None:
+            os.killpg(honcho.pid, signal.SIGKILL)
+    output = "".join(lines)
+    assert "SIGKILL" not in output, output[-3000:]
+    assert "Warm shutdown" in output, output[-3000:]
+    assert "exited with 'signal" not in output, output[-3000:]  # no pool process killed under a task
+    assert "worker.1 stopped (rc=0)" in output, output[-3000:]

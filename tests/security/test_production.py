@@ -23,6 +23,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from feedback.cases.journey import send_feedback
+from feedback.cases.models import SavedView
 from feedback.cases.problems import link_case
 from feedback.cases.services import hand_off
 from feedback.intake.models import Account, AccountPlatform
@@ -66,6 +67,11 @@ EXPECTED = {
     "problem-detail": (302, 200),
     "problem-resolve": (302, 405),
     "promise-list": (302, 200),
+    "inbox-bulk": (302, 405),
+    "saved-view-create": (302, 405),
+    "saved-view-delete": (302, 405),
+    "settings": (302, 200),
+    "audit-log": (302, 403),  # heads and admins; the member is an agent
     "promise-create": (302, 403),
     "promise-detail": (302, 200),
     "promise-edit": (302, 403),
@@ -86,6 +92,14 @@ EXPECTED = {
     "login": (200, 200),
     "logout": (405, 405),
     "api-mentions": (401, 403),  # a member's session may not add mentions; an anonymous call has no token
+    # The CRM sync API: integration tokens (or an administrator's session) only.
+    **dict.fromkeys(["api-mention-detail", "api-customer-list", "api-customer-bulk", "api-customer-detail",
+                     "api-case-list", "api-case-detail", "api-webhook-list", "api-webhook-detail",
+                     "api-webhook-deliveries", "api-webhook-redeliver"], (401, 403)),
+    "integration-tokens": (302, 403),  # administrators only
+    "integration-token-revoke": (302, 405),
+    "integration-deliveries": (302, 403),
+    "integration-delivery-redeliver": (302, 405),
     "api-schema": (401, 200),
     "api-docs": (401, 200),
     "webhooks:x": (400, 400),  # the account exists; a CRC check without crc_token
@@ -170,7 +184,9 @@ def world(transactional_db):
         "case_id": case.pk, "action": "reply", "handoff_id": handoff.pk, "feedback_id": note.pk,
         "problem_id": problem.pk, "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
         "rule_id": RoutingRule.objects.filter(department=department("service")).first().pk, "account": account.slug,
-        "reply_id": 1, "canned_id": 1, "chart_id": "gap", "suggestion_id": 1,
+        "pk": 1, "token_id": 1, "delivery_id": 1, "reply_id": 1, "canned_id": 1,
+        "view_id": SavedView.objects.create(user=member, name="Mine", query="tab=mine").pk,
+        "chart_id": "gap", "suggestion_id": 1,
     }
     return {"member": member, "superuser": superuser, "args": args, "case": case}
 

@@ -8,6 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from config.query import choice_param, int_list, int_param, parse_int
+from feedback.cases.models import SavedView
 from feedback.cases.problems import link_case
 from feedback.routing.models import RoutingRule
 from feedback.sla.models import Notification
@@ -22,7 +23,10 @@ BAD = ["²", "٣", "１", "-1", "0", "1.5", "1e3", "0x10", " 1", "1 ", "abc", ""
        "99999999999999999999999999999999", "\x00", "1\x00", "%", "'; select 1; --", "🙂", "open\x00"]
 PARAMS = ["department", "status", "page", "posts", "events", "q", "before", "crc_token", "script"]
 # The parameters each page reads.
-READS = {"inbox": ["department"], "problems": ["department", "status"], "notifications": ["page"],
+READS = {"inbox": ["department", "tab", "q", "intent", "priority", "promise", "source", "sla", "assignee", "tag",
+                   "stage", "sort", "page"],
+         "audit-log": ["q", "model", "who", "since", "until", "page"], "problems": ["department", "status"],
+         "notifications": ["page", "kind", "unread"],
          "promise-detail": ["page"], "case-detail": ["posts", "events"]}
 
 
@@ -58,8 +62,10 @@ def everyone(db):
     promise = Promise.objects.create(name="On time", slug="on-time")
     args = {"case_id": case.pk, "action": "reply", "handoff_id": 1, "feedback_id": 1, "problem_id": problem.pk,
             "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
-            "rule_id": RoutingRule.objects.first().pk, "account": "airline", "reply_id": 1, "canned_id": 1,
-            "chart_id": "gap", "suggestion_id": 1}
+            "rule_id": RoutingRule.objects.first().pk, "account": "airline", "pk": 1, "token_id": 1, "delivery_id": 1,
+            "reply_id": 1, "canned_id": 1,
+            "view_id": SavedView.objects.create(user=user, name="Mine", query="tab=mine").pk, "chart_id": "gap",
+            "suggestion_id": 1}
     client = Client(raise_request_exception=False)
     client.force_login(user)
     return client, args
@@ -75,7 +81,8 @@ def test_every_page_ignores_bad_query_values(everyone):
         assert plain != 500, path
         for value in BAD:
             status = client.get(path, dict.fromkeys(PARAMS, value)).status_code
-            assert status == plain, (path, value, status, plain)
+            # The API answers a bad filter with 400 and field messages (its contract); pages ignore it.
+            assert status == plain or (path.startswith("/api/") and status == 400), (path, value, status, plain)
             checked += 1
         for param in READS.get(name, ()):
             for value in BAD:

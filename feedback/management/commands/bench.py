@@ -6,16 +6,18 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.bench import dashboard, ingest, pipeline, routing, sla, understand
+from feedback.bench import api, dashboard, ingest, pipeline, portal, routing, sla, understand
 from feedback.bench.record import load_average
 from feedback.bench.record import record as record_figures
 
 BENCHES = {
+    "api": api,
     "pipeline": pipeline,
     "ingest": ingest,
     "routing": routing,
     "sla": sla,
     "understand": understand,
+    "portal": portal,
     "dashboard": dashboard,
 }
 

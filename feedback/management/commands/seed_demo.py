@@ -86,7 +86,9 @@ class Command(BaseCommand):
         )
         out(f"Done in {seconds:.1f} s.")
         out("")
-        out(self.style.SUCCESS("Baton demo is ready: http://127.0.0.1:8000/"))
+        # The server is not running yet (`make run` starts it next): say where it will be, not that it is up.
+        out(self.style.SUCCESS("Demo data loaded. Once the server runs (`make run` starts it), open "
+                               "http://127.0.0.1:8000/"))
         if report.logins:
             out(f"Log in with the password '{demo.DEMO_PASSWORD}' as:")
             for spec in report.logins:

@@ -58,7 +58,7 @@ def test_each_kind_has_a_constructor_and_its_stored_shape_is_the_one_older_rows_
         events.stage_changed(case=case, from_="lead", to="customer", reason="Bought.", actor=agent, now=NOW),
         events.problem_linked(case=case, problem=problem, previous=None, actor=agent, now=NOW),
         events.problem_fixed(case=case, problem=problem, note="Belt fixed.", resolved=True, actor=agent, now=NOW),
-        events.assigned(case=case, assignee=agent, previous=None, actor=agent, now=NOW),
+        events.assigned(case=case, from_=None, to=agent, actor=agent, now=NOW),
         events.priority_changed(case=case, from_="normal", to="high", actor=agent, now=NOW),
         events.reply_approval(case=case, reply_id=3, decision="rejected", reason="Not yet.", actor=agent, now=NOW),
         events.send_failed(case=case, reply_id=3, error="X answered 503: Service Unavailable", attempts=5, now=NOW),
@@ -85,7 +85,7 @@ def test_each_kind_has_a_constructor_and_its_stored_shape_is_the_one_older_rows_
         "problem": {"problem_id": problem.pk, "title": "Bag belt down", "owner": "service", "owner_name": service,
                     "previous": None},
         "problem_fix": {"problem_id": problem.pk, "title": "Bag belt down", "note": "Belt fixed.", "resolved": True},
-        "assigned": {"assignee_id": agent.pk, "assignee_name": "dana", "previous_id": None, "previous_name": ""},
+        "assigned": {"from": {"id": None, "name": ""}, "to": {"id": agent.pk, "name": agent.get_username()}},
         "priority": {"from": "normal", "to": "high"},
         "approval": {"reply_id": 3, "decision": "rejected", "reason": "Not yet.", "edited": False},
         "send_failed": {"reply_id": 3, "error": "X answered 503: Service Unavailable", "attempts": 5},
@@ -103,7 +103,7 @@ def test_each_kind_has_a_constructor_and_its_stored_shape_is_the_one_older_rows_
     assert f'<a href="/problems/{problem.pk}/">#{problem.pk} Bag belt down</a> (owned by {service}) by dana' in pages[
         "problem"]
     assert "(this case stays open" not in pages["problem_fix"]
-    assert "<strong>Taken</strong>" in pages["assigned"]
+    assert "<strong>Taken</strong> by dana" in pages["assigned"]
     assert "<strong>Priority</strong> normal → high by dana" in pages["priority"]
     assert '<strong>Reply rejected</strong> by dana' in pages["approval"]
     assert "<strong>Reply not sent</strong> after 5 attempt(s)" in pages["send_failed"]

@@ -113,8 +113,9 @@ class TestInbox:
                                assignee=UserFactory())
             SlaClockFactory(case=case, metric=ClockMetric.FIRST_REPLY)
             SlaClockFactory(case=case, metric=ClockMetric.RESOLUTION, due_at=case.created_at + timedelta(days=3))
-        # session, user, the context processor's two, department ids, cases, their clocks, the journey counts
-        with django_assert_max_num_queries(9):
+        # session, user, the context processors' three, department ids, the filters' members and promises,
+        # the count, the page's ids, its rows, their clocks, the journey counts, the saved views
+        with django_assert_max_num_queries(16):
             response = service_client.get(reverse("inbox"))
         assert response.status_code == 200
         assert len(response.context["cases"]) == 30

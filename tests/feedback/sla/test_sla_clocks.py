@@ -259,6 +259,8 @@ def _recipients(level):
 class TestLevelsAndNotifications:
     def test_every_level_once_with_the_right_people(self, django_capture_on_commit_callbacks, task_queue):
         people = _staff()
+        for person in people.values():  # e-mails at once, every kind (the default is an hourly digest)
+            notifications.save_settings(user=person, email_mode="immediate", email_kinds=Notification.Kind.values)
         case = CaseFactory(priority=Priority.HIGH, assignee=people["agent"], created_at=MONDAY)
         clock = SlaClockFactory(case=case)  # warn +3 h, due +4 h, level 3 at +6 h
         with django_capture_on_commit_callbacks(execute=True) as callbacks:

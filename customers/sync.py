@@ -1,0 +1,335 @@
+"""The CRM's writes on customers: bulk upsert by external_id and a single update guarded by its ETag.
+
+Field rules are plain Python (`clean_fields`), so the API's serializers document them and this
+module checks them, for 1,000 rows per request without a serializer per row. Every change is
+told to webhook subscribers (`customer.created`, `customer.updated`) in the same transaction.
+"""
+
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+
+from config.errors import BatonError
+from customers.models import Customer, Stage
+from customers.webhooks.events import EventType
+from customers.webhooks.services import emit_events, subscribed_event_types
+
+MAX_UPSERT_ROWS = 1_000
+MAX_LENGTH = {"external_id": 120, "name": 200, "email": 254, "phone": 40, "region": 80}
+WRITABLE = ("name", "email", "phone", "stage", "value", "region")
+FIELDS = ("external_id", *WRITABLE)
+STAGES = tuple(Stage.values)
+VALUE_MAX_DIGITS, VALUE_DECIMALS = 12, 2
+VALUE_MAX = Decimal(10) ** (VALUE_MAX_DIGITS - VALUE_DECIMALS) - Decimal("0.01")
+
+FieldErrors = dict[str, list[str]]
+
+
+class PreconditionFailed(BatonError):
+    code = "precondition_failed"
+    http_status = 412
+
+
+class PreconditionRequired(BatonError):
+    code = "precondition_required"
+    http_status = 428
+
+
+# --- Field rules ------------------------------------------------------------------------------------
+
+def printable(value: Any, limit: int = 100) -> str:
+    """`value` as text safe to echo in a message and to store as JSON in PostgreSQL (a lone surrogate cannot be
+    encoded as UTF-8; jsonb refuses NUL)."""
+    return str(value)[:limit].encode("utf-8", "replace").decode("utf-8").replace("\x00", "\ufffd")
+
+
+def _text(name: str, value: Any, *, required: bool) -> str:
+    if not isinstance(value, str):
+        raise ValueError("Not a valid string.")
+    text = value.strip()
+    if required and not text:
+        raise ValueError("This field may not be blank.")
+    if len(text) > MAX_LENGTH[name]:
+        raise ValueError(f"Ensure this field has no more than {MAX_LENGTH[name]} characters.")
+    if "\x00" in text:
+        raise ValueError("Null characters are not allowed.")
+    if not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise ValueError("Surrogate characters are not allowed.") from None
+    return text
+
+
+def _value(value: Any) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ValueError("A valid number is required.")
+    try:
+        number = Decimal(str(value).strip())
+    except InvalidOperation:
+        raise ValueError("A valid number is required.") from None
+    if not number.is_finite():
+        raise ValueError("A valid number is required.")
+    if number < 0:
+        raise ValueError("Ensure this value is greater than or equal to 0.")
+    if number > VALUE_MAX:
+        raise ValueError(f"Ensure this value is less than or equal to {VALUE_MAX}.")
+    if number != number.quantize(Decimal("0.01")):
+        raise ValueError(f"Ensure that there are no more than {VALUE_DECIMALS} decimal places.")
+    return number.quantize(Decimal("0.01"))
+
+
+def clean_fields(data: Any, *, partial: bool, allow_external_id: bool = True) -> tuple[dict, FieldErrors]:
+    """(cleaned fields, field errors) for one customer. `partial`: absent fields stay as they are;
+    otherwise external_id is required (the others default as a new customer's do)."""
+    if not isinstance(data, dict):
+        return {}, {"non_field_errors": ["Send a customer as a JSON object."]}
+    cleaned: dict[str, Any] = {}
+    errors: FieldErrors = {}
+    allowed = FIELDS if allow_external_id else WRITABLE
+    for key in data:
+        if key not in allowed:
+            read_only = key in FIELDS or key in ("id", "created_at", "updated_at")
+            errors[printable(key)] = ["This field is read only." if read_only else "Unknown field."]
+    if allow_external_id and not partial and "external_id" not in data:
+        errors["external_id"] = ["This field is required."]
+    for name in allowed:
+        if name not in data:
+            continue
+        value = data[name]
+        try:
+            if value is None:
+                raise ValueError("This field may not be null.")
+            if name == "stage":
+                if value not in STAGES:
+                    raise ValueError(f'"{printable(value, 50)}" is not a valid choice.')
+                cleaned[name] = value
+            elif name == "value":
+                cleaned[name] = _value(value)
+            else:
+                text = _text(name, value, required=name == "external_id")
+                if name == "email" and text:
+                    try:
+                        validate_email(text)
+                    except ValidationError:
+                        raise ValueError("Enter a valid email address.") from None
+                    text = text.lower()
+                cleaned[name] = text
+        except ValueError as exc:
+            errors[name] = [str(exc)]
+    return cleaned, errors
+
+
+# --- Reading --------------------------------------------------------------------------------------
+
+def etag(customer: Customer) -> str:
+    """The customer's version: changes with every write (updated_at moves on each one)."""
+    version = f"{customer.pk}:{customer.updated_at.isoformat()}".encode()
+    return '"' + hashlib.sha256(version).hexdigest()[:32] + '"'
+
+
+def customer_data(customer: Customer) -> dict:
+    """The customer as webhooks send it (the API's CustomerSerializer has the same fields)."""
+    return {
+        "id": customer.pk, "external_id": customer.external_id, "name": customer.name, "email": customer.email,
+        "phone": customer.phone, "stage": customer.stage, "value": f"{Decimal(customer.value):.2f}",
+        "region": customer.region, "created_at": customer.created_at, "updated_at": customer.updated_at,
+    }
+
+
+# --- Bulk upsert -------------------------------------------------------------------------------------
+
+@dataclass
+class RowOutcome:
+    index: int
+    outcome: str  # created, updated, unchanged, error
+    external_id: str | None = None
+    id: int | None = None
+    fields: FieldErrors = field(default_factory=dict)
+
+    def as_dict(self) -> dict:
+        row: dict[str, Any] = {"index": self.index, "outcome": self.outcome}
+        if self.external_id is not None:
+            row["external_id"] = self.external_id
+        if self.id is not None:
+            row["id"] = self.id
+        if self.fields:
+            row["fields"] = self.fields
+        return row
+
+
+@dataclass
+class UpsertResult:
+    results: list[RowOutcome]
+
+    def count(self, outcome: str) -> int:
+        return sum(1 for row in self.results if row.outcome == outcome)
+
+    def as_dict(self) -> dict:
+        return {
+            "results": [row.as_dict() for row in self.results],
+            "created": self.count("created"), "updated": self.count("updated"),
+            "unchanged": self.count("unchanged"), "errors": self.count("error"),
+        }
+
+
+def _update_rows(customers: list[Customer], fields: list[str]) -> None:
+    """UPDATE ... FROM (VALUES ...) on PostgreSQL: one statement for the batch; bulk_update elsewhere."""
+    if not customers:
+        return
+    if connection.vendor != "postgresql":
+        Customer.objects.bulk_update(customers, fields, batch_size=500)
+        return
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    columns = [Customer._meta.get_field(name) for name in fields]
+    casts = [column.db_type(connection) for column in columns]
+    row = "(" + ", ".join(["%s::bigint", *(f"%s::{cast}" for cast in casts)]) + ")"
+    names = ", ".join(connection.ops.quote_name(column.column) for column in columns)
+    sets = ", ".join(f"{connection.ops.quote_name(column.column)} = v.{connection.ops.quote_name(column.column)}"
+                     for column in columns)
+    params: list[Any] = []
+    for customer in customers:
+        params.append(customer.pk)
+        params.extend(column.get_db_prep_save(getattr(customer, column.attname), connection) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} AS t SET {sets} FROM (VALUES {', '.join([row] * len(customers))}) AS v(id, {names}) "
+            f"WHERE t.id = v.id",
+            params,
+        )
+
+
+def _insert_rows(customers: list[Customer]) -> None:
+    """INSERT ... SELECT FROM unnest(...) RETURNING id on PostgreSQL, from the cleaned values as they are (the
+    other columns get their default, prepared once): Django's bulk_create prepares every value of every row, the
+    larger part of an upsert's time. bulk_create elsewhere. Sets each customer's pk."""
+    if not customers:
+        return
+    if connection.vendor != "postgresql":
+        Customer.objects.bulk_create(customers)
+        return
+    columns_of = [column for column in Customer._meta.concrete_fields if not column.primary_key]
+    given = {"external_id", *WRITABLE, "created_at", "updated_at"}
+    columns, arrays, casts = [], [], []
+    for column in columns_of:
+        columns.append(connection.ops.quote_name(column.column))
+        casts.append(column.db_type(connection))
+        if column.attname in given:
+            values = [getattr(customer, column.attname) for customer in customers]
+            if column.get_internal_type() == "DecimalField":
+                values = [Decimal(value) for value in values]  # the default 0 is an int: one type per array
+            arrays.append(values)
+        else:
+            default = column.get_db_prep_save(column.get_default(), connection)
+            arrays.append([default] * len(customers))
+    table = connection.ops.quote_name(Customer._meta.db_table)
+    unnest = ", ".join(f"%s::{cast}[]" for cast in casts)
+    with connection.cursor() as cursor:
+        cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({unnest}) RETURNING id",
+                       arrays)
+        ids = [row[0] for row in cursor.fetchall()]
+    for customer, pk in zip(customers, ids, strict=True):
+        customer.pk = pk
+        customer._state.adding = False
+
+
+def upsert_customers(*, rows: list[Any], now=None) -> UpsertResult:
+    """Create or update customers by external_id, up to MAX_UPSERT_ROWS; one outcome per row, in
+    order. A row with errors never refuses the others. Rows that change nothing are `unchanged`
+    (their updated_at stays, so an incremental sync does not see them again)."""
+    if len(rows) > MAX_UPSERT_ROWS:
+        raise ValueError(f"At most {MAX_UPSERT_ROWS} rows per request.")
+    results: list[RowOutcome] = []
+    valid: dict[str, tuple[RowOutcome, dict]] = {}
+    for index, row in enumerate(rows):
+        cleaned, errors = clean_fields(row, partial=False)
+        external_id = cleaned.get("external_id")
+        outcome = RowOutcome(index=index, outcome="error", external_id=external_id)
+        if not errors and external_id in valid:
+            errors = {"external_id": [f"Repeats item {valid[external_id][0].index} of this request."]}
+        if errors:
+            outcome.fields = errors
+        else:
+            valid[external_id] = (outcome, cleaned)
+        results.append(outcome)
+    for attempt in range(2):
+        try:
+            with transaction.atomic():
+                _apply(valid, now=now or timezone.now())
+            break
+        except IntegrityError:
+            # Another request created one of these external ids meanwhile: do it again, now as updates.
+            if attempt:
+                raise
+    return UpsertResult(results=results)
+
+
+def _apply(valid: dict[str, tuple[RowOutcome, dict]], *, now) -> None:
+    existing = {
+        customer.external_id: customer
+        for customer in Customer.objects.select_for_update().filter(external_id__in=list(valid)).order_by("pk")
+    }
+    new, changed, changed_fields = [], [], set()
+    for external_id, (outcome, cleaned) in valid.items():
+        customer = existing.get(external_id)
+        if customer is None:
+            customer = Customer(**cleaned, created_at=now, updated_at=now)
+            new.append((outcome, customer))
+            continue
+        outcome.id = customer.pk
+        diff = [name for name in WRITABLE if name in cleaned and getattr(customer, name) != cleaned[name]]
+        if diff:
+            for name in diff:
+                setattr(customer, name, cleaned[name])
+            customer.updated_at = now
+            changed.append((outcome, customer))
+            changed_fields.update(diff)
+            outcome.outcome = "updated"
+        else:
+            outcome.outcome = "unchanged"
+    _insert_rows([customer for _, customer in new])
+    for outcome, customer in new:
+        outcome.outcome, outcome.id = "created", customer.pk
+    _update_rows([customer for _, customer in changed], sorted(changed_fields | {"updated_at"}))
+    wanted = subscribed_event_types() if new or changed else set()  # no payloads built for nobody
+    emit_events(events=[(EventType.CUSTOMER_CREATED, customer_data(customer)) for _, customer in new
+                        if EventType.CUSTOMER_CREATED in wanted]
+                + [(EventType.CUSTOMER_UPDATED, customer_data(customer)) for _, customer in changed
+                   if EventType.CUSTOMER_UPDATED in wanted])
+
+
+# --- One update, guarded --------------------------------------------------------------------------------
+
+def update_customer(*, customer_id: int, changes: Any, if_match: str | None, now=None) -> tuple[Customer, bool]:
+    """Change some fields of one customer if its ETag is still `if_match` (else 412; no If-Match: 428).
+    Returns (customer, changed). external_id is not writable here."""
+    if not if_match:
+        raise PreconditionRequired(
+            "Send If-Match with the customer's ETag (from GET), so a change made meanwhile is not overwritten.")
+    cleaned, errors = clean_fields(changes, partial=True, allow_external_id=False)
+    if errors:
+        raise ValidationError(errors)
+    with transaction.atomic():
+        customer = Customer.objects.select_for_update().get(pk=customer_id)
+        tags = {tag.strip() for tag in if_match.split(",")}
+        if "*" not in tags and etag(customer) not in tags and f"W/{etag(customer)}" not in tags:
+            raise PreconditionFailed(
+                "The customer changed since you read it: GET it again, then send its new ETag in If-Match.",
+                fields={"If-Match": [f"The current ETag is {etag(customer)}."]},
+            )
+        diff = [name for name in WRITABLE if name in cleaned and getattr(customer, name) != cleaned[name]]
+        if not diff:
+            return customer, False
+        for name in diff:
+            setattr(customer, name, cleaned[name])
+        customer.updated_at = now or timezone.now()
+        Customer.objects.filter(pk=customer.pk).update(**{name: getattr(customer, name) for name in diff},
+                                                         updated_at=customer.updated_at)
+        emit_events(events=[(EventType.CUSTOMER_UPDATED, customer_data(customer))])
+    return customer, True

@@ -1,0 +1,337 @@
+"""The CRM sync API: customers, cases, mentions and webhook subscriptions. Thin: parse, one service or
+selector, serialize. Every list is paged by `feedback.api.pagination` and filtered by the FilterSet the
+pages share; every error comes out in the one shape of `config.api`."""
+
+import json
+
+from django.db import transaction
+from django.http import Http404
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import exceptions, generics, status
+from rest_framework.response import Response
+
+from config.filters import IdFilter
+from config.query import MAX_ID, parse_int
+from customers import sync
+from customers.filters import CustomerFilterSet
+from customers.models import Customer
+from customers.webhooks import services as webhooks
+from customers.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from feedback.api import crm_serializers as s
+from feedback.api.pagination import SyncCursorPagination
+from feedback.api.permissions import HasScope, token_of
+from feedback.api.schema import ScopedAutoSchema, bound_list_body
+from feedback.api.serializers import ApiErrorSerializer, MentionOutSerializer
+from feedback.api.views import MentionCreateView
+from feedback.cases.filters import CaseFilterSet
+from feedback.cases.models import Case
+from feedback.intake.filters import MentionFilterSet
+from feedback.intake.models import Mention
+from feedback.integrations import idempotency
+from feedback.integrations.scopes import Scope
+
+ERROR_TEXT = {
+    400: "Invalid input: `fields` says which and why.",
+    401: "No credentials, or an invalid or revoked token.",
+    403: "The token lacks the scope this operation needs.",
+    404: "No such object.",
+    409: "The request conflicts with the object's state.",
+    412: "If-Match does not match the current ETag: the object changed since it was read.",
+    422: "The Idempotency-Key was already used for another request.",
+    428: "This operation needs an If-Match header.",
+    429: "Too many requests for this token: wait Retry-After seconds.",
+}
+
+
+# The shared FilterSets (config.filters) stay free of DRF; their id filters are documented here as what they take.
+extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})(IdFilter)
+
+
+def errors(*codes: int) -> dict:
+    """The documented error answers of an operation (always 401, 403 and 429 too)."""
+    return {code: OpenApiResponse(ApiErrorSerializer, description=ERROR_TEXT[code])
+            for code in sorted({*codes, 401, 403, 429})}
+
+
+def object_id(value) -> int:
+    """A path id, or 404 (a number PostgreSQL's bigint cannot hold names no row)."""
+    pk = parse_int(str(value))
+    if pk is None:
+        raise Http404
+    return pk
+
+
+class BadBody(exceptions.APIException):
+    status_code = status.HTTP_400_BAD_REQUEST
+    default_code = "invalid_body"
+    default_detail = "Send a JSON body of the documented shape."
+
+
+class CrmView(generics.GenericAPIView):
+    schema = ScopedAutoSchema()
+    permission_classes = [HasScope]
+    pagination_class = None  # the sync lists set theirs; the short lists (webhooks) are plain JSON lists
+    required_scopes: dict[str, str] = {}
+
+
+# --- Customers -----------------------------------------------------------------------------------------
+
+IDEMPOTENCY_KEY = OpenApiParameter(
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+    OpenApiParameter.HEADER, required=False,
+    description="Any unique string (a UUID) up to 200 printable ASCII characters: a replay with the same key and "
+                "body returns the first answer instead of running again; the same key with another body is 422.",
+)
+
+
+class CustomerListView(CrmView):
+    """Customers in (updated_at, id) order, for full and incremental syncs."""
+
+    queryset = Customer.objects.all()
+    serializer_class = s.CustomerSerializer
+    filterset_class = CustomerFilterSet
+    pagination_class = SyncCursorPagination
+    cursor_field = "updated_at"
+    required_scopes = {"GET": Scope.CUSTOMERS_READ}
+
+    @extend_schema(operation_id="customers_list", responses={200: s.CustomerSerializer(many=True), **errors(400)})
+    def get(self, request):
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(s.customer_rows(page))
+
+
+class CustomerBulkView(CrmView):
+    """Create or update up to 1,000 customers by external_id, one outcome per row."""
+
+    queryset = Customer.objects.all()
+    required_scopes = {"POST": Scope.CUSTOMERS_WRITE}
+    serializer_class = s.CustomerUpsertResult
+
+    @extend_schema(
+        operation_id=bound_list_body("customers_bulk_upsert", min_items=1, max_items=sync.MAX_UPSERT_ROWS),
+        request=s.CUSTOMER_UPSERT_REQUEST,
+        parameters=[IDEMPOTENCY_KEY],
+        responses={200: s.CustomerUpsertResult, **errors(400, 422)},
+        description="Rows are matched by `external_id`: a new one is `created`, a known one `updated` with the "
+                    "fields given, or `unchanged` when they equal the stored ones (its updated_at stays). A row "
+                    "with invalid fields is `error` with field messages and never refuses the others. "
+                    "Webhooks `customer.created` / `customer.updated` follow.",
+    )
+    def post(self, request):
+        rows = request.data
+        if not isinstance(rows, list) or not rows:
+            raise BadBody("Send a JSON list of 1 to 1,000 customers.", code="invalid_body")
+        if len(rows) > sync.MAX_UPSERT_ROWS:
+            raise BadBody(f"The list holds {len(rows):,} rows; at most {sync.MAX_UPSERT_ROWS:,} per request.",
+                          code="too_many_items")
+        key = request.headers.get("Idempotency-Key")
+        token = token_of(request)
+        if key is None or token is None:
+            return Response(sync.upsert_customers(rows=rows).as_dict())
+        fingerprint = idempotency.fingerprint(
+            method=request.method, path=request.path, body=json.dumps(rows, sort_keys=True, default=str).encode())
+        with transaction.atomic():
+            claim = idempotency.begin(token=token, key=key, fingerprint=fingerprint)
+            if claim.replay:
+                return Response(claim.record.response, status=claim.record.status_code,
+                                headers={"Idempotent-Replayed": "true"})
+            body = sync.upsert_customers(rows=rows).as_dict()
+            idempotency.finish(claim=claim, status_code=200, response=body)
+        return Response(body)
+
+
+class CustomerDetailView(CrmView):
+    """One customer with its identities; PATCH changes fields if If-Match still holds its ETag."""
+
+    queryset = Customer.objects.all()
+    required_scopes = {"GET": Scope.CUSTOMERS_READ, "PATCH": Scope.CUSTOMERS_WRITE}
+    serializer_class = s.CustomerDetailSerializer
+
+    def _customer(self, pk) -> Customer:
+        return generics.get_object_or_404(Customer.objects.prefetch_related("identities"), pk=object_id(pk))
+
+    def _answer(self, customer: Customer) -> Response:
+        return Response(s.CustomerDetailSerializer(customer).data, headers={"ETag": sync.etag(customer)})
+
+    @extend_schema(operation_id="customers_retrieve", responses={200: s.CustomerDetailSerializer, **errors(404)})
+    def get(self, request, pk):
+        return self._answer(self._customer(pk))
+
+    @extend_schema(
+        operation_id="customers_partial_update",
+        request=s.CustomerFieldsIn,
+        parameters=[OpenApiParameter(
+            "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
+            description="The ETag of the customer as you read it (GET). A different one: 412, nothing changed.")],
+        responses={200: s.CustomerDetailSerializer, **errors(400, 404, 412, 428)},
+    )
+    def patch(self, request, pk):
+        customer_id = object_id(pk)
+        if not Customer.objects.filter(pk=customer_id).exists():
+            raise Http404
+        if not isinstance(request.data, dict):
+            raise BadBody("Send the fields to change as a JSON object.")
+        try:
+            customer, _changed = sync.update_customer(customer_id=customer_id, changes=request.data,
+                                                      if_match=request.headers.get("If-Match"))
+        except Customer.DoesNotExist:
+            raise Http404 from None
+        return self._answer(self._customer(customer.pk))
+
+
+# --- Cases and mentions -----------------------------------------------------------------------------------
+
+class CaseListView(CrmView):
+    """Cases in (updated_at, id) order."""
+
+    queryset = Case.objects.select_related("customer", "department")
+    serializer_class = s.CaseSerializer
+    filterset_class = CaseFilterSet
+    pagination_class = SyncCursorPagination
+    cursor_field = "updated_at"
+    required_scopes = {"GET": Scope.CASES_READ}
+
+    @extend_schema(operation_id="cases_list", responses={200: s.CaseSerializer(many=True), **errors(400)})
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class CaseDetailView(CrmView):
+    queryset = Case.objects.all()
+    serializer_class = s.CaseSerializer
+    required_scopes = {"GET": Scope.CASES_READ}
+
+    @extend_schema(operation_id="cases_retrieve", responses={200: s.CaseSerializer, **errors(404)})
+    def get(self, request, pk):
+        case = generics.get_object_or_404(Case.objects.select_related("customer", "department"), pk=object_id(pk))
+        return Response(s.CaseSerializer(case).data)
+
+
+class MentionListView(CrmView):
+    """Mentions in (received_at, id) order."""
+
+    queryset = Mention.objects.all()
+    serializer_class = MentionOutSerializer
+    filterset_class = MentionFilterSet
+    pagination_class = SyncCursorPagination
+    cursor_field = "received_at"
+    required_scopes = {"GET": Scope.MENTIONS_READ}
+
+    @extend_schema(operation_id="mentions_list", responses={200: MentionOutSerializer(many=True), **errors(400)})
+    def get(self, request):
+        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class MentionCollectionView(MentionListView, MentionCreateView):
+    """GET lists mentions (`mentions:read`); POST stores one or a list (`mentions:write`, or for a user's
+    token the `feedback.add_mention` permission, as before scopes existed): MentionCreateView's POST."""
+
+    required_scopes = {"GET": Scope.MENTIONS_READ, "POST": Scope.MENTIONS_WRITE}
+    user_permissions = {"POST": "feedback.add_mention"}
+
+
+class MentionDetailView(CrmView):
+    queryset = Mention.objects.all()
+    serializer_class = MentionOutSerializer
+    required_scopes = {"GET": Scope.MENTIONS_READ}
+
+    @extend_schema(operation_id="mentions_retrieve", responses={200: MentionOutSerializer, **errors(404)})
+    def get(self, request, pk):
+        return Response(MentionOutSerializer(generics.get_object_or_404(Mention, pk=object_id(pk))).data)
+
+
+# --- Webhook subscriptions ----------------------------------------------------------------------------------
+
+class SubscriptionListView(CrmView):
+    queryset = WebhookSubscription.objects.all()
+    required_scopes = {"GET": Scope.WEBHOOKS_MANAGE, "POST": Scope.WEBHOOKS_MANAGE}
+    serializer_class = s.WebhookSubscriptionSerializer
+
+    @extend_schema(operation_id="webhooks_list", responses={200: s.WebhookSubscriptionSerializer(many=True),
+                                                              **errors()})
+    def get(self, request):
+        return Response(s.WebhookSubscriptionSerializer(WebhookSubscription.objects.order_by("id")[:500],
+                                                        many=True).data)
+
+    @extend_schema(operation_id="webhooks_create", request=s.WebhookSubscriptionIn,
+                   responses={201: s.WebhookSubscriptionCreatedSerializer, **errors(400)})
+    def post(self, request):
+        data = s.WebhookSubscriptionIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription, secret = webhooks.create_subscription(
+            name=data.validated_data["name"], url=data.validated_data["url"],
+            event_types=data.validated_data["event_types"])
+        if not data.validated_data["is_active"]:
+            webhooks.update_subscription(subscription=subscription, changes={"is_active": False})
+        body = {**s.WebhookSubscriptionSerializer(subscription).data, "secret": secret}
+        return Response(body, status=status.HTTP_201_CREATED)
+
+
+class SubscriptionDetailView(CrmView):
+    queryset = WebhookSubscription.objects.all()
+    required_scopes = {"GET": Scope.WEBHOOKS_MANAGE, "PATCH": Scope.WEBHOOKS_MANAGE,
+                       "DELETE": Scope.WEBHOOKS_MANAGE}
+    serializer_class = s.WebhookSubscriptionSerializer
+
+    def _subscription(self, pk):
+        return generics.get_object_or_404(WebhookSubscription, pk=object_id(pk))
+
+    @extend_schema(operation_id="webhooks_retrieve", responses={200: s.WebhookSubscriptionSerializer, **errors(404)})
+    def get(self, request, pk):
+        return Response(s.WebhookSubscriptionSerializer(self._subscription(pk)).data)
+
+    @extend_schema(operation_id="webhooks_partial_update", request=s.WebhookSubscriptionPatch,
+                   responses={200: s.WebhookSubscriptionSerializer, **errors(400, 404)})
+    def patch(self, request, pk):
+        subscription = self._subscription(pk)
+        data = s.WebhookSubscriptionPatch(data=request.data)
+        data.is_valid(raise_exception=True)
+        subscription = webhooks.update_subscription(subscription=subscription, changes=data.validated_data)
+        return Response(s.WebhookSubscriptionSerializer(subscription).data)
+
+    @extend_schema(operation_id="webhooks_destroy", responses={204: None, **errors(404)})
+    def delete(self, request, pk):
+        self._subscription(pk).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
+class DeliveryListView(CrmView):
+    """A subscription's deliveries, newest first (the last 100)."""
+
+    queryset = WebhookDelivery.objects.all()
+    required_scopes = {"GET": Scope.WEBHOOKS_MANAGE}
+    serializer_class = s.WebhookDeliverySerializer
+
+    @extend_schema(
+        operation_id="webhooks_deliveries_list",
+        parameters=[OpenApiParameter("status", OpenApiTypes.STR, enum=DeliveryStatus.values, required=False)],
+        responses={200: s.WebhookDeliverySerializer(many=True), **errors(400, 404)},
+    )
+    def get(self, request, pk):
+        subscription = generics.get_object_or_404(WebhookSubscription, pk=object_id(pk))
+        deliveries = WebhookDelivery.objects.filter(subscription=subscription).select_related("payload")
+        wanted = request.query_params.get("status")
+        if wanted is not None:
+            if wanted not in DeliveryStatus.values:
+                raise exceptions.ValidationError({"status": [f"One of {', '.join(DeliveryStatus.values)}."]})
+            deliveries = deliveries.filter(status=wanted)
+        return Response(s.WebhookDeliverySerializer(deliveries.order_by("-id")[:100], many=True).data)
+
+
+class RedeliverView(CrmView):
+    queryset = WebhookDelivery.objects.all()
+    required_scopes = {"POST": Scope.WEBHOOKS_MANAGE}
+    serializer_class = s.WebhookDeliverySerializer
+
+    @extend_schema(operation_id="webhooks_deliveries_redeliver", request=None,
+                   responses={202: s.WebhookDeliverySerializer, **errors(404)})
+    def post(self, request, pk):
+        delivery = generics.get_object_or_404(WebhookDelivery, pk=object_id(pk))
+        delivery = webhooks.redeliver(delivery_id=delivery.pk)
+        return Response(s.WebhookDeliverySerializer(
+            WebhookDelivery.objects.select_related("payload").get(pk=delivery.pk)).data,
+            status=status.HTTP_202_ACCEPTED)

@@ -1,0 +1,164 @@
+"""The audit log: who changed which setting, when, with the values before and after.
+
+Reads the django-simple-history records of every audited model (routing rules, promises, SLA
+policies, departments, business schedules, closed days), newest first, merged across their tables.
+A head sees the records of the departments they head (and the company's promises); a superuser
+sees everything. Each record is compared with the record before it of the same object, fetched for
+the whole page at once (one query per table that has rows on the page).
+"""
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import CharField, Q, TextField
+from simple_history.models import registered_models
+
+from teams.models import BusinessSchedule
+from teams.selectors import headed_departments
+
+ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
+
+
+@dataclass
+class Change:
+    field: str
+    before: str
+    after: str
+
+
+@dataclass
+class Entry:
+    when: datetime
+    who: str
+    action: str
+    model: str
+    model_key: str
+    object_name: str
+    object_id: int
+    reason: str = ""
+    changes: list[Change] = field(default_factory=list)
+
+
+def audited_models() -> dict[str, type]:
+    """{"feedback.routingrule": RoutingRule, ...}: the models with a history (not m2m tables)."""
+    found = {}
+    for model in registered_models.values():
+        history = getattr(model, "history", None)
+        if history is not None and hasattr(history, "model"):
+            found[model._meta.label_lower] = model
+    return dict(sorted(found.items()))
+
+
+def may_read_audit_log(*, user) -> bool:
+    return user.is_authenticated and (user.is_superuser or headed_departments(user=user).exists())
+
+
+def _scope(model, history, *, user, ids: list[int]):
+    rows = history.objects.all()
+    if user.is_superuser:
+        return rows
+    names = {f.name for f in model._meta.concrete_fields}
+    if model._meta.label_lower == "teams.department":
+        return rows.filter(id__in=ids)
+    if "department" in names:
+        nullable = model._meta.get_field("department").null
+        return rows.filter(Q(department_id__in=ids) | (Q(department__isnull=True) if nullable else Q(pk__in=[])))
+    if "schedule" in names:
+        return rows.filter(schedule_id__in=BusinessSchedule.objects.filter(department_id__in=ids).values("pk"))
+    return rows.none()
+
+
+def _text_fields(history) -> list[str]:
+    return [f.name for f in history._meta.concrete_fields
+            if isinstance(f, CharField | TextField) and not f.name.startswith("history_")]
+
+
+def _plain_fields(history) -> list:
+    return [f for f in history._meta.concrete_fields if not f.name.startswith("history_") and f.name != "id"]
+
+
+def _show(value) -> str:
+    if value is None or value == "":
+        return "—"
+    text = str(value)
+    return text if len(text) <= 200 else text[:199] + "…"
+
+
+def audit_log(*, user, q: str = "", model: str = "", who: str = "", since: datetime | None = None,
+              until: datetime | None = None, page: int = 1, per_page: int = 50) -> dict:
+    """One page of the audit log for `user`, newest first, with the filters applied."""
+    models = audited_models()
+    if model:
+        models = {key: value for key, value in models.items() if key == model}
+    querysets = {}
+    ids = [] if user.is_superuser else list(headed_departments(user=user).values_list("pk", flat=True))
+    for key, audited in models.items():
+        history = audited.history.model
+        rows = _scope(audited, history, user=user, ids=ids)
+        if who:
+            rows = rows.filter(Q(history_user__username__icontains=who) | Q(history_user__first_name__icontains=who)
+                               | Q(history_user__last_name__icontains=who))
+        if since:
+            rows = rows.filter(history_date__gte=since)
+        if until:
+            rows = rows.filter(history_date__lt=until)
+        if q:
+            match = Q(history_change_reason__icontains=q)
+            for name in _text_fields(history):
+                match |= Q(**{f"{name}__icontains": q})
+            rows = rows.filter(match)
+        querysets[key] = rows
+    page = max(1, page)
+    wanted = page * per_page
+    merged, total = [], 0
+    for key, rows in querysets.items():
+        found = list(rows.select_related("history_user").order_by("-history_date", "-history_id")[:wanted])
+        merged.extend((record, key) for record in found)
+        total += len(found) if len(found) < wanted else rows.count()  # counted only when there may be more
+    merged.sort(key=lambda pair: (pair[0].history_date, pair[0].history_id), reverse=True)
+    on_page = merged[(page - 1) * per_page:wanted]
+    return {"entries": _entries(on_page, models), "total": total, "page": page,
+            "pages": max(1, -(-total // per_page)), "models": audited_models()}
+
+
+def _entries(on_page, models) -> list[Entry]:
+    previous = {}
+    by_model: dict[str, list] = {}
+    for record, key in on_page:
+        by_model.setdefault(key, []).append(record)
+    for key, records in by_model.items():
+        history = models[key].history.model
+        ids = {record.id for record in records}
+        latest = max(record.history_date for record in records)
+        older = list(history.objects.filter(id__in=ids, history_date__lte=latest).order_by("id", "history_date",
+                                                                                            "history_id"))
+        for before, after in zip(older, older[1:], strict=False):
+            if before.id == after.id:
+                previous[(key, after.history_id)] = before
+    entries = []
+    for record, key in on_page:
+        audited = models[key]
+        prev = previous.get((key, record.history_id))
+        changes = []
+        for f in _plain_fields(record):
+            after = getattr(record, f.attname)
+            before = getattr(prev, f.attname) if prev is not None else None
+            if record.history_type == "~" and before == after:
+                continue
+            if record.history_type == "+" and after in (None, "", [], {}):
+                continue
+            changes.append(Change(field=str(f.verbose_name), before=_show(before) if prev is not None else "—",
+                                  after=_show(after) if record.history_type != "-" else "—"))
+        user = record.history_user
+        entries.append(Entry(
+            when=record.history_date,
+            who=(user.get_full_name() or user.get_username()) if user else "the system",
+            action=ACTIONS.get(record.history_type, record.history_type),
+            model=str(audited._meta.verbose_name),
+            model_key=key,
+            object_name=str(getattr(record, "name", "") or getattr(record, "title", "") or f"#{record.id}"),
+            object_id=record.id,
+            reason=record.history_change_reason or "",
+            changes=changes,
+        ))
+    return entries
