@@ -10,6 +10,7 @@ from pathlib import Path
 
 import environ
 from csp.constants import NONE, SELF
+from kombu import Queue
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -76,7 +77,7 @@ ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
 ASGI_APPLICATION = "config.asgi.application"
 
-FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "replies", "audit", "integrations")
+FEEDBACK_ROOMS = ("intake", "understanding", "routing", "cases", "sla", "replies", "audit", "integrations", "board")
 
 TEMPLATES = [
     {
@@ -265,6 +266,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = env.int("CELERY_PREFETCH_MULTIPLIER", default=8)
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+# Two queues, both consumed by every worker (unless started with -Q): "celery" for mentions, webhooks
+# and notifications, "rollups" for the board's rollup refreshes (feedback.board.upkeep).
+CELERY_TASK_QUEUES = (Queue("celery"), Queue("rollups"))
 CELERY_BEAT_SCHEDULE = {
     "sla-sweep": {
         "task": "feedback.tasks.sla_sweep",
@@ -371,6 +375,24 @@ BATON_X_API_URL = env.str("BATON_X_API_URL", default="https://api.x.com")
 BATON_META_GRAPH_URL = env.str("BATON_META_GRAPH_URL", default="https://graph.facebook.com/v21.0")
 # Collision detection: a viewer of a case counts as present this long after their last poll.
 BATON_PRESENCE_SECONDS = env.int("BATON_PRESENCE_SECONDS", default=12)
+# Board rollups (feedback.board): days changed by mentions and cases are recomputed by a task on the
+# "rollups" queue BATON_ROLLUP_DELAY seconds (or 20x the last refresh's duration) after the first change
+# (changes meanwhile join it), and by
+# the beat every minute; BATON_ROLLUPS_LIVE=false stops the upkeep (then run manage.py rebuild_rollups).
+BATON_ROLLUPS_LIVE = env.bool("BATON_ROLLUPS_LIVE", default=True)
+BATON_ROLLUP_DELAY = env.int("BATON_ROLLUP_DELAY", default=30)
+CELERY_BEAT_SCHEDULE["refresh-rollups"] = {
+    "task": "feedback.tasks.refresh_rollups",
+    "schedule": timedelta(minutes=1),
+    "options": {"expires": 50, "queue": "rollups"},
+}
+# Suggested problems: complaints of the last BATON_SUGGEST_DAYS days clustered, every hour.
+BATON_SUGGEST_DAYS = env.int("BATON_SUGGEST_DAYS", default=28)
+CELERY_BEAT_SCHEDULE["suggest-problems"] = {
+    "task": "feedback.tasks.suggest_problems",
+    "schedule": timedelta(hours=1),
+    "options": {"expires": 3000, "queue": "rollups"},
+}
 # Verified webhook payloads still `received` after BATON_RECOVER_AFTER (lost task message, or brand
 # replies waiting for their mention to be processed) are parsed again.
 CELERY_BEAT_SCHEDULE["mention-retention"] = {

@@ -22,9 +22,11 @@ PROCESS_MENTION = "feedback.tasks.process_mention"
 PROCESS_MENTIONS = "feedback.tasks.process_mentions"
 PARSE_INBOUND_PAYLOAD = "feedback.tasks.parse_inbound_payload"
 SEND_NOTIFICATION_EMAILS = "feedback.tasks.send_notification_emails"
+REFRESH_ROLLUPS = "feedback.tasks.refresh_rollups"
 SEND_REPLY = "feedback.tasks.send_reply"
 # Every name a service may enqueue.
-TASKS = frozenset({PROCESS_MENTION, PROCESS_MENTIONS, PARSE_INBOUND_PAYLOAD, SEND_NOTIFICATION_EMAILS, SEND_REPLY})
+TASKS = frozenset({PROCESS_MENTION, PROCESS_MENTIONS, PARSE_INBOUND_PAYLOAD, SEND_NOTIFICATION_EMAILS, SEND_REPLY,
+                   REFRESH_ROLLUPS})
 
 
 def enqueue(task_name: str, *args, **options) -> None:

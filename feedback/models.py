@@ -1,5 +1,20 @@
 """The app's models live in its rooms; Django discovers them through this module."""
 
+from feedback.board.models import (
+    CaseRollup,
+    DurationRollup,
+    FeedbackRollup,
+    HandoffRollup,
+    MentionRollup,
+    ProblemRollup,
+    PromiseRollup,
+    RegionRollup,
+    RollupDay,
+    RollupDirtyDay,
+    SlaRollup,
+    SuggestedProblem,
+    VolumeRollup,
+)
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem, SavedView
 from feedback.intake.models import Account, AccountPlatform, InboundPayload, Mention, RejectedDeliveryCount
 from feedback.integrations.models import ApiToken, IdempotencyRecord
@@ -15,6 +30,19 @@ __all__ = [
     "CannedResponse",
     "Case",
     "CaseEvent",
+    "CaseRollup",
+    "DurationRollup",
+    "FeedbackRollup",
+    "HandoffRollup",
+    "MentionRollup",
+    "ProblemRollup",
+    "PromiseRollup",
+    "RegionRollup",
+    "RollupDay",
+    "RollupDirtyDay",
+    "SlaRollup",
+    "SuggestedProblem",
+    "VolumeRollup",
     "Escalation",
     "FeedbackNote",
     "Handoff",

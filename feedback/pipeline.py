@@ -22,6 +22,7 @@ from customers.services import Author, normalize_handle, resolve_authors
 from customers.sync import customer_data
 from customers.webhooks.events import EventType
 from customers.webhooks.services import emit_events, subscribed_event_types
+from feedback.board import upkeep
 from feedback.cases.services import Attachment, attach_mentions
 from feedback.choices import MentionStatus
 from feedback.db import update_rows
@@ -178,6 +179,7 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
                             "posted_at": mention.posted_at, "case_id": mention.case_id},
                 "customer": {"id": mention.customer_id, "external_id": mention.customer.external_id},
             }) for mention in mentions])
+        upkeep.touch_mentions(mentions=mentions)  # the board's rollups of their days, after commit
     return len(mentions)
 
 

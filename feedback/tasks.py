@@ -9,6 +9,8 @@ from django.conf import settings
 from django.utils import timezone
 
 from feedback import pipeline
+from feedback.board import rollups, suggestions
+from feedback.board import selectors as board_selectors
 from feedback.intake.ingest import enqueue_processing
 from feedback.intake.webhooks import services as webhooks
 from feedback.integrations import idempotency
@@ -83,6 +85,23 @@ def recover_inbound_payloads() -> int:
     for payload_id in ids:
         webhooks.enqueue_parse(payload_id)
     return len(ids)
+
+
+@shared_task(bind=True, acks_late=True)
+def refresh_rollups(self) -> int:
+    """Recompute the board's rollups of the days writers marked; re-queue while more are waiting."""
+    refreshed, more = rollups.refresh_dirty()
+    if more:
+        self.apply_async(queue=(self.request.delivery_info or {}).get("routing_key") or "rollups")
+    elif refreshed:
+        board_selectors.warm_dashboard()  # the default period, for the rollups' new version
+    return refreshed
+
+
+@shared_task(acks_late=True)
+def suggest_problems() -> int:
+    """Cluster recent complaints into suggested problems for the board and the heads."""
+    return len(suggestions.refresh_suggestions())
 
 
 @shared_task(acks_late=True)

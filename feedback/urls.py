@@ -1,6 +1,7 @@
 from django.urls import include, path
 
 from feedback.audit import views as audit_views
+from feedback.board import views as board_views
 from feedback.cases import journey_views, views
 from feedback.linking import views as linking_views
 from feedback.replies import views as reply_views
@@ -20,6 +21,12 @@ urlpatterns = [
     path("cases/<int:case_id>/reply/draft/", reply_views.draft, name="reply-draft"),
     path("cases/<int:case_id>/presence/", reply_views.presence_poll, name="case-presence"),
     path("cases/<int:case_id>/<slug:action>/", views.case_action, name="case-action"),
+    path("board/", board_views.board, name="board"),
+    path("board/print/", board_views.board_print, name="board-print"),
+    path("board/csv/<slug:chart_id>/", board_views.board_csv, name="board-csv"),
+    path("board/promises/<slug:slug>/", board_views.board_promise, name="board-promise"),
+    path("board/suggestions/<int:suggestion_id>/confirm/", board_views.confirm_suggestion,
+         name="board-confirm-suggestion"),
     path("replies/approvals/", reply_views.approvals, name="reply-approvals"),
     path("replies/<int:reply_id>/approve/", reply_views.approve, name="reply-approve"),
     path("replies/<int:reply_id>/reject/", reply_views.reject, name="reply-reject"),
@@ -28,7 +35,6 @@ urlpatterns = [
     path("replies/canned/new/", reply_views.canned_create, name="canned-create"),
     path("replies/canned/<int:canned_id>/", reply_views.canned_edit, name="canned-edit"),
     path("replies/canned/<int:canned_id>/delete/", reply_views.canned_delete, name="canned-delete"),
-    path("board/", views.board, name="board"),
     path("notifications/", notification_views.notification_list, name="notifications"),
     path("settings/", notification_views.personal_settings, name="settings"),
     path("audit/", audit_views.audit_log, name="audit-log"),

@@ -18,6 +18,7 @@ from django.urls import reverse
 
 from customers import timeline
 from customers.models import TimelineKind
+from feedback.board import upkeep
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.choices import ClockMetric, EventKind
 
@@ -29,9 +30,11 @@ def _event(*, case: Case | int, kind: str, now: datetime, actor=None, **data) ->
 
 def add(event: CaseEvent) -> CaseEvent:
     """Save one new event (built by a constructor below), with its line on the customer's timeline,
-    and return it."""
+    and return it. The board's rollups of the case's day are marked for recomputation when the event
+    changes what they count."""
     event.save(force_insert=True)
     timeline.record(entries=timeline_entries([event]))
+    upkeep.touch_event(event)
     return event
 
 

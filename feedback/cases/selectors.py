@@ -1,8 +1,7 @@
 """Reads, always scoped to what the asking user may see."""
 
 import re
-from datetime import datetime, timedelta
-from statistics import median
+from datetime import datetime
 
 from django.conf import settings
 from django.core.paginator import Page, Paginator
@@ -222,37 +221,3 @@ def other_open_cases(*, case: Case, department_ids: set[int], limit: int = 10) -
             .select_related("department").order_by("-created_at", "-id")[:limit])
     return [{"case": other, "visible": other.department_id in mine} for other in rows]
 
-
-def board_summary(*, since: datetime | None = None, until: datetime | None = None) -> dict:
-    """Aggregates for the board: no customer-level data leaves this function."""
-    until = until or timezone.now()
-    since = since or until - timedelta(days=30)
-    mentions = Mention.objects.filter(received_at__gte=since, received_at__lt=until)
-    by_intent = dict(mentions.exclude(intent="").values_list("intent").annotate(n=Count("id")).order_by("-n"))
-    cases = Case.objects.filter(created_at__gte=since, created_at__lt=until)
-    by_department = list(
-        cases.values("department__name")
-        .annotate(total=Count("id"), open=Count("id", filter=Q(status__in=OPEN_STATUSES)))
-        .order_by("-total")
-    )
-    minutes, by_department_reply = [], {}
-    for name, created, replied_at in cases.filter(first_replied_at__isnull=False).values_list(
-        "department__name", "created_at", "first_replied_at"
-    ):
-        waited = (replied_at - created).total_seconds() / 60
-        minutes.append(waited)
-        by_department_reply.setdefault(name, []).append(waited)
-    return {
-        "since": since,
-        "until": until,
-        "mentions": mentions.count(),
-        "by_intent": by_intent,
-        "by_department": by_department,
-        "median_first_reply_minutes": round(median(minutes), 1) if minutes else None,
-        "median_first_reply_by_department": {
-            name: round(median(values), 1) for name, values in sorted(by_department_reply.items())
-        },
-        "escalations": CaseEvent.objects.filter(
-            kind=EventKind.ESCALATION, created_at__gte=since, created_at__lt=until
-        ).count(),
-    }

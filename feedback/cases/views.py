@@ -218,9 +218,3 @@ def case_action(request, case_id, action):
             return redirect("case-detail", case_id=case.pk)
     return case_page(request, case, forms={action: form}, status=400)
 
-
-@login_required
-def board(request):
-    if not is_board(user=request.user):
-        raise PermissionDenied("The board dashboard is for board members.")
-    return render(request, "feedback/board.html", {"summary": selectors.board_summary()})

@@ -28,6 +28,7 @@ from django.db import transaction
 from django.db.models import Min, OuterRef, Subquery
 from django.utils import timezone
 
+from feedback.board import upkeep
 from feedback.cases import events
 from feedback.cases.crm_events import emit_breaches
 from feedback.cases.locks import lock_cases
@@ -406,6 +407,7 @@ def escalate_due(*, now: datetime | None = None, limit: int | None = None) -> in
             events.escalated(case=clock.case_id, level=level, metric=clock.metric, due_at=clock.due_at, now=now)
             for clock, level in fired
         ])
+        upkeep.touch_cases(case_ids={clock.case_id for clock, _ in fired}, moments=[now] if fired else [])
         by_level = defaultdict(set)
         for clock, level in fired:
             by_level[level].add(clock.case_id)

@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import BatonError, NotAllowed
+from feedback.board import upkeep
 from feedback.cases import events
 from feedback.choices import Assessment, Intent, Label, Priority, Sentiment
 from feedback.intake.models import Mention
@@ -210,6 +211,7 @@ def correct_label(*, mention: Mention, label: str, value, by, now: datetime | No
             mention.priority = mention_priority(mention)
             changed.append("priority")
         mention.save(update_fields=changed)
+        upkeep.touch_mentions(mentions=[mention])  # the board's rollups count the labels in force
         correction = LabelCorrection.objects.create(
             mention=mention, label=label, old_value=old.text, new_value=new.text, old_confidence=old_confidence,
             model_version=mention.model_version, text=mention.text, by=by, at=now,

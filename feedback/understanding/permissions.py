@@ -2,6 +2,7 @@
 check them before a write) and the selectors and pages (which show what a user may do)."""
 
 from teams.models import BoardSeat, Membership, Role
+from teams.selectors import is_board
 
 MANAGING_DEPARTMENT = "marketing"
 
@@ -16,6 +17,14 @@ def can_manage_promises(*, user) -> bool:
 
 
 def can_view_promises(*, user) -> bool:
+    """Department members, and board members (the board reads promises, with aggregates only)."""
+    if user is None or not user.is_authenticated:
+        return False
+    return can_see_posts(user=user) or is_board(user=user)
+
+
+def can_see_posts(*, user) -> bool:
+    """The customers' posts matched to a promise: department members (and superusers) only."""
     if user is None or not user.is_authenticated:
         return False
     return user.is_superuser or Membership.objects.filter(user=user).exists()

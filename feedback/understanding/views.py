@@ -115,6 +115,8 @@ def promise_create(request):
 @login_required
 def promise_detail(request, slug):
     _require_viewer(request.user)
+    if not permissions.can_see_posts(user=request.user):  # the board: the promise's aggregates, no posts
+        return redirect("board-promise", slug=reads.promise_by_slug(slug=slug).slug)
     promise = reads.promise_by_slug(slug=slug)
     page = Paginator(reads.promise_mentions(promise=promise), MENTIONS_PER_PAGE).get_page(request.GET.get("page"))
     return render(request, "feedback/promise_detail.html", {

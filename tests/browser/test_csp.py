@@ -69,7 +69,7 @@ def test_charts_htmx_and_confirm_dialogs_work_under_the_csp(page, root, js_error
     log_in(page, "root")
 
     page.goto(reverse("board"))
-    expect(page.locator("#chart-intent")).to_have_attribute("data-rendered", "1")  # Chart.js from a static file
+    expect(page.locator("#chart-volume_intent")).to_have_attribute("data-rendered", "1")  # Chart.js from a static file
 
     page.goto(reverse("rule-create"))  # htmx: posts the form (CSRF header from hx-headers), swaps the result in
     page.get_by_label("Name").fill("Zeppelins")

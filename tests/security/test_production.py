@@ -43,6 +43,10 @@ EXPECTED = {
     "case-detail": (302, 200),
     "case-action": (302, 405),
     "board": (302, 403),
+    "board-print": (302, 403),
+    "board-csv": (302, 403),
+    "board-promise": (302, 403),
+    "board-confirm-suggestion": (302, 405),
     "notifications": (302, 200),
     "rule-list": (302, 403),
     "rule-create": (302, 403),
@@ -190,6 +194,7 @@ def world(transactional_db):
         "pk": 1, "token_id": 1, "delivery_id": 1, "reply_id": 1, "canned_id": 1,
         "customer_id": case.customer_id, "suggestion_id": 1, "decision": "confirm",
         "view_id": SavedView.objects.create(user=member, name="Mine", query="tab=mine").pk,
+        "chart_id": "gap",
     }
     return {"member": member, "superuser": superuser, "args": args, "case": case}
 

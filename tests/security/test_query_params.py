@@ -64,7 +64,7 @@ def everyone(db):
             "slug": promise.slug, "mention_id": mention.pk, "direction": "up",
             "rule_id": RoutingRule.objects.first().pk, "account": "airline", "pk": 1, "token_id": 1, "delivery_id": 1,
             "reply_id": 1, "canned_id": 1, "customer_id": case.customer_id, "suggestion_id": 1, "decision": "confirm",
-            "view_id": SavedView.objects.create(user=user, name="Mine", query="tab=mine").pk}
+            "view_id": SavedView.objects.create(user=user, name="Mine", query="tab=mine").pk, "chart_id": "gap"}
     client = Client(raise_request_exception=False)
     client.force_login(user)
     return client, args

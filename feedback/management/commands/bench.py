@@ -6,7 +6,7 @@ import json
 
 from django.core.management.base import BaseCommand, CommandError
 
-from feedback.bench import api, ingest, matching, pipeline, portal, routing, sla, understand
+from feedback.bench import api, dashboard, ingest, matching, pipeline, portal, routing, sla, understand
 from feedback.bench.record import load_average
 from feedback.bench.record import record as record_figures
 
@@ -19,6 +19,7 @@ BENCHES = {
     "understand": understand,
     "matching": matching,
     "portal": portal,
+    "dashboard": dashboard,
 }
 
 

@@ -8,6 +8,7 @@ from django.db.models import Count
 from tqdm import tqdm
 
 from feedback import demo
+from feedback.board import rollups, suggestions
 from feedback.cases.models import Case, CaseEvent
 from feedback.choices import CaseStatus, EventKind
 from feedback.intake.models import Mention
@@ -51,6 +52,9 @@ class Command(BaseCommand):
             mentions=mentions, users=not no_users, progress=progress,
             say=(lambda message: self.stdout.write(message)) if verbosity else None,
         )
+        # The board's rollups and suggested problems, now (the worker would refresh the rollups within a minute).
+        rollups.rebuild()
+        suggestions.refresh_suggestions()
         if verbosity:
             self._summary(report, seconds=time.monotonic() - started)
 

@@ -6,15 +6,11 @@ import pytest
 from django.http import Http404
 
 from feedback.cases.models import CaseEvent
-from feedback.cases.selectors import board_summary, case_detail, case_for_user, inbox_cases
-from feedback.choices import CaseStatus, EventKind, Intent
+from feedback.cases.selectors import case_detail, case_for_user, inbox_cases
+from feedback.choices import CaseStatus, EventKind
 from tests.factories import CaseFactory, MembershipFactory, MentionFactory, SlaClockFactory, department
 
 pytestmark = pytest.mark.django_db
-
-UNTIL = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
-IN_WINDOW = UNTIL - timedelta(days=3)
-TOO_OLD = UNTIL - timedelta(days=31)
 
 
 class TestInbox:
@@ -73,58 +69,3 @@ class TestCaseForUser:
         detail = case_detail(case=case)
         assert [event.data["text"] for event in detail["events"]] == ["b", "a"]  # newest first
         assert (len(detail["mentions"]), detail["customer_mentions"], detail["customer_cases"]) == (1, 1, 1)
-
-
-class TestBoardSummary:
-    def _replied_case(self, slug, minutes, *, created=IN_WINDOW, status=CaseStatus.OPEN):
-        return CaseFactory(department=department(slug), created_at=created, status=status,
-                           first_replied_at=created + timedelta(minutes=minutes))
-
-    def test_counts_and_median_first_reply_on_known_data(self):
-        for intent, count in [(Intent.COMPLAINT, 3), (Intent.PRAISE, 2), (Intent.QUESTION, 1)]:
-            MentionFactory.create_batch(count, intent=intent, received_at=IN_WINDOW)
-        MentionFactory(intent="", received_at=IN_WINDOW)  # stored, not yet understood
-        self._replied_case("service", 10)
-        self._replied_case("service", 20, status=CaseStatus.RESOLVED)
-        self._replied_case("service", 60)
-        self._replied_case("sales", 30)
-        CaseFactory(department=department("sales"), created_at=IN_WINDOW)  # no reply yet
-        escalated = CaseFactory(created_at=IN_WINDOW, status=CaseStatus.CLOSED)
-        CaseEvent.objects.create(case=escalated, kind=EventKind.ESCALATION, data={"level": 2}, created_at=IN_WINDOW)
-
-        summary = board_summary(until=UNTIL)
-
-        assert (summary["since"], summary["until"]) == (UNTIL - timedelta(days=30), UNTIL)
-        assert summary["mentions"] == 7
-        assert summary["by_intent"] == {"complaint": 3, "praise": 2, "question": 1}
-        assert summary["by_department"] == [
-            {"department__name": "Customer service", "total": 4, "open": 2},
-            {"department__name": "Sales", "total": 2, "open": 2},
-        ]
-        assert summary["median_first_reply_minutes"] == 25.0  # median of 10, 20, 30, 60
-        assert summary["median_first_reply_by_department"] == {"Customer service": 20.0, "Sales": 30.0}
-        assert summary["escalations"] == 1
-
-    def test_data_older_than_30_days_is_ignored(self):
-        MentionFactory.create_batch(4, intent=Intent.COMPLAINT, received_at=TOO_OLD)
-        old = self._replied_case("service", 900, created=TOO_OLD)
-        CaseEvent.objects.create(case=old, kind=EventKind.ESCALATION, data={"level": 2}, created_at=TOO_OLD)
-        MentionFactory(intent=Intent.IDEA, received_at=IN_WINDOW)
-        self._replied_case("product", 45)
-
-        summary = board_summary(until=UNTIL)
-
-        assert summary["mentions"] == 1
-        assert summary["by_intent"] == {"idea": 1}
-        assert summary["by_department"] == [{"department__name": "Product", "total": 1, "open": 1}]
-        assert summary["median_first_reply_minutes"] == 45.0
-        assert summary["median_first_reply_by_department"] == {"Product": 45.0}
-        assert summary["escalations"] == 0
-
-    def test_an_empty_period(self):
-        summary = board_summary(until=UNTIL)
-        assert summary["mentions"] == 0
-        assert summary["by_intent"] == {}
-        assert summary["by_department"] == []
-        assert summary["median_first_reply_minutes"] is None
-        assert summary["median_first_reply_by_department"] == {}

@@ -1,7 +1,5 @@
 """Pages: inbox, case detail and its actions, board, and the admin."""
 
-import json
-import re
 from datetime import timedelta
 
 import pytest
@@ -11,7 +9,6 @@ from django.utils import timezone
 
 from feedback.cases.models import Case, CaseEvent, Handoff
 from feedback.choices import CaseStatus, ClockMetric, EventKind, HandoffStatus, Intent
-from feedback.intake.models import Mention
 from feedback.sla import clocks as sla
 from feedback.sla.models import SlaClock
 from tests.factories import (
@@ -52,17 +49,6 @@ def service_case():
 def _action(case, action):
     return reverse("case-action", args=[case.pk, action])
 
-
-def _board_numbers(html: str) -> dict:
-    """What the board page shows: the three figures and the data behind the three charts."""
-    def figure(name):
-        return re.search(rf'<span class="value" id="kpi-{name}">([^<]*)</span>', html).group(1)
-
-    def data(name):
-        return json.loads(re.search(rf'<script id="data-{name}" type="application/json">(.*?)</script>', html).group(1))
-
-    return {"mentions": figure("mentions"), "median": figure("median"), "escalations": figure("escalations"),
-            "intent": data("intent"), "department": data("department"), "reply": data("reply")}
 
 
 class TestLoginRequired:
@@ -287,75 +273,6 @@ class TestCaseActions:
 
     def test_unknown_action_is_not_found(self, service_client, service_case):
         assert service_client.post(_action(service_case, "delete"), {}).status_code == 404
-
-
-class TestBoard:
-    def test_forbidden_for_a_department_member(self, service_client):
-        assert service_client.get(reverse("board")).status_code == 403
-
-    def test_a_board_member_sees_the_charts(self, client):
-        client.force_login(BoardSeatFactory().user)
-        now = timezone.now()
-        MentionFactory(intent=Intent.COMPLAINT, received_at=now - timedelta(days=1))
-        CaseFactory(created_at=now - timedelta(days=1), first_replied_at=now - timedelta(days=1) + timedelta(minutes=42))
-        response = client.get(reverse("board"))
-        assert response.status_code == 200
-        html = response.content.decode()
-        for canvas in ("chart-intent", "chart-department", "chart-reply"):
-            assert f'<canvas id="{canvas}"' in html
-        assert _board_numbers(html) == {
-            "mentions": "1", "median": "42 min", "escalations": "0", "intent": {"complaint": 1},
-            "department": [{"department__name": "Customer service", "total": 1, "open": 1}],
-            "reply": {"Customer service": 42.0},
-        }
-
-    def test_the_board_counts_the_last_30_days_as_the_database_holds_them(self, client):
-        client.force_login(BoardSeatFactory().user)
-        now = timezone.now()
-        day, minute = timedelta(days=1), timedelta(minutes=1)
-        for intent in (Intent.COMPLAINT, Intent.COMPLAINT, Intent.PRAISE, ""):  # "": not understood yet
-            MentionFactory(intent=intent, received_at=now - day)
-        MentionFactory(intent=Intent.COMPLAINT, received_at=now - 31 * day)  # before the 30 days
-        service, sales = department("service"), department("sales")
-        replied = CaseFactory(department=service, created_at=now - day, first_replied_at=now - day + 30 * minute)
-        CaseFactory(department=service, created_at=now - day, first_replied_at=now - day + 60 * minute,
-                    status=CaseStatus.RESOLVED)
-        CaseFactory(department=sales, created_at=now - 2 * day, first_replied_at=now - 2 * day + 10 * minute)
-        CaseFactory(department=sales, created_at=now - 2 * day, status=CaseStatus.PENDING)
-        CaseFactory(department=sales, created_at=now - 3 * day, status=CaseStatus.CLOSED)
-        CaseFactory(department=sales, created_at=now - 31 * day)  # before the 30 days
-        for created_at in (now - day, now - 2 * day, now - 31 * day):
-            CaseEvent.objects.create(case=replied, kind=EventKind.ESCALATION, data={"level": 1}, created_at=created_at)
-
-        numbers = _board_numbers(client.get(reverse("board")).content.decode())
-
-        since = now - 30 * day
-        recent = Mention.objects.filter(received_at__gte=since)
-        cases = Case.objects.filter(created_at__gte=since)
-        assert numbers["mentions"] == str(recent.count()) == "4"
-        assert numbers["intent"] == {"complaint": 2, "praise": 1} == {
-            intent: recent.filter(intent=intent).count() for intent in ("complaint", "praise")
-        }
-        assert numbers["department"] == [
-            {"department__name": "Sales", "total": 3, "open": 2},  # new and pending; not the closed one
-            {"department__name": "Customer service", "total": 2, "open": 1},
-        ]
-        assert [row["total"] for row in numbers["department"]] == [
-            cases.filter(department=sales).count(), cases.filter(department=service).count()
-        ]
-        assert numbers["median"] == "30 min"  # of 30, 60 and 10
-        assert numbers["reply"] == {"Customer service": 45.0, "Sales": 10.0}
-        assert numbers["escalations"] == "2" == str(
-            CaseEvent.objects.filter(kind=EventKind.ESCALATION, created_at__gte=since).count()
-        )
-
-    def test_a_superuser_sees_the_board(self, admin_client):
-        MentionFactory(intent=Intent.PRAISE, received_at=timezone.now())
-        response = admin_client.get(reverse("board"))
-        assert response.status_code == 200
-        assert "<h1>Board</h1>" in response.content.decode()
-        numbers = _board_numbers(response.content.decode())
-        assert (numbers["mentions"], numbers["intent"], numbers["median"]) == ("1", {"praise": 1}, "—")
 
 
 class TestAdmin:
