@@ -12,6 +12,7 @@ from feedback.board import rollups, suggestions
 from feedback.cases.models import Case, CaseEvent
 from feedback.choices import CaseStatus, EventKind
 from feedback.intake.models import Mention
+from feedback.linking.services import backfill_timeline
 from feedback.sla.models import Escalation
 
 
@@ -52,6 +53,9 @@ class Command(BaseCommand):
             mentions=mentions, users=not no_users, progress=progress,
             say=(lambda message: self.stdout.write(message)) if verbosity else None,
         )
+        # Customer-timeline lines for rows an older demo database holds from before the timeline
+        # existed (idempotent: nothing to write on a new database), so its customer pages are complete.
+        backfill_timeline()
         # The board's rollups and suggested problems, now (the worker would refresh the rollups within a minute).
         rollups.rebuild()
         suggestions.refresh_suggestions()
