@@ -244,6 +244,7 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "feedback.api.schema.add_list_limits",  # minItems/maxItems of list bodies
+        "feedback.api.schema.close_input_objects",  # additionalProperties false where unknown keys are refused
     ],
 }
 

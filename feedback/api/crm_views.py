@@ -78,7 +78,9 @@ class CrmView(generics.GenericAPIView):
 # --- Customers -----------------------------------------------------------------------------------------
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH},
+    # `format`: a key is unique per request, which no JSON Schema can say (a reused one with another body is a 422).
+    "Idempotency-Key", {"type": "string", "format": "idempotency-key", "minLength": 1,
+                        "maxLength": idempotency.MAX_KEY_LENGTH},
     OpenApiParameter.HEADER, required=False,
     description="Any unique string (a UUID) up to 200 printable ASCII characters: a replay with the same key and "
                 "body returns the first answer instead of running again; the same key with another body is 422.",
@@ -110,7 +112,8 @@ class CustomerBulkView(CrmView):
     serializer_class = s.CustomerUpsertResult
 
     @extend_schema(
-        operation_id=bound_list_body("customers_bulk_upsert", min_items=1, max_items=sync.MAX_UPSERT_ROWS),
+        operation_id=bound_list_body("customers_bulk_upsert", min_items=1, max_items=sync.MAX_UPSERT_ROWS,
+                                     any_items=True),
         request=s.CUSTOMER_UPSERT_REQUEST,
         parameters=[IDEMPOTENCY_KEY],
         responses={200: s.CustomerUpsertResult, **errors(400, 422)},

@@ -99,13 +99,27 @@ class ScopedAutoSchema(BodyRequiredSchema):
         return operation
 
 
-# operationId -> (minItems, maxItems) of its JSON list body (spectacular writes list bodies without limits).
-LIST_BODY_LIMITS: dict[str, tuple[int, int]] = {}
+# operationId -> (minItems, maxItems, any_items) of its JSON list body (spectacular writes list bodies without
+# limits, and cannot say that an item of any shape is answered in the result rather than refusing the list).
+LIST_BODY_LIMITS: dict[str, tuple[int, int, bool]] = {}
+
+# Input objects whose service refuses a key it does not know ("Unknown field.", customers.sync.clean_fields): the
+# schema says so (additionalProperties: false), so a client (and schemathesis) knows extra keys are refused.
+CLOSED_INPUTS = {"PatchedCustomerFieldsIn", "CustomerUpsertIn"}
 
 
-def bound_list_body(operation_id: str, *, min_items: int, max_items: int) -> str:
-    LIST_BODY_LIMITS[operation_id] = (min_items, max_items)
+def bound_list_body(operation_id: str, *, min_items: int, max_items: int, any_items: bool = False) -> str:
+    LIST_BODY_LIMITS[operation_id] = (min_items, max_items, any_items)
     return operation_id
+
+
+def close_input_objects(result, generator, request, public):
+    """A postprocessing hook (SPECTACULAR_SETTINGS): additionalProperties false on the CLOSED_INPUTS."""
+    schemas = result.get("components", {}).get("schemas", {})
+    for name in CLOSED_INPUTS:
+        if name in schemas:
+            schemas[name]["additionalProperties"] = False
+    return result
 
 
 def add_list_limits(result, generator, request, public):
@@ -117,5 +131,9 @@ def add_list_limits(result, generator, request, public):
                 continue
             schema = operation.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema")
             if schema and schema.get("type") == "array":
-                schema["minItems"], schema["maxItems"] = limits
+                schema["minItems"], schema["maxItems"], any_items = limits
+                if any_items:
+                    schema["items"] = {"anyOf": [schema["items"], {
+                        "description": "Any other value: answered in `results` with outcome `error` and field "
+                                       "messages; the other items are still taken."}]}
     return result
