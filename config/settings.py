@@ -329,7 +329,17 @@ BATON_SITE_URL = env.str("BATON_SITE_URL", default="http://127.0.0.1:8000")
 # Webhooks (/hooks/x/<account>/, /hooks/meta/<account>/): a bigger body gets 413 and is refused
 # (its first BATON_WEBHOOK_REJECTED_KEEP_BYTES and its size kept). The views read the stream in chunks, so
 # DATA_UPLOAD_MAX_MEMORY_SIZE does not apply to them.
+# Per platform, at or above what the platform documents it sends:
+# - X (BATON_WEBHOOK_MAX_BYTES): the Account Activity API documents no delivery size and no batch size
+#   (https://docs.x.com/x-api/account-activity/introduction and the enterprise Account Activity pages say only
+#   that events come as JSON POSTs); a post's text is at most 10,000 characters (feedback.intake.validation), so
+#   5 MiB is a generous bound, not a documented one.
+# - Meta (BATON_WEBHOOK_META_MAX_BYTES): "Event Notifications are aggregated and sent in a batch with a maximum of
+#   1000 updates" (Meta Webhooks, Getting Started, https://developers.facebook.com/docs/graph-api/webhooks/
+#   getting-started); no byte size is documented. 1,000 updates of 32 KiB each (a comment of 10,000 characters
+#   at up to 3 bytes each in UTF-8, with its envelope): 32,000 KiB.
 BATON_WEBHOOK_MAX_BYTES = env.int("BATON_WEBHOOK_MAX_BYTES", default=5 * 1024 * 1024)
+BATON_WEBHOOK_META_MAX_BYTES = env.int("BATON_WEBHOOK_META_MAX_BYTES", default=1000 * 32 * 1024)
 # A delivery is refused before its body is stored when the account is unknown, the signature header is missing,
 # the body is too large or the signature does not match; the refusal is counted (admin: Rejected webhook
 # deliveries, per day, account and reason) and only this many bytes of its body are kept, for inspection.

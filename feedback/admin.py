@@ -300,7 +300,7 @@ class InboundPayloadAdmin(admin.ModelAdmin):
         return False
 
     def get_queryset(self, request):
-        return super().get_queryset(request).defer("body")  # up to BATON_WEBHOOK_MAX_BYTES each
+        return super().get_queryset(request).defer("body")  # up to BATON_WEBHOOK_MAX_BYTES (Meta: _META_MAX_BYTES) each
 
     def changelist_view(self, request, extra_context=None):
         counts = webhooks.payload_counts()

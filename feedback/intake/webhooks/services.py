@@ -63,13 +63,18 @@ class Channel:
     platforms: tuple[str, ...]
     signature_header: str
     verify: Callable[[str, bytes, str], bool]
+    max_bytes_setting: str = "BATON_WEBHOOK_MAX_BYTES"  # the body limit: what the platform sends, at least
+
+    @property
+    def max_bytes(self) -> int:
+        return getattr(settings, self.max_bytes_setting)
 
 
 CHANNELS = {
     InboundPayload.Channel.X: Channel(InboundPayload.Channel.X, (AccountPlatform.X,), X_SIGNATURE_HEADER, verify_x),
     InboundPayload.Channel.META: Channel(
         InboundPayload.Channel.META, (AccountPlatform.FACEBOOK, AccountPlatform.INSTAGRAM),
-        META_SIGNATURE_HEADER, verify_meta,
+        META_SIGNATURE_HEADER, verify_meta, "BATON_WEBHOOK_META_MAX_BYTES",
     ),
 }
 
@@ -257,7 +262,8 @@ def accept_delivery(*, channel: Channel, account_ref: str, headers: dict, conten
     In order, each before the next is paid for: the client's rate, and whether it had too many deliveries
     refused (BATON_WEBHOOK_REJECTS_PER_IP; 429, nothing read or kept), the account
     (404), the signature header (401), the announced size (413), the account's secret (503), the body, read up
-    to BATON_WEBHOOK_MAX_BYTES (413), the signature (403). A refused delivery is counted
+    to the channel's limit (BATON_WEBHOOK_MAX_BYTES for X, BATON_WEBHOOK_META_MAX_BYTES for Meta; 413), the
+    signature (403). A refused delivery is counted
     (`RejectedDeliveryCount`) and kept quarantined with only its first BATON_WEBHOOK_REJECTED_KEEP_BYTES bytes
     and a bounded part of its headers; past BATON_WEBHOOK_REJECTS_PER_ACCOUNT refusals for one account (unknown
     accounts share one count) it is answered 429 and only counted. A delivery that verifies is kept whole.
@@ -270,7 +276,7 @@ def accept_delivery(*, channel: Channel, account_ref: str, headers: dict, conten
 
     account = find_account(channel=channel, ref=account_ref)
     keep = settings.BATON_WEBHOOK_REJECTED_KEEP_BYTES
-    limit = settings.BATON_WEBHOOK_MAX_BYTES
+    limit = channel.max_bytes
 
     def reject(status: int, reason: str, message: str, detail: str, *, read: Body | None = None) -> Verdict:
         slug = account.slug if account is not None else ""
@@ -301,7 +307,7 @@ def accept_delivery(*, channel: Channel, account_ref: str, headers: dict, conten
     if not signature:
         return reject(401, Reason.MISSING_SIGNATURE, "The signature header is missing.",
                       f"No {channel.signature_header} header.")
-    too_large = f"the limit (BATON_WEBHOOK_MAX_BYTES) is {limit}. The first {keep} bytes are kept."
+    too_large = f"the limit ({channel.max_bytes_setting}) is {limit}. The first {keep} bytes are kept."
     if announced is not None and announced > limit:
         return reject(413, Reason.TOO_LARGE, "The body is too large.", f"{announced} bytes announced; {too_large}")
     try:

@@ -9,7 +9,6 @@ import hmac
 import logging
 from functools import wraps
 
-from django.conf import settings
 from django.http import HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
@@ -37,7 +36,7 @@ def _refusal(verdict: services.Verdict) -> JsonResponse:
 
 def _receive(request, channel: services.Channel, account: str) -> JsonResponse:
     """Checks before the body is stored (services.accept_delivery); a refused body is read no further than
-    needed, then what is left of it (within BATON_WEBHOOK_MAX_BYTES) is dropped, so the client gets the answer."""
+    needed, then what is left of it (within the channel's limit) is dropped, so the client gets the answer."""
     stream = services.request_stream(request)
     content_length = request.META.get("CONTENT_LENGTH")
     if stream is None:
@@ -50,7 +49,7 @@ def _receive(request, channel: services.Channel, account: str) -> JsonResponse:
     if verdict.status == 200:
         return JsonResponse({"code": verdict.code, "message": verdict.message, "id": verdict.payload.pk})
     response = _refusal(verdict)
-    services.discard_rest(stream, content_length=content_length, budget=settings.BATON_WEBHOOK_MAX_BYTES)
+    services.discard_rest(stream, content_length=content_length, budget=channel.max_bytes)
     return response
 
 

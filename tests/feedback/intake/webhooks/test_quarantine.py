@@ -12,7 +12,7 @@ from feedback.intake.models import Account, InboundPayload, Mention
 from feedback.intake.webhooks.services import read_body
 from feedback.tasks import parse_inbound_payload, recover_inbound_payloads
 
-from .conftest import X_SECRET, X_URL, fixture_bytes, fixture_json, x_signature
+from .conftest import META_URL, X_SECRET, X_URL, fixture_bytes, fixture_json, meta_signature, x_signature
 
 pytestmark = pytest.mark.django_db
 
@@ -255,3 +255,69 @@ def test_replay_refuses_bad_arguments_with_exit_code_2(args, message):
     with pytest.raises(CommandError, match=re.escape(message)) as error:
         _replay(*args)
     assert error.value.returncode == 2
+
+
+def _sized(body_of, size: int) -> bytes:
+    """body_of(padding) padded with ASCII so that it is exactly `size` bytes."""
+    padding = size - len(body_of(0))
+    assert padding >= 0
+    body = body_of(padding)
+    assert len(body) == size
+    return body
+
+
+def _meta_batch(padding: int) -> bytes:
+    """A Page feed delivery of 1,000 comment updates, Meta's documented maximum batch, its messages padded to
+    `padding` bytes in all."""
+    data = fixture_json("meta/page_feed_comment_add.json")
+    change = data["entry"][0]["changes"][0]
+    changes = []
+    for n in range(1000):
+        value = dict(change["value"], comment_id=f"412233445566778_{n:015d}",
+                     message="m" * (padding // 1000 + (padding % 1000 if n == 999 else 0)))
+        changes.append({"field": "feed", "value": value})
+    data["entry"][0]["changes"] = changes
+    return json.dumps(data).encode()
+
+
+def test_a_meta_batch_at_its_limit_is_accepted_and_one_byte_more_refused(client, fb_account, settings):
+    """BATON_WEBHOOK_META_MAX_BYTES is sized for Meta's largest batch (1,000 updates); a delivery of that size is
+    stored whole and signed as received, one byte over is 413 with a prefix kept."""
+    limit = settings.BATON_WEBHOOK_META_MAX_BYTES
+    assert limit >= 32 * 1000 * 1024 > settings.BATON_WEBHOOK_MAX_BYTES
+    body = _sized(_meta_batch, limit)
+    response = client.post(META_URL, data=body, content_type="application/json",
+                           headers={"X-Hub-Signature-256": meta_signature(body)})
+    assert response.status_code == 200, response.content[:300]
+    payload = InboundPayload.objects.get(pk=response.json()["id"])
+    assert (payload.status, payload.verified, payload.body_size, payload.body_truncated) == (
+        "received", True, limit, False)
+    assert bytes(payload.body) == body
+    assert len(json.loads(bytes(payload.body))["entry"][0]["changes"]) == 1000
+
+    over = _sized(_meta_batch, limit + 1)
+    response = client.post(META_URL, data=over, content_type="application/json",
+                           headers={"X-Hub-Signature-256": meta_signature(over)})
+    assert response.status_code == 413
+    refused = InboundPayload.objects.exclude(pk=payload.pk).get()
+    assert (refused.reason, refused.body_size, len(bytes(refused.body))) == ("too_large", limit + 1, KEEP_BYTES)
+
+
+def test_an_x_delivery_at_its_limit_is_accepted(client, x_account, settings):
+    """X documents no delivery size: BATON_WEBHOOK_MAX_BYTES (5 MiB) is a generous bound, and a delivery of
+    exactly that size is stored whole."""
+    limit = settings.BATON_WEBHOOK_MAX_BYTES
+    data = fixture_json("x/favorite_events.json")
+
+    def body_of(padding: int) -> bytes:
+        data["favorite_events"][0]["favorited_status"]["text"] = "x" * padding
+        return json.dumps(data).encode()
+
+    body = _sized(body_of, limit)
+    response = client.post(X_URL, data=body, content_type="application/json",
+                           headers={"x-twitter-webhooks-signature": x_signature(body)})
+    assert response.status_code == 200, response.content[:300]
+    payload = InboundPayload.objects.get()
+    assert (payload.status, payload.verified, payload.body_size, payload.body_truncated) == (
+        "received", True, limit, False)
+    assert bytes(payload.body) == body
