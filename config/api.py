@@ -10,12 +10,23 @@ from rest_framework.views import exception_handler as drf_exception_handler
 from config.errors import BatonError, NotAllowed
 
 
-def _flatten(detail):
+def _field_messages(detail, prefix: str = "", into: dict | None = None) -> dict[str, list[str]]:
+    """A validation error as the error shape's `fields`: field name -> list of messages, as the schema says. An
+    error inside a list or a nested object (a ListField's item, a nested serializer) is named by its path:
+    `event_types.0`, `identities.1.handle`."""
+    into = {} if into is None else into
     if isinstance(detail, dict):
-        return {key: _flatten(value) for key, value in detail.items()}
-    if isinstance(detail, list):
-        return [_flatten(item) for item in detail]
-    return str(detail)
+        for key, value in detail.items():
+            _field_messages(value, f"{prefix}.{key}" if prefix else str(key), into)
+    elif isinstance(detail, list):
+        for index, item in enumerate(detail):
+            if isinstance(item, dict | list):
+                _field_messages(item, f"{prefix}.{index}" if prefix else str(index), into)
+            else:
+                into.setdefault(prefix or "non_field_errors", []).append(str(item))
+    else:
+        into.setdefault(prefix or "non_field_errors", []).append(str(detail))
+    return into
 
 
 def exception_handler(exc, context):
@@ -42,9 +53,7 @@ def exception_handler(exc, context):
             "fields": {"body": [str(exc.detail)]},
         }
     elif isinstance(exc, exceptions.ValidationError):
-        fields = _flatten(exc.detail)
-        if isinstance(fields, list):
-            fields = {"non_field_errors": fields}
+        fields = _field_messages(exc.detail)
         body = {"code": "invalid", "message": "Some fields are invalid; see `fields`.", "fields": fields}
     else:
         detail = exc.detail if isinstance(exc, exceptions.APIException) else str(exc)

@@ -76,4 +76,7 @@ class ApiErrorSerializer(serializers.Serializer):
 
     code = serializers.CharField()
     message = serializers.CharField()
-    fields = serializers.DictField(child=serializers.ListField(child=serializers.CharField()))
+    fields = serializers.DictField(
+        child=serializers.ListField(child=serializers.CharField()),
+        help_text="Field name -> messages; an item of a list or a nested field is named by its path "
+                  "(`event_types.1`). Empty when the error is not about fields.")

@@ -370,3 +370,15 @@ def test_webhook_subscriptions_through_the_api(crm_client):
     assert redelivered.status_code == 202 and redelivered.json()["status"] == "pending"
     assert crm_client.delete(f"/api/v1/webhooks/{subscription.pk}/").status_code == 204
     assert not WebhookSubscription.objects.exists()
+
+
+def test_an_error_inside_a_list_is_named_by_its_path_and_fields_holds_only_lists_of_messages(crm_client):
+    """The error shape's `fields` maps a name to a list of messages (as the schema says), also for an item of a
+    list: `event_types.1`, not a nested object."""
+    body = _assert_error(crm_client.post("/api/v1/webhooks/", {
+        "name": "CRM", "url": "https://crm.example/hooks", "event_types": ["case.resolved", "nope", "also-nope"]},
+        format="json"), 400, "invalid")
+    assert set(body["fields"]) == {"event_types.1", "event_types.2"}
+    assert all(isinstance(messages, list) and all(isinstance(m, str) for m in messages)
+               for messages in body["fields"].values())
+    assert "valid choice" in body["fields"]["event_types.1"][0]

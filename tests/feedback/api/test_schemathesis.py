@@ -1,7 +1,9 @@
 """schemathesis against the live schema with all its checks: every operation, a bounded number of generated
 requests each, in both modes (data the schema allows, which must be accepted, and data that breaks it, which must be
 refused): no 500s, no answer that breaks the schema (status codes, content types, headers, bodies), unsupported
-methods answered 405, missing auth refused."""
+methods answered 405, missing auth refused. And the operations chained along the links schemathesis infers (create,
+then read, change, delete), for the stateful checks (use after free, resource availability, object-level
+authorization), which do nothing on a request that follows no other."""
 
 import uuid
 from collections import Counter
@@ -86,3 +88,23 @@ def test_every_operation_answers_within_its_schema(live_server, integration_key,
         assert statuses[200] and statuses[404], statuses  # answers and misses both checked
     else:
         assert statuses[400], statuses  # data that breaks the schema is refused
+
+
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_linked_operations_in_sequence_keep_to_the_schema(live_server, integration_key, settings):
+    """The stateful checks (use_after_free, ensure_resource_availability, object_level_authorization) need a
+    request that follows another (create, then read or delete it): schemathesis' state machine chains the
+    operations along the links it infers from the schema, with every check on each answer."""
+    settings.BATON_API_SYNC_SETTLE_SECONDS = 0
+    cache.clear()
+    customer = CustomerFactory(pk=1)
+    MentionFactory(pk=1, customer=customer, case=CaseFactory(pk=1, customer=customer))
+    headers = {"Authorization": f"Bearer {integration_key(rate_per_minute=1_000_000)}"}
+    schema = schemathesis.openapi.from_url(f"{live_server.url}/api/v1/schema/?format=json", headers=headers)
+    schema.config.update(base_url=live_server.url, headers=headers)
+    machine = schema.as_state_machine()
+    linked = {name for name in machine.bundles}  # operations whose answers feed others (links inferred)
+    assert {"POST /api/v1/webhooks/ -> 201", "GET /api/v1/customers/ -> 200"} <= linked, linked
+    machine.run(settings=hypothesis_settings(max_examples=15, stateful_step_count=6, deadline=None, database=None,
+                                             derandomize=True, suppress_health_check=list(HealthCheck)))
