@@ -11,7 +11,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.db import connection, transaction
 
-from customers.models import Customer, Identity
+from customers.models import Customer, Identity, MatchKey, MatchSuggestion, TimelineEntry
 from feedback.api.tokens import api_token
 from feedback.cases.models import Case, CaseEvent
 from feedback.intake.models import Mention
@@ -56,7 +56,7 @@ def bench_token() -> str:
 
 
 # The tables a run of `bench ingest` or `bench pipeline` writes and `clean_prefix` deletes from.
-WRITTEN_TABLES = (Mention, Customer, Identity, Case, CaseEvent, SlaClock, Escalation)
+WRITTEN_TABLES = (Mention, Customer, Identity, MatchKey, TimelineEntry, Case, CaseEvent, SlaClock, Escalation)
 
 
 def vacuum(models=WRITTEN_TABLES, *, out=None) -> float | None:
@@ -79,10 +79,11 @@ def vacuum(models=WRITTEN_TABLES, *, out=None) -> float | None:
 
 
 def clean_prefix(prefix: str) -> None:
-    """Delete what a bench run created: its mentions, the prospects it made and their cases,
-    clocks, escalations and events. Set-based SQL: a 100,000-mention run cleans up in seconds."""
+    """Delete what a bench run created: its mentions, the prospects it made (with their timeline
+    lines, match keys and suggestions) and their cases, clocks, escalations and events. Set-based SQL: a 100,000-mention run cleans up in seconds."""
     table = {model: connection.ops.quote_name(model._meta.db_table)
-             for model in (Customer, Identity, Case, CaseEvent, SlaClock, Escalation, Mention)}
+             for model in (Customer, Identity, MatchKey, MatchSuggestion, TimelineEntry, Case, CaseEvent, SlaClock,
+                           Escalation, Mention)}
     customers = f"SELECT id FROM {table[Customer]} WHERE external_id LIKE %s"
     cases = f"SELECT id FROM {table[Case]} WHERE customer_id IN ({customers})"
     pattern = f"baton:api:{prefix}-%"
@@ -94,6 +95,11 @@ def clean_prefix(prefix: str) -> None:
         (f"DELETE FROM {table[Mention]} WHERE external_id LIKE %s", [f"{prefix}-%"]),
         (f"DELETE FROM {table[Case]} WHERE customer_id IN ({customers})", [pattern]),
         (f"DELETE FROM {table[Identity]} WHERE customer_id IN ({customers})", [pattern]),
+        # The customer side the pipeline writes too: timeline lines, the matcher's keys, suggestions.
+        (f"DELETE FROM {table[TimelineEntry]} WHERE customer_id IN ({customers})", [pattern]),
+        (f"DELETE FROM {table[MatchKey]} WHERE customer_id IN ({customers})", [pattern]),
+        (f"DELETE FROM {table[MatchSuggestion]} WHERE prospect_id IN ({customers}) "
+         f"OR candidate_id IN ({customers})", [pattern, pattern]),
         (f"DELETE FROM {table[Customer]} WHERE external_id LIKE %s", [pattern]),
     ]
     with transaction.atomic(), connection.cursor() as cursor:

@@ -28,7 +28,7 @@ def test_members_have_problems_and_promises_heads_also_the_audit_log(client):
     assert reverse("audit-log") in menu and reverse("rule-list") in menu
 
 
-def test_the_board_reads_the_promise_list_but_nothing_more(client):
+def test_the_board_reads_the_promise_list_and_each_promise_s_aggregates_only(client):
     promise = Promise.objects.create(name="Bags arrive with you", slug="bags-test")
     client.force_login(BoardSeatFactory().user)
     page = client.get(reverse("board"))
@@ -37,9 +37,10 @@ def test_the_board_reads_the_promise_list_but_nothing_more(client):
     assert listing.status_code == 200
     html = listing.content.decode()
     assert "Bags arrive with you" in html
-    assert reverse("promise-detail", args=[promise.slug]) not in html  # the posts behind it are customer data
     assert reverse("promise-create") not in html
-    assert client.get(reverse("promise-detail", args=[promise.slug])).status_code == 403
+    # The posts behind a promise are customer data: the board's link leads to its aggregates only.
+    detail = client.get(reverse("promise-detail", args=[promise.slug]))
+    assert detail.status_code == 302 and detail.url == reverse("board-promise", args=[promise.slug])
     assert client.post(reverse("promise-toggle", args=[promise.slug])).status_code == 403
 
 
@@ -54,7 +55,7 @@ def test_a_permission_denial_is_one_log_line(client, caplog, settings):
     OneLineClientErrors().filter(record)
     formatted = logging.Formatter("%(levelname)s %(name)s %(message)s").format(record)
     assert formatted == ("WARNING django.request Forbidden (Permission denied): /board/ "
-                         "(The board dashboard is for board members.)")
+                         "(The board dashboard is for board members and department heads.)")
     assert "Traceback" not in formatted
 
 
