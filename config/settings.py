@@ -404,13 +404,14 @@ CELERY_BEAT_SCHEDULE["suggest-problems"] = {
     "schedule": timedelta(hours=1),
     "options": {"expires": 3000, "queue": "rollups"},
 }
-# Verified webhook payloads still `received` after BATON_RECOVER_AFTER (lost task message, or brand
-# replies waiting for their mention to be processed) are parsed again.
+# Mentions older than BATON_MENTION_RETENTION_DAYS are anonymised (0: kept).
 CELERY_BEAT_SCHEDULE["mention-retention"] = {
     "task": "feedback.tasks.anonymise_old_mentions",
     "schedule": timedelta(days=1),
     "options": {"expires": 3600},
 }
+# Verified webhook payloads still `received` after BATON_RECOVER_AFTER (lost task message, or brand
+# replies waiting for their mention to be processed) are parsed again.
 CELERY_BEAT_SCHEDULE["recover-inbound-payloads"] = {
     "task": "feedback.tasks.recover_inbound_payloads",
     "schedule": timedelta(minutes=5),
