@@ -3,7 +3,7 @@
 import django_filters
 
 from config.filters import SinceFilter
-from customers.models import Customer, Stage
+from customers.models import Customer, Stage, TimelineEntry, TimelineKind
 
 
 class CustomerFilterSet(django_filters.FilterSet):
@@ -16,3 +16,15 @@ class CustomerFilterSet(django_filters.FilterSet):
     class Meta:
         model = Customer
         fields = ["updated_since", "stage", "external_id"]
+
+
+class TimelineFilterSet(django_filters.FilterSet):
+    """A customer's timeline (the API's; the 360 page filters the same two things by department id)."""
+
+    kind = django_filters.ChoiceFilter(choices=TimelineKind.choices, help_text="Only entries of this kind.")
+    department = django_filters.CharFilter(field_name="department__slug", max_length=50,
+                                           help_text="Only entries of this department (its slug: service, sales, ...).")
+
+    class Meta:
+        model = TimelineEntry
+        fields = ["kind", "department"]

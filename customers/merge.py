@@ -60,9 +60,11 @@ def _move_suggestions(survivor: Customer, merged: Customer, *, by, now: datetime
             suggestion.save(update_fields=["prospect", "candidate"])
 
 
-def merge_customers(*, survivor: Customer, merged: Customer, by=None, now: datetime | None = None) -> Customer:
+def merge_customers(*, survivor: Customer, merged: Customer, by=None, now: datetime | None = None,
+                    via: str = "") -> Customer:
     """Merge `merged` into `survivor` (customers' rows only; see the module docstring). Returns the
-    survivor as saved. Raises TransitionError for a record merged into itself, already merged, or erased."""
+    survivor as saved. Raises TransitionError for a record merged into itself, already merged, or erased.
+    `via` names who asked when `by` is no person (an API integration): the timeline and the audit say so."""
     now = now or timezone.now()
     if survivor.pk == merged.pk:
         raise TransitionError("A record cannot be merged into itself.", fields={"merged": ["Choose another record."]})
@@ -89,8 +91,9 @@ def merge_customers(*, survivor: Customer, merged: Customer, by=None, now: datet
         refresh_keys(customer_ids=[survivor.pk, merged.pk])
         timeline.record(entries=[timeline.merged(survivor_id=survivor.pk, merged_id=merged.pk,
                                                  merged_name=merged.name or merged.external_id,
-                                                 actor=str(by) if by else "", at=now)])
+                                                 actor=str(by) if by else via, at=now)])
         AuditEntry.objects.create(action=PrivacyAction.MERGE, customer_id_ref=survivor.pk, actor=by, at=now,
                                   details={"survivor": survivor.pk, "merged": merged.pk,
-                                           "merged_external_id": merged.external_id, "filled": changed})
+                                           "merged_external_id": merged.external_id, "filled": changed,
+                                           **({"via": via} if via else {})})
     return survivor

@@ -3,6 +3,9 @@ is `feedback.linking.services`, which calls these in the same transaction)."""
 
 from datetime import datetime
 
+from django.db.models import F, Value
+from django.db.models.functions import Coalesce
+
 from .models import AuditEntry, Customer, MatchKey, MatchSuggestion, PrivacyAction, TimelineEntry
 
 ERASED_NAME = "Erased person"
@@ -32,10 +35,11 @@ def export_record(*, customer: Customer) -> dict:
     }
 
 
-def erase_record(*, customer: Customer, by, now: datetime, extra: dict | None = None) -> dict:
+def erase_record(*, customer: Customer, by, now: datetime, extra: dict | None = None, via: str = "") -> dict:
     """Blank the personal fields of the record (and of those merged into it), delete its identities,
-    match keys and suggestions, blank its timeline's words; write the audit entry. The row and its
-    external id stay, so the CRM and the aggregates still line up."""
+    match keys and suggestions, blank its timeline's words; write the audit entry (`via`: who asked when `by`
+    is no person, an API integration). The row and its external id stay, so the CRM and the aggregates still
+    line up. Erasing again blanks again (whatever came since) and keeps the first erasure's time."""
     ids = record_ids(customer=customer)
     identities = customer.identities.count()
     customer.identities.all().delete()
@@ -44,7 +48,7 @@ def erase_record(*, customer: Customer, by, now: datetime, extra: dict | None = 
     MatchSuggestion.objects.filter(candidate_id__in=ids).delete()
     entries = TimelineEntry.objects.filter(customer_id__in=ids).update(summary="(erased)", text="", actor="")
     Customer.objects.filter(pk__in=ids).update(name=ERASED_NAME, email="", phone="", region="", attributes={},
-                                               erased_at=now, updated_at=now)
+                                               erased_at=Coalesce(F("erased_at"), Value(now)), updated_at=now)
     # A prospect's Baton-made external id holds the handle: replace it, so the id says nothing about
     # the person and a later post from that handle makes a new prospect (not a link to this record).
     for prospect_id in Customer.objects.filter(pk__in=ids, external_id__startswith=PROSPECT_PREFIX).values_list(
@@ -53,5 +57,5 @@ def erase_record(*, customer: Customer, by, now: datetime, extra: dict | None = 
         Customer.objects.filter(pk=prospect_id).update(external_id=f"{PROSPECT_PREFIX}erased:{prospect_id}")
     counts = {"identities": identities, "timeline_entries": entries, **(extra or {})}
     AuditEntry.objects.create(action=PrivacyAction.ERASE, customer_id_ref=customer.pk, actor=by, at=now,
-                              details=counts)
+                              details={**counts, "via": via} if via else counts)
     return counts

@@ -4,7 +4,8 @@ customers.webhooks.services); the input serializers here state those rules for t
 from django.utils import timezone
 from rest_framework import serializers
 
-from customers.models import Customer, Identity, LinkMethod, Stage
+from config.query import MAX_ID
+from customers.models import Customer, Identity, LinkMethod, Stage, TimelineKind
 from customers.sync import MAX_LENGTH, MAX_UPSERT_ROWS, VALUE_MAX
 from customers.webhooks.events import EVENT_TYPES
 from customers.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
@@ -111,6 +112,68 @@ class CustomerUpsertResult(serializers.Serializer):
 
 
 CUSTOMER_UPSERT_REQUEST = CustomerUpsertIn(many=True, min_length=1, max_length=MAX_UPSERT_ROWS)
+
+
+class CustomerMergeIn(serializers.Serializer):
+    merged = serializers.IntegerField(
+        min_value=1, max_value=MAX_ID,
+        help_text="The Baton id of the record to merge into this one (the path's record survives).")
+
+
+class TimelineEntrySerializer(serializers.Serializer):
+    """One line of a customer's timeline (TimelineEntry)."""
+
+    id = serializers.IntegerField()
+    at = serializers.DateTimeField(help_text="When it happened (a post: when it was posted).")
+    kind = serializers.ChoiceField(choices=TimelineKind.choices)
+    summary = serializers.CharField(allow_blank=True, help_text="One line, as the customer page shows it.")
+    text = serializers.CharField(allow_blank=True, help_text="The words (a post's, a note's...), or empty.")
+    department = serializers.CharField(allow_null=True, help_text="The department's slug, or null.")
+    case = serializers.IntegerField(allow_null=True, help_text="The case's id, or null.")
+    ref_type = serializers.CharField(allow_blank=True, help_text="The kind of row it comes from (mention, caseevent, "
+                                                                 "customer, case), or empty.")
+    ref_id = serializers.IntegerField(allow_null=True, help_text="That row's id, or null.")
+    actor = serializers.CharField(allow_blank=True, help_text="Who did it, or empty.")
+
+
+TIMELINE_VALUES = ("id", "at", "kind", "summary", "text", "department__slug", "case_id", "ref_type", "ref_id", "actor")
+
+
+def timeline_rows(entries) -> list[dict]:
+    """TimelineEntrySerializer's output for rows of `.values(*TIMELINE_VALUES)` (a test keeps the two equal)."""
+    zone = timezone.get_current_timezone()
+    return [
+        {"id": e["id"], "at": _moment(e["at"], zone), "kind": e["kind"], "summary": e["summary"], "text": e["text"],
+         "department": e["department__slug"], "case": e["case_id"], "ref_type": e["ref_type"], "ref_id": e["ref_id"],
+         "actor": e["actor"]}
+        for e in entries
+    ]
+
+
+def _rows(help_text: str):
+    return serializers.ListField(child=serializers.DictField(), help_text=help_text)
+
+
+class CustomerExportSerializer(serializers.Serializer):
+    """Everything Baton holds about a person (`feedback.linking.services.export_customer`, the portal's export)."""
+
+    customer = serializers.DictField(help_text="The record: CRM fields, stage, value, attributes, merge and erasure.")
+    merged_records = _rows("Records merged into this one (kept as pointers).")
+    identities = _rows("Every channel handle linked to the person, with how it was linked.")
+    suggestions = _rows("Possible links the matcher suggested for the person's records.")
+    timeline = _rows("The timeline, newest first.")
+    audit = _rows("What was done to the person's data (exports, erasures, merges), without the data.")
+    mentions = _rows("Every post of the person, with its raw payload as received.")
+    cases = _rows("Every case of the person, each with its timeline events.")
+
+
+class CustomerErasureSerializer(serializers.Serializer):
+    customer = serializers.IntegerField(help_text="The erased record's id (the record stays, without personal data).")
+    erased_at = serializers.DateTimeField(help_text="When the person's data was first erased.")
+    counts = serializers.DictField(
+        child=serializers.IntegerField(),
+        help_text="What this request blanked or removed: identities, timeline_entries, mentions, cases, case_events, "
+                  "replies, outbox_messages, notifications.")
 
 
 class CaseSerializer(serializers.ModelSerializer):

@@ -4,6 +4,7 @@ pages share; every error comes out in the one shape of `config.api`."""
 
 import json
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
 from django.http import Http404
 from drf_spectacular.types import OpenApiTypes
@@ -14,8 +15,8 @@ from rest_framework.response import Response
 from config.filters import IdFilter
 from config.query import MAX_ID, parse_int
 from customers import sync
-from customers.filters import CustomerFilterSet
-from customers.models import Customer
+from customers.filters import CustomerFilterSet, TimelineFilterSet
+from customers.models import Customer, TimelineEntry
 from customers.webhooks import services as webhooks
 from customers.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
 from feedback.api import crm_serializers as s
@@ -30,6 +31,7 @@ from feedback.intake.filters import MentionFilterSet
 from feedback.intake.models import Mention
 from feedback.integrations import idempotency
 from feedback.integrations.scopes import Scope
+from feedback.linking import services as linking
 
 ERROR_TEXT = {
     400: "Invalid input: `fields` says which and why.",
@@ -155,12 +157,13 @@ class CustomerDetailView(CrmView):
     def _customer(self, pk) -> Customer:
         return generics.get_object_or_404(Customer.objects.prefetch_related("identities"), pk=object_id(pk))
 
-    def _answer(self, customer: Customer) -> Response:
+    @staticmethod
+    def answer(customer: Customer) -> Response:
         return Response(s.CustomerDetailSerializer(customer).data, headers={"ETag": sync.etag(customer)})
 
     @extend_schema(operation_id="customers_retrieve", responses={200: s.CustomerDetailSerializer, **errors(404)})
     def get(self, request, pk):
-        return self._answer(self._customer(pk))
+        return self.answer(self._customer(pk))
 
     @extend_schema(
         operation_id="customers_partial_update",
@@ -181,7 +184,125 @@ class CustomerDetailView(CrmView):
                                                       if_match=request.headers.get("If-Match"))
         except Customer.DoesNotExist:
             raise Http404 from None
-        return self._answer(self._customer(customer.pk))
+        return self.answer(self._customer(customer.pk))
+
+
+def _requester(request) -> tuple[object | None, str]:
+    """(the person, or None) and, for an integration token, the name the audit log and timeline give it."""
+    token = token_of(request)
+    if token is not None:
+        return None, str(request.user)  # integration:<token name>
+    return request.user, ""
+
+
+class CustomerMergeView(CrmView):
+    """Merge another record into this one (the portal's merge, one service)."""
+
+    queryset = Customer.objects.all()
+    required_scopes = {"POST": Scope.CUSTOMERS_WRITE}
+    serializer_class = s.CustomerDetailSerializer
+
+    @extend_schema(
+        operation_id="customers_merge",
+        request=s.CustomerMergeIn,
+        responses={200: s.CustomerDetailSerializer, **errors(400, 404, 409)},
+        description="Record `merged` turns out to be the same person as this record: its identities, mentions, "
+                    "cases and timeline move here, its blank fields fill this record's blanks (values added, the "
+                    "higher stage kept), and it stays as a pointer merged into this one. Webhook `customer.merged` "
+                    "tells the CRM which record survives. 409 when either record was already merged or erased.",
+    )
+    def post(self, request, pk):
+        survivor = generics.get_object_or_404(Customer, pk=object_id(pk))
+        data = s.CustomerMergeIn(data=request.data)
+        data.is_valid(raise_exception=True)
+        merged_id = data.validated_data["merged"]
+        if merged_id == survivor.pk:
+            raise exceptions.ValidationError({"merged": ["A record cannot be merged into itself: name another."]})
+        merged = Customer.objects.filter(pk=merged_id).first()
+        if merged is None:
+            raise exceptions.ValidationError({"merged": [f"There is no customer #{merged_id}."]})
+        by, via = _requester(request)
+        survivor = linking.merge_customers(survivor=survivor, merged=merged, by=by, via=via)
+        return CustomerDetailView.answer(Customer.objects.prefetch_related("identities").get(pk=survivor.pk))
+
+
+class CustomerTimelineView(CrmView):
+    """A customer's timeline, newest first."""
+
+    queryset = TimelineEntry.objects.all()
+    serializer_class = s.TimelineEntrySerializer
+    filterset_class = TimelineFilterSet
+    pagination_class = SyncCursorPagination
+    cursor_field = "at"
+    cursor_descending = True
+    required_scopes = {"GET": Scope.CUSTOMERS_READ}
+
+    @extend_schema(
+        operation_id="customers_timeline",
+        responses={200: s.TimelineEntrySerializer(many=True), **errors(400, 404)},
+        description="Everything that happened to the person, newest first: posts on every channel, cases and their "
+                    "status changes, replies, handoffs, notes, escalations, stage changes, merges and CRM updates. "
+                    "Pages in (at, id) order from the newest; follow `next_cursor` while `has_more` for older "
+                    "entries.",
+    )
+    def get(self, request, pk):
+        customer_id = object_id(pk)
+        if not Customer.objects.filter(pk=customer_id).exists():
+            raise Http404
+        entries = self.filter_queryset(TimelineEntry.objects.filter(customer_id=customer_id))
+        page = self.paginate_queryset(entries.values(*s.TIMELINE_VALUES))
+        return self.get_paginated_response(s.timeline_rows(page))
+
+
+class CustomerExportView(CrmView):
+    """Everything Baton holds about a person, as JSON (the portal's export); audited."""
+
+    queryset = Customer.objects.all()
+    serializer_class = s.CustomerExportSerializer
+    # The export holds the person's record, their cases and their posts: a token must be allowed to read all three.
+    required_scopes = {"GET": (Scope.CUSTOMERS_READ, Scope.CASES_READ, Scope.MENTIONS_READ)}
+
+    @extend_schema(
+        operation_id="customers_export",
+        responses={200: s.CustomerExportSerializer, **errors(404)},
+        description="The record, the records merged into it, identities, suggestions, the timeline, the audit of "
+                    "the person's data, every post (with its raw payload) and every case with its events: the same "
+                    "JSON as the portal's export. Each export is written to the audit log (without the data).",
+    )
+    def get(self, request, pk):
+        customer = generics.get_object_or_404(Customer, pk=object_id(pk))
+        by, via = _requester(request)
+        data = linking.export_customer(customer=customer, by=by, via=via)
+        # The portal's encoding (decimals as strings, times in ISO 8601), as plain JSON values.
+        return Response(json.loads(json.dumps(data, cls=DjangoJSONEncoder)))
+
+
+class CustomerEraseView(CrmView):
+    """Erase the person's personal data (the portal's erasure); the fact stays in the audit log."""
+
+    queryset = Customer.objects.all()
+    serializer_class = s.CustomerErasureSerializer
+    required_scopes = {"POST": Scope.CUSTOMERS_WRITE}
+
+    @extend_schema(
+        operation_id="customers_erase",
+        request=None,
+        responses={200: s.CustomerErasureSerializer, **errors(404, 409)},
+        description="Removes or blanks the person's data everywhere: the record's personal fields (its row and "
+                    "external_id stay), identities and match keys, the words of their posts, cases, case events, "
+                    "handoff and feedback notes, the replies written to them and the outbox's copies, notifications "
+                    "quoting their cases, and their timeline. The audit log keeps the fact and the counts. "
+                    "Idempotent: erasing again answers 200 and blanks whatever arrived since (`erased_at` stays the "
+                    "first erasure's). 409 for a record merged into another: erase that one. Webhook "
+                    "`customer.updated` follows, with `erased: true`.",
+    )
+    def post(self, request, pk):
+        customer = generics.get_object_or_404(Customer, pk=object_id(pk))
+        by, via = _requester(request)
+        counts = linking.erase_customer(customer=customer, by=by, via=via)
+        erased_at = Customer.objects.filter(pk=customer.pk).values_list("erased_at", flat=True).get()
+        return Response(s.CustomerErasureSerializer({"customer": customer.pk, "erased_at": erased_at,
+                                                     "counts": counts}).data)
 
 
 # --- Cases and mentions -----------------------------------------------------------------------------------

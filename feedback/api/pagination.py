@@ -56,27 +56,41 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
         raise BadCursor() from None
 
 
+def _value(row, name: str):
+    """A field of a page row: a model instance, or a dict from `.values()` (the lean lists)."""
+    return row[name] if isinstance(row, dict) else getattr(row, name)
+
+
 class SyncCursorPagination(BasePagination):
-    """Pages of `page_size` rows (default 100, at most 1,000) in the view's `cursor_field`, id order."""
+    """Pages of `page_size` rows (default 100, at most 1,000) in the view's `cursor_field`, id order; newest first
+    when the view sets `cursor_descending` (a timeline: a cursor then points before its last row, and nothing
+    waits for the settle window, which only an incremental sync needs)."""
 
     def paginate_queryset(self, queryset, request, view=None):
         field = view.cursor_field
+        descending = getattr(view, "cursor_descending", False)
         size_text = request.query_params.get("page_size")
         size = DEFAULT_PAGE_SIZE if size_text is None else parse_int(size_text, minimum=1, maximum=MAX_PAGE_SIZE)
         if size is None:
             raise BadPageSize()
         self.cursor = request.query_params.get("cursor") or None
-        settle = timezone.now() - timedelta(seconds=settings.BATON_API_SYNC_SETTLE_SECONDS)
-        rows = queryset.filter(**{f"{field}__lt": settle})
+        rows = queryset
+        if not descending:
+            settle = timezone.now() - timedelta(seconds=settings.BATON_API_SYNC_SETTLE_SECONDS)
+            rows = rows.filter(**{f"{field}__lt": settle})
         if self.cursor:
             moment, pk = decode_cursor(self.cursor)
             # The first condition bounds the index scan; the second takes the rows after the cursor.
-            rows = rows.filter(**{f"{field}__gte": moment}).filter(Q(**{f"{field}__gt": moment}) | Q(pk__gt=pk))
-        page = list(rows.order_by(field, "pk")[: size + 1])
+            if descending:
+                rows = rows.filter(**{f"{field}__lte": moment}).filter(Q(**{f"{field}__lt": moment}) | Q(pk__lt=pk))
+            else:
+                rows = rows.filter(**{f"{field}__gte": moment}).filter(Q(**{f"{field}__gt": moment}) | Q(pk__gt=pk))
+        order = (f"-{field}", "-pk") if descending else (field, "pk")
+        page = list(rows.order_by(*order)[: size + 1])
         self.has_more = len(page) > size
         page = page[:size]
         if page:
-            self.cursor = encode_cursor(getattr(page[-1], field), page[-1].pk)
+            self.cursor = encode_cursor(_value(page[-1], field), _value(page[-1], "id"))
         return page
 
     def get_paginated_response(self, data):

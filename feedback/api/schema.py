@@ -8,6 +8,7 @@ from drf_spectacular.serializers import PolymorphicProxySerializerExtension
 from drf_spectacular.utils import PolymorphicProxySerializer
 from rest_framework import serializers
 
+from feedback.api.permissions import scope_text, scopes_needed
 from feedback.intake.batch import MAX_LIST_ITEMS
 from feedback.intake.validation import MAX_LENGTH
 
@@ -88,14 +89,15 @@ class PatternFieldExtension(OpenApiSerializerFieldExtension):
 # --- The CRM sync API (feedback.api.crm_views) -----------------------------------------------------------------
 
 class ScopedAutoSchema(BodyRequiredSchema):
-    """Each operation's description ends with the integration token scope it needs (the view's `required_scopes`)."""
+    """Each operation's description ends with the integration token scope(s) it needs (the view's `required_scopes`)."""
 
     def get_operation(self, *args, **kwargs):
         operation = super().get_operation(*args, **kwargs)
-        scope = getattr(self.view, "required_scopes", {}).get(self.method)
-        if operation is not None and scope:
+        scopes = scopes_needed(self.view, self.method) if hasattr(self.view, "required_scopes") else ()
+        if operation is not None and scopes:
             description = operation.get("description", "")
-            operation["description"] = f"{description}\n\nIntegration token scope: `{scope}`.".strip()
+            label = "scope" if len(scopes) == 1 else "scopes (all of them)"
+            operation["description"] = f"{description}\n\nIntegration token {label}: {scope_text(scopes)}.".strip()
         return operation
 
 

@@ -3,7 +3,8 @@
 Customers never reads or writes feedback's tables, so every operation that moves or anonymises
 both sides lives here: it locks the customers (`cases.locks.lock_customers`, id order), calls the
 customers service for customers' rows, then moves or anonymises its own rows (mentions, cases,
-case events) in the same transaction.
+case events; replies and notifications through their rooms' services) in the same transaction. The
+portal's views and the API's (`feedback.api.crm_views`) call the same functions.
 """
 
 from datetime import datetime, timedelta
@@ -13,7 +14,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
-from config.errors import NotAllowed
+from config.errors import NotAllowed, TransitionError
 from customers import merge as customer_merge
 from customers import privacy as customer_privacy
 from customers import suggestions, timeline
@@ -26,6 +27,8 @@ from feedback.cases.locks import lock_customers
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff
 from feedback.choices import EventKind
 from feedback.intake.models import Mention
+from feedback.replies.services import erase_case_replies
+from feedback.sla.notifications import erase_case_notifications
 from teams.models import Membership, Role
 from teams.selectors import department_ids_for
 
@@ -60,16 +63,17 @@ def _check_holds_case(*, user, customer_id: int) -> None:
 
 
 def merge_customers(*, survivor: Customer, merged: Customer, by=None, now: datetime | None = None,
-                    check: bool = True) -> Customer:
+                    check: bool = True, via: str = "") -> Customer:
     """Merge `merged` into `survivor`: identities, timeline and suggestions (customers), then mentions
     and cases (here) move to the survivor; `merged` stays as "merged into". `by` None: the system or
-    an API integration (its own checks). Returns the survivor."""
+    an API integration (its own checks; `via` names it on the timeline and in the audit log). The CRM is
+    told through the `customer.merged` webhook. Returns the survivor."""
     now = now or timezone.now()
     if check and by is not None and not can_merge(user=by):
         raise NotAllowed("Only admins, leads and heads can merge customer records.")
     with transaction.atomic():
         lock_customers([survivor.pk, merged.pk])
-        survivor = customer_merge.merge_customers(survivor=survivor, merged=merged, by=by, now=now)
+        survivor = customer_merge.merge_customers(survivor=survivor, merged=merged, by=by, now=now, via=via)
         Mention.objects.filter(customer_id=merged.pk).update(customer_id=survivor.pk)
         Case.objects.filter(customer_id=merged.pk).update(customer_id=survivor.pk)
         # The CRM learns which record is gone and which one now holds everything.
@@ -108,8 +112,9 @@ def _check_admin(by) -> None:
         raise NotAllowed("Only admins can export or erase a person's data.")
 
 
-def export_customer(*, customer: Customer, by=None, now: datetime | None = None) -> dict:
-    """Everything Baton holds about a person, as JSON-ready data; the export is audited."""
+def export_customer(*, customer: Customer, by=None, now: datetime | None = None, via: str = "") -> dict:
+    """Everything Baton holds about a person, as JSON-ready data; the export is audited (`via`: who asked when
+    `by` is no person, an API integration)."""
     _check_admin(by)
     now = now or timezone.now()
     data = customer_privacy.export_record(customer=customer)
@@ -130,7 +135,8 @@ def export_customer(*, customer: Customer, by=None, now: datetime | None = None)
         case["events"] = events.get(case["id"], [])
     data["cases"] = cases
     AuditEntry.objects.create(action=PrivacyAction.EXPORT, customer_id_ref=customer.pk, actor=by, at=now,
-                              details={"mentions": len(data["mentions"]), "cases": len(cases)})
+                              details={"mentions": len(data["mentions"]), "cases": len(cases),
+                                       **({"via": via} if via else {})})
     return data
 
 
@@ -157,23 +163,34 @@ def _anonymise_mentions(query, *, placeholder: str, now: datetime) -> list[int]:
     return ids
 
 
-def erase_customer(*, customer: Customer, by=None, now: datetime | None = None) -> dict:
+def erase_customer(*, customer: Customer, by=None, now: datetime | None = None, via: str = "") -> dict:
     """Remove the person's data: the record's personal fields, identities and match keys, the text of
-    their mentions, cases and case events, their timeline's words. The fact stays in the audit log
-    (counts, no personal data). Returns the counts."""
+    their mentions, cases, case events, handoff and feedback notes, the replies written to them (and the
+    outbox's copies), the notifications that quote their cases, their timeline's words. The fact stays in
+    the audit log (counts, no personal data; `via` names an API integration). Idempotent: erasing again
+    blanks whatever came since and keeps the first erasure's time. A record merged into another holds no
+    data (it moved to the survivor): TransitionError names the record to erase. Returns the counts."""
     _check_admin(by)
     now = now or timezone.now()
     with transaction.atomic():
         ids = customer_privacy.record_ids(customer=customer)
         lock_customers(ids)
+        customer = Customer.objects.get(pk=customer.pk)
+        if customer.merged_into_id is not None:
+            raise TransitionError(
+                f"Record #{customer.pk} was merged into #{customer.merged_into_id}, which holds the person's data: "
+                f"erase #{customer.merged_into_id}.", fields={"id": [f"Erase record #{customer.merged_into_id}."]})
         case_ids = list(Case.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
         mention_ids = _anonymise_mentions(Mention.objects.filter(customer_id__in=ids), placeholder=ERASED, now=now)
         Case.objects.filter(pk__in=case_ids).update(subject=ERASED)
         Handoff.objects.filter(case_id__in=case_ids).update(note=ERASED)
         FeedbackNote.objects.filter(case_id__in=case_ids).update(text=ERASED)
         events = _scrub_events(case_ids, placeholder=ERASED)
-        counts = customer_privacy.erase_record(customer=customer, by=by, now=now, extra={
-            "mentions": len(mention_ids), "cases": len(case_ids), "case_events": events,
+        replies = erase_case_replies(case_ids=case_ids, placeholder=ERASED)
+        notifications = erase_case_notifications(case_ids=case_ids, placeholder=ERASED)
+        counts = customer_privacy.erase_record(customer=customer, by=by, now=now, via=via, extra={
+            "mentions": len(mention_ids), "cases": len(case_ids), "case_events": events, **replies,
+            "notifications": notifications,
         })
         emit_event(event_type=EventType.CUSTOMER_UPDATED,
                    payload={**customer_data(Customer.objects.get(pk=customer.pk)), "erased": True})

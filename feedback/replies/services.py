@@ -441,3 +441,16 @@ def ensure_default_canned() -> int:
     ]
     CannedResponse.objects.bulk_create(missing)
     return len(missing)
+
+
+# --- Erasure --------------------------------------------------------------------------------------------
+
+
+def erase_case_replies(*, case_ids: list[int], placeholder: str) -> dict[str, int]:
+    """Blank the words written to a person on these cases (`feedback.linking.services.erase_customer`, inside its
+    transaction): every reply's text, the approver's original and the rejection reason, and the outbox's copies
+    with the handle they were addressed to. Returns how many replies and outbox messages."""
+    replies = Reply.objects.filter(case_id__in=case_ids).update(text=placeholder, original_text="",
+                                                                rejection_reason="")
+    outbox = OutboxMessage.objects.filter(case_id__in=case_ids).update(text=placeholder, to_handle="")
+    return {"replies": replies, "outbox_messages": outbox}

@@ -19,7 +19,8 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import CharField, Count, Max, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
@@ -269,3 +270,10 @@ def unread_count(*, user) -> int:
     if not user.is_authenticated:
         return 0
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
+
+
+def erase_case_notifications(*, case_ids: list[int], placeholder: str) -> int:
+    """Notifications about these cases quote them (a subject, a handoff note, feedback): for an erasure, each keeps
+    only which case it was about ("Case #12: [erased]"). Returns how many."""
+    return Notification.objects.filter(case_id__in=case_ids).update(
+        text=Concat(Value("Case #"), Cast("case_id", CharField()), Value(f": {placeholder}"), output_field=CharField()))
