@@ -6,6 +6,26 @@ from django.utils import timezone
 from feedback.choices import CaseStatus, EventKind, HandoffStatus, Intent, Priority, ProblemStatus
 
 
+class CaseQuerySet(models.QuerySet):
+    """Every write of cases moves their `updated_at`, which the CRM's incremental sync reads them by (`GET
+    /api/v1/cases/?updated_since=`, the cursor): `save()` does it through auto_now, and these do it for the bulk
+    writes auto_now never sees (`.update()`, `bulk_update()`: the SLA sweep, the flood guard, merge, erasure,
+    retention). A write of nothing the API shows (`next_due_at`) keeps it by passing updated_at=F("updated_at")."""
+
+    def update(self, **kwargs):
+        kwargs.setdefault("updated_at", timezone.now())
+        return super().update(**kwargs)
+
+    def bulk_update(self, objs, fields, batch_size=None):
+        objs, fields = list(objs), list(fields)
+        if "updated_at" not in fields:
+            now = timezone.now()
+            for case in objs:
+                case.updated_at = now
+            fields.append("updated_at")
+        return super().bulk_update(objs, fields, batch_size=batch_size)
+
+
 class Case(models.Model):
     """The unit of work a department owns."""
 
@@ -36,6 +56,8 @@ class Case(models.Model):
     # written by `feedback.sla.clocks.refresh_next_due` whenever clocks start, stop, pause or resume.
     # The inbox's default order ("most urgent clock first") and its "breached" tab read it.
     next_due_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    objects = CaseQuerySet.as_manager()  # bulk writes move updated_at too
 
     class Meta:
         indexes = [

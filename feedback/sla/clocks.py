@@ -25,7 +25,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Min, OuterRef, Subquery
+from django.db.models import F, Min, OuterRef, Subquery
 from django.utils import timezone
 
 from feedback.board import upkeep
@@ -330,7 +330,8 @@ def refresh_next_due(*, case_ids) -> int:
         SlaClock.objects.filter(case_id=OuterRef("pk"), stopped_at__isnull=True, paused_at__isnull=True)
         .order_by().values("case_id").annotate(due=Min("due_at")).values("due")
     )
-    return Case.objects.filter(pk__in=case_ids).update(next_due_at=Subquery(nearest))
+    # The API does not show next_due_at: a clock starting or stopping is no change for a CRM's sync.
+    return Case.objects.filter(pk__in=case_ids).update(next_due_at=Subquery(nearest), updated_at=F("updated_at"))
 
 
 def _schedules_of(clocks) -> dict[int, bh.Schedule]:
