@@ -437,6 +437,10 @@ BATON_WEBHOOK_TIMEOUT_SECONDS = env.float("BATON_WEBHOOK_TIMEOUT_SECONDS", defau
 BATON_WEBHOOK_BACKOFF_SECONDS = env.float("BATON_WEBHOOK_BACKOFF_SECONDS", default=30.0)
 BATON_WEBHOOK_MAX_BACKOFF_SECONDS = env.float("BATON_WEBHOOK_MAX_BACKOFF_SECONDS", default=3600.0)
 BATON_WEBHOOK_MAX_ATTEMPTS = env.int("BATON_WEBHOOK_MAX_ATTEMPTS", default=8)
+# Webhook targets must be public addresses (customers.webhooks.targets): a URL whose host is or resolves to a
+# loopback, private, link-local, multicast or reserved address is refused when saved (400) and at each delivery
+# (after resolving the name again: DNS rebinding). True lets them through: a receiver on Baton's own network.
+BATON_WEBHOOK_ALLOW_PRIVATE_TARGETS = env.bool("BATON_WEBHOOK_ALLOW_PRIVATE_TARGETS", default=False)
 CELERY_BEAT_SCHEDULE["purge-idempotency-keys"] = {
     "task": "feedback.tasks.purge_idempotency_keys",
     "schedule": timedelta(hours=1),

@@ -11,8 +11,10 @@ same subscription leaves at once, the first one drains the queue) and sends the 
 delivery first; while it waits for a retry, the later ones wait behind it. A 2xx delivers it; a
 5xx, a timeout or a connection error retries it after `BATON_WEBHOOK_BACKOFF_SECONDS * 2**(attempts-1)`
 (at most `BATON_WEBHOOK_MAX_BACKOFF_SECONDS`) until `BATON_WEBHOOK_MAX_ATTEMPTS`, then it fails;
-any other answer (a 4xx, a redirect) fails it at once, without a retry. A failed delivery no
-longer holds up the queue; the delivery log's redeliver button sends it again.
+any other answer (a 4xx, a redirect) fails it at once, without a retry, as does a target that resolves to a
+non-public address (`customers.webhooks.targets`, checked at every attempt against DNS rebinding: the request
+goes to an address that was checked). A failed delivery no longer holds up the queue; the delivery log's
+redeliver button sends it again.
 
 The lock is held during the HTTP request (at most `BATON_WEBHOOK_TIMEOUT_SECONDS`): that is what
 keeps one subscription's deliveries in order whatever the number of workers.
@@ -20,6 +22,7 @@ keeps one subscription's deliveries in order whatever the number of workers.
 
 import hashlib
 import hmac
+import socket
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -30,6 +33,7 @@ from django.db import transaction
 from django.db.models import Min, Subquery
 from django.utils import timezone
 
+from customers.webhooks import targets
 from customers.webhooks.models import DeliveryStatus, WebhookAttempt, WebhookDelivery, WebhookSubscription
 from customers.webhooks.services import subscription_secret
 
@@ -71,8 +75,25 @@ class Run:
     retry_at: datetime | None = None  # the head of the queue waits until then
 
 
+def _post(client: httpx.Client, url: str, *, body: bytes, headers: dict) -> httpx.Response:
+    """POST to the URL, connecting only to the addresses `targets.pin` checked after resolving its name (the next
+    one when one refuses the connection); TLS still checks the certificate against the name."""
+    pinned = targets.pin(url)
+    if pinned is None:  # private targets allowed: as the URL says
+        return client.post(url, content=body, headers=headers)
+    for index, address in enumerate(pinned.addresses):
+        try:
+            return client.post(pinned.url_for(address), content=body, headers={**headers, "Host": pinned.host_header},
+                               extensions={"sni_hostname": pinned.host})
+        except httpx.ConnectError:
+            if index == len(pinned.addresses) - 1:
+                raise
+    raise httpx.ConnectError(f"{pinned.host} resolves to no address.")
+
+
 def _attempt(*, client: httpx.Client, subscription: WebhookSubscription, delivery: WebhookDelivery,
-             secret: str) -> WebhookAttempt:
+             secret: str) -> tuple[WebhookAttempt, bool]:
+    """One attempt, and whether it may be retried (a refused target may not: it needs a new URL)."""
     body = delivery.payload.body.encode()
     timestamp = int(time.time())
     headers = {
@@ -85,20 +106,22 @@ def _attempt(*, client: httpx.Client, subscription: WebhookSubscription, deliver
     }
     attempt = WebhookAttempt(delivery=delivery, started_at=timezone.now())
     started = time.perf_counter()
+    retryable = True
     try:
-        response = client.post(subscription.url, content=body, headers=headers)
+        response = _post(client, subscription.url, body=body, headers=headers)
         attempt.status_code = response.status_code
         attempt.response_body = response.text[:RESPONSE_KEEP_CHARS]
+        retryable = response.status_code >= 500
+    except targets.BlockedTarget as exc:
+        attempt.error, retryable = str(exc)[:RESPONSE_KEEP_CHARS], False
+    except (socket.gaierror, UnicodeError) as exc:
+        attempt.error = f"The host name does not resolve: {exc}"[:RESPONSE_KEEP_CHARS]
     except httpx.TimeoutException:
         attempt.error = f"No answer within {settings.BATON_WEBHOOK_TIMEOUT_SECONDS} s (timeout)."
     except httpx.HTTPError as exc:
         attempt.error = f"{type(exc).__name__}: {exc}"[:RESPONSE_KEEP_CHARS]
     attempt.duration_ms = int((time.perf_counter() - started) * 1000)
-    return attempt
-
-
-def _retryable(attempt: WebhookAttempt) -> bool:
-    return attempt.status_code is None or attempt.status_code >= 500
+    return attempt, retryable
 
 
 def deliver_due(*, subscription_id: int, now: datetime | None = None, client: httpx.Client | None = None,
@@ -125,8 +148,8 @@ def deliver_due(*, subscription_id: int, now: datetime | None = None, client: ht
                 if delivery.next_attempt_at > moment:
                     run.retry_at = delivery.next_attempt_at
                     return run
-                attempt = _attempt(client=client, subscription=subscription, delivery=delivery,
-                                   secret=subscription_secret(subscription))
+                attempt, retryable = _attempt(client=client, subscription=subscription, delivery=delivery,
+                                              secret=subscription_secret(subscription))
                 attempt.save()
                 delivery.attempts += 1
                 delivery.last_status_code = attempt.status_code
@@ -134,12 +157,12 @@ def deliver_due(*, subscription_id: int, now: datetime | None = None, client: ht
                 if attempt.status_code is not None and 200 <= attempt.status_code < 300:
                     delivery.status, delivery.finished_at = DeliveryStatus.DELIVERED, timezone.now()
                     run.delivered += 1
-                elif _retryable(attempt) and delivery.attempts < settings.BATON_WEBHOOK_MAX_ATTEMPTS:
+                elif retryable and delivery.attempts < settings.BATON_WEBHOOK_MAX_ATTEMPTS:
                     delivery.next_attempt_at = moment + backoff(delivery.attempts)
                     run.retried += 1
                 else:
                     if not attempt.error:
-                        attempt_kind = "retries used up" if _retryable(attempt) else "not retried"
+                        attempt_kind = "retries used up" if retryable else "not retried"
                         delivery.last_error = f"HTTP {attempt.status_code} ({attempt_kind})."
                     delivery.status, delivery.finished_at = DeliveryStatus.FAILED, timezone.now()
                     run.failed += 1

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.celery import app
-from customers.webhooks import crypto
+from customers.webhooks import crypto, targets
 from customers.webhooks.events import EVENT_TYPES
 from customers.webhooks.models import (
     DeliveryStatus,
@@ -129,6 +129,9 @@ def _clean_subscription(*, name: str, url: str, event_types: list[str]) -> dict[
         _url(url)
     except ValidationError:
         errors["url"] = ["Enter an http or https URL."]
+    else:
+        if refused := targets.check_url(url):  # no SSRF: public addresses only (checked again at each delivery)
+            errors["url"] = refused
     unknown = [event_type for event_type in event_types if event_type not in EVENT_TYPES]
     if unknown:
         errors["event_types"] = [f"Unknown event type(s): {', '.join(unknown)}."]

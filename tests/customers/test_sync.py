@@ -18,7 +18,7 @@ from tests.factories import CustomerFactory
 
 @pytest.mark.django_db
 def test_unchanged_rows_keep_their_updated_at_and_changes_are_told_to_subscribers():
-    create_subscription(name="CRM", url="http://127.0.0.1:9/", event_types=["customer.created", "customer.updated"])
+    create_subscription(name="CRM", url="https://crm.example/hooks", event_types=["customer.created", "customer.updated"])
     upsert_customers(rows=[{"external_id": "a", "name": "Ann"}, {"external_id": "b", "name": "Bo"}])
     before = dict(Customer.objects.values_list("external_id", "updated_at"))
     result = upsert_customers(rows=[{"external_id": "a", "name": "Ann"}, {"external_id": "b", "name": "Bob"}])

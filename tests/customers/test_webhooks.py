@@ -2,9 +2,7 @@
 5xx, no retry on 4xx, order per subscription, redelivery; and the feedback-side events."""
 
 import json
-import threading
 from datetime import timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from django.utils import timezone
@@ -16,41 +14,15 @@ from customers.webhooks.services import create_subscription, emit_event, redeliv
 from feedback.cases.services import hand_off, resolve
 from feedback.sla.clocks import escalate_due
 from tests.factories import CaseFactory, MembershipFactory, SlaClockFactory, UserFactory, department
+from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.django_db
 
 
-class Receiver:
-    """A CRM's webhook endpoint: answers the statuses given in turn (then 200), records each request."""
-
-    def __init__(self, statuses=()):
-        self.statuses = list(statuses)
-        self.requests: list[dict] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                receiver.requests.append({"headers": dict(self.headers), "body": body})
-                code = receiver.statuses.pop(0) if receiver.statuses else 200
-                self.send_response(code)
-                self.end_headers()
-                self.wfile.write(b"ok" if code == 200 else b"nope")
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/baton"
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.server.shutdown()
-        self.server.server_close()
+@pytest.fixture(autouse=True)
+def _receivers_on_loopback(settings):
+    """These receivers listen on 127.0.0.1, which webhooks refuse unless allowed (test_webhook_targets.py)."""
+    settings.BATON_WEBHOOK_ALLOW_PRIVATE_TARGETS = True
 
 
 def _verified(secret, request) -> dict:

@@ -54,7 +54,7 @@ def test_only_administrators(url, service_agent):
 
 
 def test_the_delivery_log_and_redeliver(admin_client, django_assert_max_num_queries):
-    subscription, _ = create_subscription(name="CRM hook", url="http://127.0.0.1:9/", event_types=["case.created"])
+    subscription, _ = create_subscription(name="CRM hook", url="https://crm.example/hooks", event_types=["case.created"])
     for n in range(5):
         emit_event(event_type="case.created", payload={"n": n})
     WebhookDelivery.objects.filter(pk=WebhookDelivery.objects.order_by("id").first().pk).update(

@@ -20,7 +20,7 @@ def _events():
 
 
 def test_the_pipeline_tells_the_crm_about_prospects_and_links():
-    create_subscription(name="CRM", url="http://127.0.0.1:9/", event_types=["customer.created", "mention.linked"])
+    create_subscription(name="CRM", url="https://crm.example/hooks", event_types=["customer.created", "mention.linked"])
     mention, _ = store_mention(source="x", external_id="1", text="@airline lost my bag", author_handle="newbie",
                                posted_at=datetime(2026, 11, 20, 9, 0, tzinfo=UTC), enqueue=False)
     process_mentions(mention_ids=[mention.pk])
@@ -32,7 +32,7 @@ def test_the_pipeline_tells_the_crm_about_prospects_and_links():
 
 
 def test_a_merge_tells_the_crm_which_record_survives():
-    create_subscription(name="CRM", url="http://127.0.0.1:9/", event_types=["customer.merged"])
+    create_subscription(name="CRM", url="https://crm.example/hooks", event_types=["customer.merged"])
     survivor, merged = CustomerFactory(external_id="crm-1"), CustomerFactory(external_id="crm-2")
     merge_customers(survivor=survivor, merged=merged)
     (kind, body), = _events()
