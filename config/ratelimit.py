@@ -1,22 +1,27 @@
-"""Rate limits: fixed-window counters in the cache (Redis when REDIS_URL is set: one INCR per check, shared by
-every web process), and the client address they count by.
+"""Rate limits: fixed-window counters shared by every web process, and the client address they count by.
 
 `hit(scope, key, limit)` counts one event and says whether it is within `limit` and, when it is not, how many
 seconds until the window ends (the `Retry-After` to answer); `peek` says whether a count kept by `hit` has
 reached its limit, counting nothing. A limit is written "N/second", "N/minute" or
-"N/hour"; "0/minute" (or an empty string) turns it off. When the cache cannot be reached the event is allowed
-(and logged): a Redis outage must not refuse genuine traffic.
+"N/hour"; "0/minute" (or an empty string) turns it off. When the counter store cannot be reached the event is
+allowed (and logged): a Redis outage must not refuse genuine traffic.
 
-Used by the webhooks (per source address, its refused deliveries, and per account for refused deliveries); any
-other endpoint can use it with a scope of its own.
+With REDIS_URL the counters live in that Redis (the cache's server), and a `hit` is one round trip: INCR and
+EXPIRE in one pipeline; `peek` is one GET. Without it (the embedded stack) they live in Django's cache (in
+process).
+
+Used by the webhooks (per source address, its refused deliveries, and per account for refused deliveries) and by
+the API's per-token limit (`feedback.integrations.rates`); any other endpoint can use it with a scope of its own.
 """
 
+import functools
 import hashlib
 import logging
 import math
 import time
 from dataclasses import dataclass
 
+import redis
 from django.conf import settings
 from django.core.cache import cache
 
@@ -62,6 +67,37 @@ def _window(scope: str, key: str, limit: Limit, now: float | None) -> tuple[str,
     return f"baton:rate:{scope}:{limit.seconds}:{window}:{digest}", retry_after
 
 
+@functools.cache
+def _redis_for(url: str) -> redis.Redis:
+    return redis.Redis.from_url(url)
+
+
+def counters() -> redis.Redis | None:
+    """The Redis that keeps the counters (REDIS_URL's, one client per process), or None: Django's cache keeps them."""
+    url = getattr(settings, "REDIS_URL", "")
+    return _redis_for(url) if url else None
+
+
+def _count(cache_key: str, ttl: int) -> int:
+    """Add one to the window's counter; its new value."""
+    client = counters()
+    if client is not None:  # one round trip
+        count, _ = client.pipeline(transaction=False).incr(cache_key).expire(cache_key, ttl).execute()
+        return int(count)
+    if cache.add(cache_key, 1, timeout=ttl):
+        return 1
+    try:
+        return cache.incr(cache_key)
+    except ValueError:  # expired between add and incr: a new window
+        cache.add(cache_key, 1, timeout=ttl)
+        return 1
+
+
+def _read(cache_key: str) -> int:
+    client = counters()
+    return int((client.get(cache_key) if client is not None else cache.get(cache_key)) or 0)
+
+
 def peek(scope: str, key: str, limit: Limit, *, now: float | None = None) -> Decision:
     """Whether `key` is still within `limit` in this window, counting nothing (for a count kept by `hit` on
     another event: an address's refused deliveries, checked before each delivery)."""
@@ -69,9 +105,9 @@ def peek(scope: str, key: str, limit: Limit, *, now: float | None = None) -> Dec
         return Decision(True, 0, 0)
     cache_key, retry_after = _window(scope, key, limit, now)
     try:
-        count = int(cache.get(cache_key) or 0)
-    except Exception:  # noqa: BLE001 - the cache is down: allow, say so in the log
-        logger.warning("Rate limit %s: the cache cannot be reached; allowing", scope, exc_info=True)
+        count = _read(cache_key)
+    except Exception:  # noqa: BLE001 - the counters are down: allow, say so in the log
+        logger.warning("Rate limit %s: the counters cannot be reached; allowing", scope, exc_info=True)
         return Decision(True, 0, 0)
     return Decision(count < limit.count, count, retry_after)
 
@@ -82,16 +118,9 @@ def hit(scope: str, key: str, limit: Limit, *, now: float | None = None) -> Deci
         return Decision(True, 0, 0)
     cache_key, retry_after = _window(scope, key, limit, now)
     try:
-        if cache.add(cache_key, 1, timeout=limit.seconds + 5):
-            count = 1
-        else:
-            try:
-                count = cache.incr(cache_key)
-            except ValueError:  # expired between add and incr: a new window
-                cache.add(cache_key, 1, timeout=limit.seconds + 5)
-                count = 1
-    except Exception:  # noqa: BLE001 - the cache is down: allow, say so in the log
-        logger.warning("Rate limit %s: the cache cannot be reached; allowing", scope, exc_info=True)
+        count = _count(cache_key, limit.seconds + 5)
+    except Exception:  # noqa: BLE001 - the counters are down: allow, say so in the log
+        logger.warning("Rate limit %s: the counters cannot be reached; allowing", scope, exc_info=True)
         return Decision(True, 0, 0)
     return Decision(count <= limit.count, count, retry_after)
 

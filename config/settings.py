@@ -424,7 +424,7 @@ CELERY_BEAT_SCHEDULE["prune-inbound-payloads"] = {
 }
 # --- CRM sync API and outbound webhooks (feedback/api, feedback/integrations, customers/webhooks) ---
 # Requests per minute of one integration token when the token does not set its own limit (429 with
-# Retry-After beyond it; counted in the cache: Redis with REDIS_URL).
+# Retry-After beyond it; 0: no limit; counted by config.ratelimit: Redis with REDIS_URL).
 BATON_API_RATE_PER_MINUTE = env.int("BATON_API_RATE_PER_MINUTE", default=1200)
 # Lists paged by (updated_at, id) leave out rows changed in the last BATON_API_SYNC_SETTLE_SECONDS: a
 # transaction that is still committing cannot slip behind a sync's cursor (an incremental sync gets them next).

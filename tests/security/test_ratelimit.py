@@ -1,8 +1,8 @@
-"""config.ratelimit: fixed windows counted in the cache (this run's Redis with REDIS_URL), shared by every process."""
+"""config.ratelimit: fixed windows counted in this run's Redis with REDIS_URL (one round trip a hit), else in the
+cache; shared by every process."""
 
 import pytest
 from django.core.cache import cache
-from django.core.cache.backends.redis import RedisCache
 from django.test import RequestFactory
 
 from config import ratelimit
@@ -75,11 +75,45 @@ def test_a_key_of_any_text_is_safe():
     assert not hit("odd", long_key, Limit(1, 60), now=5.0).allowed
 
 
-def test_the_cache_being_down_allows_and_says_so(monkeypatch, caplog):
-    monkeypatch.setattr(ratelimit, "cache", RedisCache("redis://127.0.0.1:1/0", {}))  # nothing listens there
+def test_the_counters_being_down_allow_and_say_so(settings, caplog):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
     decision = hit("down", "k", Limit(1, 60))
     assert decision.allowed and decision.count == 0
+    assert ratelimit.peek("down", "k", Limit(1, 60)).allowed
     assert "cannot be reached" in caplog.text
+
+
+def test_a_hit_is_one_round_trip_to_redis(settings, monkeypatch):
+    if not settings.REDIS_URL:
+        pytest.skip("REDIS_URL is not set: the counters are in-process")
+    client = ratelimit.counters()
+    client.ping()  # connected before counting
+    sent = []
+    connection_class = client.connection_pool.connection_class
+    send = connection_class.send_packed_command
+
+    def counted(self, command, *args, **kwargs):
+        sent.append(command)
+        return send(self, command, *args, **kwargs)
+
+    monkeypatch.setattr(connection_class, "send_packed_command", counted)
+    limit = Limit(5, 60)
+    decisions = [hit("trips", "k", limit, now=1_000.0) for _ in range(3)]
+    assert [d.count for d in decisions] == [1, 2, 3]
+    assert len(sent) == 3  # one write (INCR and EXPIRE together) per hit
+    cache_key, _ = ratelimit._window("trips", "k", limit, 1_000.0)
+    assert int(client.get(cache_key)) == 3 and 0 < client.ttl(cache_key) <= 65
+    sent.clear()
+    assert ratelimit.peek("trips", "k", limit, now=1_001.0).count == 3 and len(sent) == 1
+
+
+def test_without_redis_the_django_cache_counts(settings):
+    settings.REDIS_URL = ""
+    limit = Limit(2, 60)
+    assert [hit("local", "k", limit, now=70.0).allowed for _ in range(3)] == [True, True, False]
+    cache_key, _ = ratelimit._window("local", "k", limit, 70.0)
+    assert cache.get(cache_key) == 3
+    assert ratelimit.peek("local", "k", limit, now=71.0) == ratelimit.Decision(False, 3, 49)
 
 
 def test_the_client_address_is_the_peer_unless_a_trusted_proxy_says_otherwise(settings):
