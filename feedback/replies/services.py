@@ -40,8 +40,17 @@ from feedback.replies.models import (
     ReplyStatus,
     SendingCredential,
 )
-from feedback.replies.rules import CONSIDERATIONS, PRIVATE_CHANNELS, approval_reason, can_approve, max_length
+from feedback.replies.rules import (
+    CONSIDERATIONS,
+    PRIVATE_CHANNELS,
+    approval_reason,
+    approver_ids,
+    can_approve,
+    max_length,
+)
 from feedback.replies.selectors import activity_since
+from feedback.sla import notifications
+from feedback.sla.models import Notification
 from teams.models import Department, Role
 from teams.selectors import role_in
 
@@ -157,6 +166,10 @@ def compose_reply(*, case: Case, by, text: str, kind: str = ReplyKind.PUBLIC, in
         if reason:
             events.add(events.reply_approval(case=case, reply_id=reply.pk, decision="submitted", reason=reason,
                                              actor=by, now=now))
+            notifications.notify_users(
+                user_ids=approver_ids(case=case, author_id=by.pk), case=case, kind=Notification.Kind.APPROVAL, now=now,
+                text=f"Case #{case.pk}: {_name(by)}'s {reply.get_kind_display().lower()} waits for your approval "
+                     f"({reason}) “{_excerpt(text)}”")
         else:
             dispatch.enqueue(dispatch.SEND_REPLY, reply.pk)
     return reply
@@ -204,8 +217,29 @@ def approve_reply(*, reply: Reply, by, text: str | None = None, now: datetime | 
         reply.save(update_fields=["status", "decided_by", "decided_at", "original_text", "text"])
         events.add(events.reply_approval(case=case, reply_id=reply.pk, decision="approved", actor=by, now=now,
                                          edited=edited))
+        _decided(case=case, reply=reply, by=by, now=now, kind=Notification.Kind.REPLY_APPROVED,
+                 text=f"Case #{case.pk}: {_name(by)} approved your reply{' with edits' if edited else ''}; "
+                      f"it is on its way. “{_excerpt(reply.text)}”")
         dispatch.enqueue(dispatch.SEND_REPLY, reply.pk)
     return reply
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "Someone"
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _decided(*, case: Case, reply: Reply, by, now: datetime, kind: str, text: str) -> None:
+    """After an approver's decision: the author hears it; once no reply of the case waits any more,
+    the approvers' requests of the case are settled (read), so nobody else opens a decided reply."""
+    if reply.author_id and reply.author_id != by.pk:
+        notifications.notify_users(user_ids=[reply.author_id], case=case, kind=kind, text=text, now=now)
+    if not Reply.objects.filter(case=case, status=ReplyStatus.AWAITING_APPROVAL).exists():
+        notifications.settle_case_notifications(case_id=case.pk, kind=Notification.Kind.APPROVAL, now=now)
 
 
 def reject_reply(*, reply: Reply, by, reason: str, now: datetime | None = None) -> Reply:
@@ -227,6 +261,8 @@ def reject_reply(*, reply: Reply, by, reason: str, now: datetime | None = None) 
         reply.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
         events.add(events.reply_approval(case=case, reply_id=reply.pk, decision="rejected", reason=reason,
                                          actor=by, now=now))
+        _decided(case=case, reply=reply, by=by, now=now, kind=Notification.Kind.REPLY_REJECTED,
+                 text=f"Case #{case.pk}: {_name(by)} rejected your reply: {reason} (your text: “{_excerpt(reply.text)}”)")
     return reply
 
 

@@ -4,7 +4,8 @@ Who hears of an escalation (domain guide): level 1, the assignee and the departm
 2, the leads; 3, the department's heads; 4, the board. A department without a lead falls back
 to its heads and the other way round. Rows are unique per (escalation, user): one notification
 per level and person, whatever is retried. A handoff and feedback up notify the members of the
-receiving department (`notify_department`).
+receiving department (`notify_department`). A reply waiting for approval notifies its approvers, and
+the author hears whether it was approved or rejected (why), through `notify_users`.
 
 E-mails follow each person's `NotificationSettings`: each one at once, an hourly digest (the
 default, `send_digests`), or none; and only for the kinds they chose (by default everything but
@@ -75,6 +76,17 @@ def _email_at_once(rows: list[Notification]) -> None:
         dispatch.enqueue(dispatch.SEND_NOTIFICATION_EMAILS, ids)
 
 
+def notify_users(*, user_ids, case, kind: str, text: str, now: datetime) -> list[int]:
+    """Tell these people about `case` (one notification each, grouped with the others of the case and
+    kind on their page). Inside the caller's transaction; e-mails after commit."""
+    rows = Notification.objects.bulk_create([
+        Notification(user_id=user_id, case_id=case.pk, kind=kind, text=text[:500], created_at=now)
+        for user_id in dict.fromkeys(user_ids)
+    ])
+    _email_at_once(rows)
+    return [row.pk for row in rows]
+
+
 def notify_department(*, department, case, kind: str, text: str, by=None, now: datetime) -> list[int]:
     """Tell the members of `department` (not `by`, who did it) about `case`: a handoff waiting for
     them, feedback for them. Inside the caller's transaction; e-mails after commit."""
@@ -82,12 +94,13 @@ def notify_department(*, department, case, kind: str, text: str, by=None, now: d
         Membership.objects.filter(department=department, user__is_active=True)
         .exclude(user_id=getattr(by, "pk", None)).order_by("user_id").values_list("user_id", flat=True).distinct()
     )
-    rows = Notification.objects.bulk_create([
-        Notification(user_id=user_id, case_id=case.pk, kind=kind, text=text[:500], created_at=now)
-        for user_id in user_ids
-    ])
-    _email_at_once(rows)
-    return [row.pk for row in rows]
+    return notify_users(user_ids=list(user_ids), case=case, kind=kind, text=text, now=now)
+
+
+def settle_case_notifications(*, case_id: int, kind: str, now: datetime) -> int:
+    """Mark everyone's unread notifications of one case and kind read: what they asked for is done
+    (the case's last reply waiting for approval was decided), so nobody acts on it, nor gets it in a digest."""
+    return Notification.objects.filter(case_id=case_id, kind=kind, read_at__isnull=True).update(read_at=now)
 
 KIND_BY_LEVEL = {
     1: Notification.Kind.SLA_WARNING,

@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from config.errors import NotAllowed, TransitionError
@@ -17,7 +18,7 @@ from feedback.replies.models import CannedResponse, OutboxMessage, Reply, ReplyS
 from feedback.replies.rules import CONSIDERATIONS
 from feedback.replies.selectors import approvals_for, marks
 from feedback.sla import clocks as sla
-from feedback.sla.models import SlaClock
+from feedback.sla.models import Notification, NotificationSettings, SlaClock
 from teams.models import Role
 from tests.factories import CaseFactory, CustomerFactory, MembershipFactory, MentionFactory, UserFactory, department
 
@@ -269,6 +270,98 @@ class TestApproval:
         assert approvals_for(user=legal) == []
         assert approvals_for(user=lead) == [reply]
         services.approve_reply(reply=reply, by=lead)
+
+
+class TestApprovalNotifications:
+    """A reply waiting for approval tells its approvers (grouped by case and kind like every notification);
+    its author hears the decision, with the reason of a rejection."""
+
+    @pytest.fixture
+    def people(self):
+        marketing, legal = department("marketing"), department("legal")
+        return {
+            "author": MembershipFactory(user=UserFactory(username="mia", first_name="Mia", last_name="Wong",
+                                                        email="mia@example.com"), department=marketing).user,
+            "lead": MembershipFactory(user=UserFactory(username="mkt-lead", first_name="Lee", last_name="Chen",
+                                                      email="lee@example.com"), department=marketing,
+                                      role=Role.LEAD).user,
+            "head": MembershipFactory(user=UserFactory(username="mkt-head"), department=marketing, role=Role.HEAD).user,
+            "legal": MembershipFactory(user=UserFactory(username="tom-legal"), department=legal).user,
+            "colleague": MembershipFactory(user=UserFactory(username="mkt-agent"), department=marketing).user,
+            "gone": MembershipFactory(user=UserFactory(username="gone-lead", is_active=False), department=marketing,
+                                      role=Role.LEAD).user,
+            "service_lead": MembershipFactory(user=UserFactory(username="svc-lead"), department=department("service"),
+                                              role=Role.LEAD).user,
+        }
+
+    @pytest.fixture
+    def press_case(self, case):
+        case.intent, case.department = Intent.PRESS, department("marketing")
+        case.save()
+        return case
+
+    def _told(self, kind):
+        return set(Notification.objects.filter(kind=kind).values_list("user__username", flat=True))
+
+    def test_the_leads_heads_and_legal_are_told_never_the_author_nor_the_others(self, press_case, people, mailoutbox,
+                                                                               task_queue,
+                                                                               django_capture_on_commit_callbacks):
+        NotificationSettings.objects.create(user=people["lead"], email_mode=NotificationSettings.Mode.IMMEDIATE,
+                                            email_kinds=[Notification.Kind.APPROVAL])
+        with django_capture_on_commit_callbacks(execute=True):
+            compose(press_case, people["author"], text="We will share the statement at noon.")
+        assert self._told(Notification.Kind.APPROVAL) == {"mkt-lead", "mkt-head", "tom-legal"}
+        note = Notification.objects.get(user=people["lead"])
+        assert note.case == press_case and note.text.startswith(f"Case #{press_case.pk}: Mia Wong's public reply waits")
+        assert "Press case" in note.text and "We will share the statement at noon." in note.text
+        task_queue.run()  # the lead asked for approval requests by e-mail at once
+        assert [(mail.to, mail.subject) for mail in mailoutbox] == [
+            (["lee@example.com"], f"[Baton] Case #{press_case.pk}: a reply waits for your approval")]
+        assert "/replies/approvals/" in mailoutbox[0].body
+
+    def test_a_rule_that_requires_approval_tells_the_leads_not_legal(self, case, people, service_agent):
+        case.requires_approval = True
+        case.save()
+        compose(case, service_agent)
+        assert self._told(Notification.Kind.APPROVAL) == {"svc-lead"}
+
+    def test_requests_group_by_case_on_the_approvers_page_and_are_settled_once_decided(self, client, press_case,
+                                                                                        people):
+        first = compose(press_case, people["author"], text="First draft for the press.")
+        second = compose(press_case, people["colleague"], text="Second draft for the press.")
+        client.force_login(people["lead"])
+        groups = client.get(reverse("notifications")).context["groups"]
+        assert [(g["case_id"], g["kind"], g["count"], g["unread"]) for g in groups] == [
+            (press_case.pk, Notification.Kind.APPROVAL, 2, 2)]
+        assert f'href="{reverse("reply-approvals")}"' in client.get(reverse("notifications")).content.decode()
+        services.approve_reply(reply=first, by=people["legal"])
+        # The second still waits: the three approvers keep both requests.
+        assert Notification.objects.filter(kind=Notification.Kind.APPROVAL, read_at__isnull=True).count() == 6
+        services.reject_reply(reply=second, by=people["lead"], reason="Wait for legal.")
+        # No reply of the case waits any more: nobody is left with a request to act on.
+        assert not Notification.objects.filter(kind=Notification.Kind.APPROVAL, read_at__isnull=True).exists()
+
+    def test_the_author_hears_an_approval_and_a_rejection_with_its_reason(self, press_case, people, mailoutbox,
+                                                                          task_queue,
+                                                                          django_capture_on_commit_callbacks):
+        NotificationSettings.objects.create(user=people["author"], email_mode=NotificationSettings.Mode.IMMEDIATE,
+                                            email_kinds=[Notification.Kind.REPLY_REJECTED])
+        approved = compose(press_case, people["author"], text="A statement follows by private message.")
+        services.approve_reply(reply=approved, by=people["lead"], text="Our statement follows by private message.")
+        rejected = compose(press_case, people["author"], text="The launch is on Monday.")
+        with django_capture_on_commit_callbacks(execute=True):
+            services.reject_reply(reply=rejected, by=people["lead"], reason="Do not confirm the date yet.")
+        told = {row.kind: row.text for row in Notification.objects.filter(user=people["author"])}
+        assert told[Notification.Kind.REPLY_APPROVED] == (
+            f"Case #{press_case.pk}: Lee Chen approved your reply with edits; it is on its way. "
+            "“Our statement follows by private message.”")
+        assert told[Notification.Kind.REPLY_REJECTED] == (
+            f"Case #{press_case.pk}: Lee Chen rejected your reply: Do not confirm the date yet. "
+            "(your text: “The launch is on Monday.”)")
+        # E-mailed at once, as the author chose for rejections only.
+        task_queue.run()
+        assert [mail.subject for mail in mailoutbox] == [f"[Baton] Case #{press_case.pk}: your reply was rejected"]
+        assert "Do not confirm the date yet." in mailoutbox[0].body
 
 
 class TestMetaPrivateReply:
