@@ -20,6 +20,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from config.errors import BatonError, NotAllowed, TransitionError
+from customers import privacy as customer_privacy
 from customers.models import Customer
 from feedback import dispatch
 from feedback.cases import events
@@ -403,6 +404,30 @@ def stuck_reply_ids(*, older_than: datetime, limit: int = 500) -> list[int]:
 
 def enqueue_send(reply_id: int) -> None:
     dispatch.enqueue(dispatch.SEND_REPLY, reply_id)
+
+
+# --- Erasure ------------------------------------------------------------------------------------
+
+
+def erase_customer_data(*, customer: Customer, placeholder: str = "[erased]") -> dict[str, int]:
+    """The replies room's part of erasing a person (`feedback.linking.services.erase_customer` calls it in its
+    transaction, after locking the customers): the text of every reply to them (the brand's words may quote or
+    name them), the author's original and an approver's reason, send errors, and the outbox's copies with the
+    handle and post id they went to. Replies to this person's posts or cases (the record and those merged into
+    it). A reply not sent yet never goes out: it is stopped as rejected, saying why. Returns the counts."""
+    ids = customer_privacy.record_ids(customer=customer)
+    replies = Reply.objects.filter(Q(case__customer_id__in=ids) | Q(in_reply_to__customer_id__in=ids))
+    with transaction.atomic():
+        stopped = replies.filter(status__in=[ReplyStatus.AWAITING_APPROVAL, ReplyStatus.QUEUED,
+                                             ReplyStatus.RETRYING]).update(
+            status=ReplyStatus.REJECTED, next_attempt_at=None,
+            rejection_reason="Not sent: the customer's personal data was erased.")
+        erased = replies.update(text=placeholder, original_text="", last_error="")
+        rejected = replies.filter(status=ReplyStatus.REJECTED).exclude(
+            rejection_reason="Not sent: the customer's personal data was erased.").update(rejection_reason=placeholder)
+        outbox = OutboxMessage.objects.filter(Q(case__customer_id__in=ids) | Q(reply__in=replies)).update(
+            text=placeholder, to_handle="", in_reply_to="")
+    return {"replies": erased, "replies_stopped": stopped, "rejection_reasons": rejected, "outbox": outbox}
 
 
 # --- Canned responses and credentials ------------------------------------------------------------

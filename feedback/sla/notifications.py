@@ -20,11 +20,13 @@ from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.mail import EmailMultiAlternatives
 from django.db import transaction
-from django.db.models import Count, Max, Q
+from django.db.models import CharField, Count, Max, Q, Value
+from django.db.models.functions import Cast, Concat
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from customers import privacy as customer_privacy
 from feedback import dispatch
 from feedback.sla.models import Notification, NotificationSettings
 from teams.models import BoardSeat, Membership, Role
@@ -264,6 +266,15 @@ def notification_groups(*, user, kind: str = "", unread_only: bool = False):
 
 def latest_texts(*, ids) -> dict[int, str]:
     return dict(Notification.objects.filter(pk__in=list(ids)).values_list("pk", "text"))
+
+
+def erase_customer_data(*, customer, placeholder: str = "[erased]") -> int:
+    """The notifications' part of erasing a person (`feedback.linking.services.erase_customer` calls it in its
+    transaction): the text of every notification about a case of theirs (the record and those merged into it)
+    quoted their words, a handoff note or a reply; it keeps only the case number. Returns how many."""
+    ids = customer_privacy.record_ids(customer=customer)
+    return Notification.objects.filter(case__customer_id__in=ids).update(
+        text=Concat(Value("Case #"), Cast("case_id", CharField()), Value(f": {placeholder}"), output_field=CharField()))
 
 
 def mark_read(*, user, ids: list[int] | None = None, now: datetime | None = None,
