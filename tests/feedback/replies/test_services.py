@@ -14,6 +14,7 @@ from feedback.cases.models import CaseEvent
 from feedback.choices import CaseStatus, ClockMetric, EventKind, Intent
 from feedback.intake.models import Account
 from feedback.replies import services
+from feedback.replies.connectors import XConnector
 from feedback.replies.models import CannedResponse, OutboxMessage, Reply, ReplyStatus, SendingCredential
 from feedback.replies.rules import CONSIDERATIONS
 from feedback.replies.selectors import approvals_for, marks
@@ -190,6 +191,109 @@ class TestDelivery:
         assert "oauth2-user-token-xyz" not in credential.token_ciphertext
         assert credential.token == "oauth2-user-token-xyz"
         assert credential.token_hint == "…-xyz"
+
+
+class TestStuckSending:
+    """A worker that dies while posting leaves its reply `sending`: the beat's sweep puts it back once, and the next
+    attempt asks the platform whether the dead one posted it, so the platform never gets it twice."""
+
+    def _die_while_sending(self, reply, *, posted: bool, minutes_ago: int = 11):
+        """What a worker killed mid-send leaves behind: the reply claimed (`sending`), maybe its post made."""
+        claimed_reply, _account, outgoing = services._claim(reply_id=reply.pk, now=timezone.now())
+        if posted:
+            XConnector().send(outgoing)  # the platform took it; the answer never reached Baton
+        Reply.objects.filter(pk=reply.pk).update(attempt_started_at=timezone.now() - timedelta(minutes=minutes_ago))
+        return outgoing
+
+    def test_the_sweep_requeues_a_reply_stuck_past_the_timeout_exactly_once(self, case, service_agent, x_account,
+                                                                           task_queue,
+                                                                           django_capture_on_commit_callbacks):
+        stuck, recent = compose(case, service_agent), compose(case, service_agent, text="Another reply, Rita.")
+        self._die_while_sending(stuck, posted=False)
+        self._die_while_sending(recent, posted=False, minutes_ago=1)  # may still be sending: left alone
+        task_queue.purge()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.recover_stuck_sending() == [stuck.pk]
+        assert task_queue.sent() == [(dispatch.SEND_REPLY, [stuck.pk])]
+        stuck.refresh_from_db()
+        assert (stuck.status, stuck.attempts, stuck.unconfirmed_attempt) == (ReplyStatus.RETRYING, 1, 1)
+        assert "Attempt 1 stopped while sending" in stuck.last_error
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.recover_stuck_sending() == []  # the next sweep: nothing again
+        assert task_queue.sent() == [(dispatch.SEND_REPLY, [stuck.pk])]
+        assert Reply.objects.get(pk=recent.pk).status == ReplyStatus.SENDING
+
+    def test_a_post_the_dead_attempt_made_is_recorded_not_posted_again(self, case, service_agent, x_account,
+                                                                        platform, task_queue,
+                                                                        django_capture_on_commit_callbacks):
+        platform.answer((201, {"data": {"id": "1500000000000000009", "text": "..."}}))
+        reply = compose(case, service_agent)
+        self._die_while_sending(reply, posted=True)
+        platform.answer_get((200, {"data": [{"id": "1500000000000000009", "text": f"@ritaflies {reply.text}",
+                                             "referenced_tweets": [{"type": "replied_to",
+                                                                    "id": "1460323737035677698"}]}]}))
+        with django_capture_on_commit_callbacks(execute=True):
+            services.recover_stuck_sending()
+        task_queue.run()
+        reply.refresh_from_db()
+        assert (reply.status, reply.platform_id, reply.attempts, reply.unconfirmed_attempt) == (
+            ReplyStatus.SENT, "1500000000000000009", 2, None)
+        assert len(platform.seen("POST")) == 1 and len(platform.seen("GET")) == 1
+        assert platform.seen("GET")[0].path == "/2/users/42/tweets"
+        assert CaseEvent.objects.get(case=case, kind=EventKind.REPLY).data["external_id"] == "1500000000000000009"
+
+    def test_a_post_the_platform_does_not_have_is_posted_once(self, case, service_agent, x_account, platform,
+                                                              task_queue, django_capture_on_commit_callbacks):
+        platform.answer((201, {"data": {"id": "1500000000000000010", "text": "..."}}))
+        reply = compose(case, service_agent)
+        self._die_while_sending(reply, posted=False)  # killed before its request left
+        with django_capture_on_commit_callbacks(execute=True):
+            services.recover_stuck_sending()
+        task_queue.run()
+        reply.refresh_from_db()
+        assert (reply.status, reply.platform_id) == (ReplyStatus.SENT, "1500000000000000010")
+        assert [request.method for request in platform.requests] == ["GET", "POST"]
+
+    def test_a_failed_check_never_posts_blind_and_says_why(self, case, service_agent, x_account, platform,
+                                                           django_capture_on_commit_callbacks):
+        reply = compose(case, service_agent)
+        self._die_while_sending(reply, posted=False)
+        platform.answer_get((503, {"title": "Service Unavailable"}))
+        services.recover_stuck_sending()
+        assert services.deliver_reply(reply_id=reply.pk) == "retrying"
+        reply.refresh_from_db()
+        assert (reply.status, reply.unconfirmed_attempt) == (ReplyStatus.RETRYING, 1)
+        assert "X answered 503" in reply.last_error and "may have been posted" in reply.last_error
+        assert platform.seen("POST") == []
+        # Refused for good (the token was revoked): failed, shown on the case; a person checks, then sends again.
+        platform.answer_get((401, {"title": "Unauthorized"}))
+        assert services.deliver_reply(reply_id=reply.pk) == "failed"
+        services.resend_reply(reply=Reply.objects.get(pk=reply.pk), by=service_agent)
+        platform.answer((201, {"data": {"id": "77", "text": "..."}}))
+        assert services.deliver_reply(reply_id=reply.pk) == "sent"  # not asked again: the person checked
+        assert [request.method for request in platform.requests] == ["GET", "GET", "POST"]
+
+    def test_a_slow_worker_taken_for_dead_still_counts_and_the_retry_sends_nothing(self, case, service_agent,
+                                                                                   x_account, platform, task_queue,
+                                                                                   caplog,
+                                                                                   django_capture_on_commit_callbacks):
+        platform.answer((201, {"data": {"id": "1500000000000000011", "text": "..."}}))
+        reply = compose(case, service_agent)
+        outgoing = self._die_while_sending(reply, posted=False)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.recover_stuck_sending()
+        # The "dead" worker was only slow: its post comes back now.
+        delivered = XConnector().send(outgoing)
+        assert services._sent(reply_id=reply.pk, platform_id=delivered.platform_id, url=delivered.url, now=None,
+                              attempt=1) == "sent"
+        assert "posted it after all" in caplog.text
+        task_queue.run()  # the retry the sweep queued
+        reply.refresh_from_db()
+        assert (reply.status, reply.platform_id) == (ReplyStatus.SENT, "1500000000000000011")
+        assert len(platform.seen("POST")) == 1
+        # And an attempt's late failure never overwrites what happened since.
+        assert services._failed(reply_id=reply.pk, error="late", retry=True, now=None, attempt=1) == "skipped"
+        assert Reply.objects.get(pk=reply.pk).status == ReplyStatus.SENT
 
 
 class TestApproval:
