@@ -381,6 +381,10 @@ BATON_APPROVAL_TAGS = env.list("BATON_APPROVAL_TAGS", default=["legal-review", "
 BATON_REPLY_SEND_ATTEMPTS = env.int("BATON_REPLY_SEND_ATTEMPTS", default=5)
 BATON_REPLY_RETRY_SECONDS = env.int("BATON_REPLY_RETRY_SECONDS", default=30)
 BATON_CONNECTOR_TIMEOUT = env.float("BATON_CONNECTOR_TIMEOUT", default=10.0)
+# A reply still `sending` this long after its attempt started lost its worker (killed mid-send): the beat's
+# reply-sending-sweep (every minute) puts it back once, and the platform is asked whether that attempt posted
+# it before it is posted again. Far above the connector's timeout, so a slow send is never taken for a dead one.
+BATON_REPLY_SENDING_TIMEOUT = env.int("BATON_REPLY_SENDING_TIMEOUT", default=600)
 # The platforms' API roots (tests point them at a local fake server).
 BATON_X_API_URL = env.str("BATON_X_API_URL", default="https://api.x.com")
 BATON_META_GRAPH_URL = env.str("BATON_META_GRAPH_URL", default="https://graph.facebook.com/v21.0")
@@ -456,6 +460,12 @@ CELERY_BEAT_SCHEDULE["recover-replies"] = {
     "task": "feedback.tasks.recover_replies",
     "schedule": timedelta(minutes=5),
     "options": {"expires": 240},
+}
+# Replies stuck in `sending` past BATON_REPLY_SENDING_TIMEOUT (a worker died mid-send) are re-queued once each.
+CELERY_BEAT_SCHEDULE["reply-sending-sweep"] = {
+    "task": "feedback.tasks.sweep_stuck_replies",
+    "schedule": timedelta(minutes=1),
+    "options": {"expires": 50},
 }
 
 LOGGING = {

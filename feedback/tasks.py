@@ -120,6 +120,12 @@ def recover_replies() -> int:
 
 
 @shared_task(acks_late=True)
+def sweep_stuck_replies() -> int:
+    """Replies stuck in `sending` (a worker died mid-send): re-queued once each (beat, every minute)."""
+    return len(replies.recover_stuck_sending())
+
+
+@shared_task(acks_late=True)
 def prune_inbound_payloads() -> dict:
     """Quarantined webhook payloads and refusal counts past their retention (beat, hourly); a full batch
     re-queues the task, so a backlog drains without waiting for the next tick."""

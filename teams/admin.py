@@ -38,7 +38,7 @@ class DepartmentAdmin(SimpleHistoryAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(SimpleHistoryAdmin):
     list_display = ["user", "department", "role", "away"]
     list_filter = ["department", "role", "away"]
     search_fields = ["user__username", "department__name"]
@@ -46,7 +46,7 @@ class MembershipAdmin(admin.ModelAdmin):
 
 
 @admin.register(BoardSeat)
-class BoardSeatAdmin(admin.ModelAdmin):
+class BoardSeatAdmin(SimpleHistoryAdmin):
     list_display = ["user", "created_at"]
     autocomplete_fields = ["user"]
 

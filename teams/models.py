@@ -116,6 +116,8 @@ class Membership(models.Model):
     department = models.ForeignKey(Department, on_delete=models.CASCADE, related_name="memberships")
     role = models.CharField(max_length=10, choices=Role.choices, default=Role.AGENT)
     away = models.BooleanField(default=False, help_text="Away: gets no new cases.")
+    # The audit trail (django-simple-history): who added or removed a member, changed a role or went away.
+    history = HistoricalRecords()
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["user", "department"], name="membership_unique_user_department")]
@@ -129,6 +131,7 @@ class BoardSeat(models.Model):
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="board_seat")
     created_at = models.DateTimeField(auto_now_add=True)
+    history = HistoricalRecords()  # the audit trail: who gave or took the board role
 
     def __str__(self):
         return f"Board: {self.user}"

@@ -23,6 +23,14 @@ def role_in(*, user, department_id: int) -> str | None:
     )
 
 
+def led_department_ids(*, user) -> set[int]:
+    """The departments where `user` is a lead or head: where they assign cases to others."""
+    if not user.is_authenticated:
+        return set()
+    return set(Membership.objects.filter(user=user, role__in=[Role.LEAD, Role.HEAD])
+               .values_list("department_id", flat=True))
+
+
 def leads_of(*, department_id: int):
     return Membership.objects.filter(department_id=department_id, role__in=[Role.LEAD, Role.HEAD]).select_related(
         "user"

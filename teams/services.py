@@ -12,8 +12,13 @@ def ensure_default_departments() -> int:
 
 
 def set_away(*, user, away: bool) -> int:
-    """Mark a member away (no new cases) or back, in all their departments. Returns memberships changed."""
-    return Membership.objects.filter(user=user).exclude(away=away).update(away=away)
+    """Mark a member away (no new cases) or back, in all their departments. Returns memberships changed.
+    Each row is saved on its own so that the audit trail records the change (a person has a few)."""
+    changed = list(Membership.objects.filter(user=user).exclude(away=away))
+    for membership in changed:
+        membership.away = away
+        membership.save(update_fields=["away"])
+    return len(changed)
 
 
 def update_department_settings(*, department: Department, assignment: str, reopen_window) -> Department:

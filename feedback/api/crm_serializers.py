@@ -173,7 +173,7 @@ class CustomerErasureSerializer(serializers.Serializer):
     counts = serializers.DictField(
         child=serializers.IntegerField(),
         help_text="What this request blanked or removed: identities, timeline_entries, mentions, cases, case_events, "
-                  "replies, outbox_messages, notifications.")
+                  "replies, replies_stopped, rejection_reasons, outbox_messages, notifications.")
 
 
 class CaseSerializer(serializers.ModelSerializer):

@@ -1,19 +1,23 @@
 """The audit log: who changed which setting, when, with the values before and after.
 
 Reads the django-simple-history records of every audited model (routing rules, promises, SLA
-policies, departments, business schedules, closed days), newest first, merged across their tables.
-A head sees the records of the departments they head (and the company's promises); a superuser
-sees everything. Each record is compared with the record before it of the same object, fetched for
-the whole page at once (one query per table that has rows on the page).
+policies, departments, business schedules, closed days, memberships and board seats), newest first,
+merged across their tables. A head sees the records of the departments they head (their members
+among them, and the company's promises); a superuser sees everything. Each record is compared with
+the record before it of the same object, fetched for the whole page at once (one query per table
+that has rows on the page); the people and departments it names are shown by name (one query each).
 """
 
+import operator
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import reduce
 
+from django.contrib.auth import get_user_model
 from django.db.models import CharField, Q, TextField
 from simple_history.models import registered_models
 
-from teams.models import BusinessSchedule
+from teams.models import BusinessSchedule, Department
 from teams.selectors import headed_departments
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
@@ -73,6 +77,27 @@ def _text_fields(history) -> list[str]:
             if isinstance(f, CharField | TextField) and not f.name.startswith("history_")]
 
 
+def _named_relations(history) -> list:
+    """The record's links to a person or a department (a membership's user and department, a rule's
+    department...), which the log shows, and searches, by name."""
+    User = get_user_model()
+    return [f for f in history._meta.concrete_fields
+            if f.many_to_one and not f.name.startswith("history_") and f.related_model in (User, Department)]
+
+
+def _search(history, q: str) -> Q:
+    match = Q(history_change_reason__icontains=q)
+    for name in _text_fields(history):
+        match |= Q(**{f"{name}__icontains": q})
+    for relation in _named_relations(history):
+        names = (("username", "first_name", "last_name") if relation.related_model is get_user_model()
+                 else ("name", "slug"))
+        ids = relation.related_model.objects.filter(
+            reduce(operator.or_, (Q(**{f"{name}__icontains": q}) for name in names))).values("pk")
+        match |= Q(**{f"{relation.attname}__in": ids})
+    return match
+
+
 def _plain_fields(history) -> list:
     return [f for f in history._meta.concrete_fields if not f.name.startswith("history_") and f.name != "id"]
 
@@ -103,10 +128,7 @@ def audit_log(*, user, q: str = "", model: str = "", who: str = "", since: datet
         if until:
             rows = rows.filter(history_date__lt=until)
         if q:
-            match = Q(history_change_reason__icontains=q)
-            for name in _text_fields(history):
-                match |= Q(**{f"{name}__icontains": q})
-            rows = rows.filter(match)
+            rows = rows.filter(_search(history, q))
         querysets[key] = rows
     page = max(1, page)
     wanted = page * per_page
@@ -135,10 +157,18 @@ def _entries(on_page, models) -> list[Entry]:
         for before, after in zip(older, older[1:], strict=False):
             if before.id == after.id:
                 previous[(key, after.history_id)] = before
+    names = _names_of(on_page, previous.values())
     entries = []
     for record, key in on_page:
         audited = models[key]
         prev = previous.get((key, record.history_id))
+        named = {f.attname: f.related_model for f in _named_relations(record)}
+
+        def show(value, attname, named=named):
+            if attname in named and value is not None:
+                return _show(names.get((named[attname], value), f"#{value} (deleted)"))
+            return _show(value)
+
         changes = []
         for f in _plain_fields(record):
             after = getattr(record, f.attname)
@@ -147,8 +177,8 @@ def _entries(on_page, models) -> list[Entry]:
                 continue
             if record.history_type == "+" and after in (None, "", [], {}):
                 continue
-            changes.append(Change(field=str(f.verbose_name), before=_show(before) if prev is not None else "—",
-                                  after=_show(after) if record.history_type != "-" else "—"))
+            changes.append(Change(field=str(f.verbose_name), before=show(before, f.attname) if prev is not None else "—",
+                                  after=show(after, f.attname) if record.history_type != "-" else "—"))
         user = record.history_user
         entries.append(Entry(
             when=record.history_date,
@@ -156,9 +186,40 @@ def _entries(on_page, models) -> list[Entry]:
             action=ACTIONS.get(record.history_type, record.history_type),
             model=str(audited._meta.verbose_name),
             model_key=key,
-            object_name=str(getattr(record, "name", "") or getattr(record, "title", "") or f"#{record.id}"),
+            object_name=_object_name(record, show),
             object_id=record.id,
             reason=record.history_change_reason or "",
             changes=changes,
         ))
     return entries
+
+
+def _object_name(record, show) -> str:
+    """A setting's name or title; a membership "<person> in <department>"; a board seat its person."""
+    name = getattr(record, "name", "") or getattr(record, "title", "")
+    if name:
+        return str(name)
+    if getattr(record, "user_id", None) is not None:
+        person = show(record.user_id, "user_id")
+        department_id = getattr(record, "department_id", None)
+        return f"{person} in {show(department_id, 'department_id')}" if department_id is not None else person
+    return f"#{record.id}"
+
+
+def _names_of(*groups) -> dict[tuple[type, int], str]:
+    """{(User or Department, id): the name shown} for the people and departments the records name; one
+    query per model."""
+    wanted: dict[type, set[int]] = {}
+    for records in groups:
+        for item in records:
+            record = item[0] if isinstance(item, tuple) else item
+            for relation in _named_relations(record):
+                value = getattr(record, relation.attname)
+                if value is not None:
+                    wanted.setdefault(relation.related_model, set()).add(value)
+    names = {}
+    for model, ids in wanted.items():
+        for row in model.objects.filter(pk__in=ids):
+            shown = (row.get_full_name() or row.get_username()) if model is get_user_model() else str(row)
+            names[(model, row.pk)] = shown
+    return names

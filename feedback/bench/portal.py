@@ -127,7 +127,12 @@ def _clean(prefix: str) -> None:
     with transaction.atomic(), connection.cursor() as cursor:
         for sql in statements:
             cursor.execute(sql, pattern)
-    get_user_model().objects.filter(username__startswith=prefix).delete()
+    users = get_user_model().objects.filter(username__startswith=prefix)
+    user_ids = list(users.values_list("pk", flat=True))
+    users.delete()
+    # The audit trail of the bench users' memberships and board seat (their deletion wrote one more record).
+    Membership.history.filter(user_id__in=user_ids).delete()
+    BoardSeat.history.filter(user_id__in=user_ids).delete()
 
 
 def pages(*, case_id: int) -> list[tuple[str, str, str]]:

@@ -25,8 +25,8 @@ from feedback.cases.models import Case
 from feedback.cases.transitions import check_member, move_status
 from feedback.choices import CaseStatus, Intent, Label, Priority
 from feedback.understanding.labels import correct_label
-from teams.models import Department, Membership, Role
-from teams.selectors import department_ids_for
+from teams.models import Department, Membership
+from teams.selectors import department_ids_for, led_department_ids
 
 SPAM_TAG = "spam"
 
@@ -60,8 +60,7 @@ def assign_case(*, case: Case, assignee, by, now: datetime | None = None) -> Cas
         case = lock_case(case.pk)
         check_member(user=by, case=case)
         _open(case, "assigned")
-        lead = Membership.objects.filter(user=by, department_id=case.department_id,
-                                         role__in=[Role.LEAD, Role.HEAD]).exists()
+        lead = case.department_id in led_department_ids(user=by)
         themselves = assignee is not None and assignee.pk == by.pk
         dropping_own = assignee is None and case.assignee_id == by.pk
         if not (lead or themselves or dropping_own):

@@ -116,12 +116,22 @@ class BulkActionForm(forms.Form):
                            widget=forms.TextInput(attrs={"placeholder": "Note or reason (required for a handoff)"}))
     next = forms.CharField(required=False, widget=forms.HiddenInput)
 
-    def __init__(self, *args, members=(), **kwargs):
+    def __init__(self, *args, members=(), may_assign: bool = True, **kwargs):
+        """`may_assign`: the user leads or heads a department (only they assign cases to others); for
+        the others the assign action and its menu are left out, and an "assign" sent anyway is refused."""
         kwargs.setdefault("auto_id", "bulk_%s")
         super().__init__(*args, **kwargs)
-        self.fields["action"].choices = [("", "Bulk action...")] + list(BULK_ACTIONS.items())
+        self.may_assign = may_assign
+        self.fields["action"].choices = [("", "Bulk action...")] + [
+            (value, label) for value, label in BULK_ACTIONS.items() if may_assign or value != "assign"]
+        self.fields["action"].error_messages["invalid_choice"] = (
+            "Only a lead or head assigns cases to others: take the cases instead." if not may_assign
+            else "Choose a bulk action.")
+        self.fields["action"].error_messages["required"] = "Choose a bulk action."
         self.fields["assignee"].choices = [("", "Nobody (unassign)")] + [(str(pk), name) for pk, name in members]
         self.fields["priority"].choices = [("", "Priority...")] + list(Priority.choices)
+        if not may_assign:
+            del self.fields["assignee"]
 
     def clean_next(self):
         value = self.cleaned_data.get("next") or ""

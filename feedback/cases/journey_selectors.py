@@ -5,7 +5,7 @@ from django.http import Http404
 
 from feedback.cases.models import Case, FeedbackNote, Handoff, Problem
 from feedback.choices import OPEN_STATUSES, HandoffStatus, ProblemStatus
-from teams.models import Department, Membership
+from teams.models import Department, Membership, Role
 from teams.selectors import department_ids_for
 
 
@@ -30,7 +30,9 @@ def case_for_viewer(*, user, case_id: int) -> Case:
 
 def case_journey(*, case: Case, user) -> dict:
     """What the case page shows of the journey, and what this user may do there."""
-    ids = department_ids_for(user=user)
+    # One query for the user's departments and roles: a lead or head of the case's department assigns it to others.
+    roles = dict(Membership.objects.filter(user=user).values_list("department_id", "role"))
+    ids = set(roles)
     handoffs = list(case.handoffs.select_related("from_department", "to_department", "by").order_by("-created_at", "-id"))
     pending = next((handoff for handoff in handoffs if handoff.status == HandoffStatus.PENDING), None)
     owner = case.department_id in ids
@@ -39,6 +41,7 @@ def case_journey(*, case: Case, user) -> dict:
         "i_receive_handoff": pending is not None and pending.to_department_id in ids,
         "i_sent_handoff": pending is not None and pending.from_department_id in ids and not owner,
         "can_act": owner and pending is None,
+        "may_assign": roles.get(case.department_id) in (Role.LEAD, Role.HEAD),
         "feedback_notes": list(
             case.feedback_notes.select_related("from_department", "to_department", "by", "acknowledged_by")
             .order_by("-created_at", "-id")

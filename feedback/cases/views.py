@@ -27,7 +27,7 @@ from feedback.cases.forms import (
     TakeForm,
 )
 from feedback.cases.journey_forms import FeedbackUpForm, OutcomeResolveForm, ProblemLinkForm, StageForm
-from teams.selectors import department_ids_for, departments_for, is_board
+from teams.selectors import department_ids_for, departments_for, is_board, led_department_ids
 
 
 @login_required
@@ -68,8 +68,8 @@ def inbox(request):
         return render(request, "feedback/partials/_inbox_rows.html", context)
     context.update({
         "journey_counts": journey_selectors.journey_counts(user=request.user),
-        "bulk_form": BulkActionForm(members=filterset.member_choices,
-                                    initial={"next": request.get_full_path()}),
+        "bulk_form": BulkActionForm(members=filterset.member_choices, may_assign=bool(led_department_ids(
+            user=request.user)), initial={"next": request.get_full_path()}),
         "saved_views": selectors.saved_views(user=request.user),
         "saved_view_form": SavedViewForm(initial={"query": _query_without(request, "page")}),
     })
@@ -87,13 +87,14 @@ def _query_without(request, *names) -> str:
 @require_POST
 def inbox_bulk(request):
     """A bulk action on the ticked cases; each case is done or refused on its own."""
-    form = BulkActionForm(request.POST, members=CaseFilter(user=request.user).member_choices)
+    may_assign = bool(led_department_ids(user=request.user))
+    form = BulkActionForm(request.POST, members=CaseFilter(user=request.user).member_choices if may_assign else (),
+                          may_assign=may_assign)
     case_ids = int_list(request.POST.getlist("case"))
     target = (form.is_valid() and form.cleaned_data["next"]) or reverse("inbox")
     if not form.is_valid():
         errors = form.errors.as_data()
-        messages.error(request, "Choose a bulk action." if "action" in errors else
-                       " ".join(error.messages[0] for field in errors.values() for error in field[:1]))
+        messages.error(request, " ".join(error.messages[0] for field in errors.values() for error in field[:1]))
         return redirect(target)
     if not case_ids:
         messages.error(request, "Tick the cases first (x, or the boxes in the first column).")
@@ -101,7 +102,7 @@ def inbox_bulk(request):
     data = form.cleaned_data
     try:
         result = actions.bulk_apply(
-            case_ids=case_ids, action=data["action"], by=request.user, assignee_id=data["assignee"],
+            case_ids=case_ids, action=data["action"], by=request.user, assignee_id=data.get("assignee"),
             priority=data["priority"], note=data["note"],
             to_department_id=data["to_department"].pk if data["to_department"] else None,
         )

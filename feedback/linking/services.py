@@ -27,8 +27,8 @@ from feedback.cases.locks import lock_customers
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff
 from feedback.choices import EventKind
 from feedback.intake.models import Mention
-from feedback.replies.services import erase_case_replies
-from feedback.sla.notifications import erase_case_notifications
+from feedback.replies import services as replies_services
+from feedback.sla import notifications as sla_notifications
 from teams.models import Membership, Role
 from teams.selectors import department_ids_for
 
@@ -186,8 +186,8 @@ def erase_customer(*, customer: Customer, by=None, now: datetime | None = None, 
         Handoff.objects.filter(case_id__in=case_ids).update(note=ERASED)
         FeedbackNote.objects.filter(case_id__in=case_ids).update(text=ERASED)
         events = _scrub_events(case_ids, placeholder=ERASED)
-        replies = erase_case_replies(case_ids=case_ids, placeholder=ERASED)
-        notifications = erase_case_notifications(case_ids=case_ids, placeholder=ERASED)
+        replies = replies_services.erase_customer_data(customer=customer, placeholder=ERASED)
+        notifications = sla_notifications.erase_customer_data(customer=customer, placeholder=ERASED)
         counts = customer_privacy.erase_record(customer=customer, by=by, now=now, via=via, extra={
             "mentions": len(mention_ids), "cases": len(case_ids), "case_events": events, **replies,
             "notifications": notifications,

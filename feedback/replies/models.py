@@ -57,7 +57,8 @@ OUTGOING = (ReplyStatus.AWAITING_APPROVAL, ReplyStatus.QUEUED, ReplyStatus.SENDI
 class Reply(models.Model):
     """One reply to a customer's post, from the composer to the platform.
 
-    awaiting (approval) -> queued -> sending -> sent, or retrying -> ... -> failed; or rejected.
+    awaiting (approval) -> queued -> sending -> sent, or retrying -> ... -> failed; or rejected. A reply
+    stuck in sending (its worker died) goes back to retrying once, and the platform is asked first.
     The timeline gets its "Public reply" entry when the platform took it (`services.deliver_reply`)."""
 
     case = models.ForeignKey("feedback.Case", on_delete=models.CASCADE, related_name="replies")
@@ -82,6 +83,12 @@ class Reply(models.Model):
     account = models.ForeignKey("feedback.Account", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     attempts = models.PositiveSmallIntegerField(default=0)
     next_attempt_at = models.DateTimeField(null=True, blank=True)
+    # The attempt being sent (`sending`) started then; past BATON_REPLY_SENDING_TIMEOUT its worker is taken for
+    # dead (`services.recover_stuck_sending`), and that attempt is `unconfirmed`: it may have reached the platform,
+    # which is asked (`connectors.*.find_sent`) before the reply is posted again.
+    attempt_started_at = models.DateTimeField(null=True, blank=True)
+    unconfirmed_attempt = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="An attempt whose worker stopped while sending: it may have been posted.")
     last_error = models.TextField(blank=True)
     platform_id = models.CharField(max_length=200, blank=True, help_text="The platform's id of the sent post.")
     platform_url = models.URLField(max_length=500, blank=True)

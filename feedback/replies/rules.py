@@ -2,6 +2,7 @@
 who approves them, what each channel takes."""
 
 from django.conf import settings
+from django.db.models import Q
 
 from feedback.choices import Intent
 from teams.models import Membership, Role
@@ -44,6 +45,16 @@ def approval_reason(case) -> str:
         rule = f" “{case.routed_by}”" if case.routed_by_id else ""
         return f"The routing rule{rule} asks for a lead's approval of replies."
     return ""
+
+
+def approver_ids(*, case, author_id: int | None) -> list[int]:
+    """Who may approve the case's replies (as `can_approve` decides): the active leads and heads of its
+    department and, for press and legal cases, the members of legal; never the author."""
+    who = Q(department_id=case.department_id, role__in=[Role.LEAD, Role.HEAD])
+    if legal_review(case):
+        who |= Q(department__slug=LEGAL)
+    return list(Membership.objects.filter(who, user__is_active=True).exclude(user_id=author_id)
+                .order_by("user_id").values_list("user_id", flat=True).distinct())
 
 
 def can_approve(*, user, reply, case) -> bool:

@@ -7,9 +7,16 @@ claim it (`sending`), post it through the channel's connector outside any transa
 the outcome: `sent` with the platform's id and the timeline entry (`cases.services.record_sent_reply`,
 which stops the reply clocks), or a retry later, or `failed` on the case after the last attempt.
 
+Never posted twice: a message delivered twice finds the reply claimed and sends nothing; a reply whose
+worker died while sending stays `sending` until the beat's sweep (`recover_stuck_sending`) puts it back
+once, marking that attempt unconfirmed, and the next attempt asks the platform whether it was posted
+(`connectors.*.find_sent`: then its id is recorded) before posting. The outcome of an attempt that was
+taken for dead but was only slow does not overwrite a later one (and is logged as an error).
+
 Locks: the case (customer, then case, `cases.locks.lock_case`), then the reply row.
 """
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime, timedelta
 
@@ -20,6 +27,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 
 from config.errors import BatonError, NotAllowed, TransitionError
+from customers import privacy as customer_privacy
 from customers.models import Customer
 from feedback import dispatch
 from feedback.cases import events
@@ -40,10 +48,21 @@ from feedback.replies.models import (
     ReplyStatus,
     SendingCredential,
 )
-from feedback.replies.rules import CONSIDERATIONS, PRIVATE_CHANNELS, approval_reason, can_approve, max_length
+from feedback.replies.rules import (
+    CONSIDERATIONS,
+    PRIVATE_CHANNELS,
+    approval_reason,
+    approver_ids,
+    can_approve,
+    max_length,
+)
 from feedback.replies.selectors import activity_since
+from feedback.sla import notifications
+from feedback.sla.models import Notification
 from teams.models import Department, Role
 from teams.selectors import role_in
+
+logger = logging.getLogger(__name__)
 
 
 class PiiBlocked(BatonError):
@@ -157,6 +176,10 @@ def compose_reply(*, case: Case, by, text: str, kind: str = ReplyKind.PUBLIC, in
         if reason:
             events.add(events.reply_approval(case=case, reply_id=reply.pk, decision="submitted", reason=reason,
                                              actor=by, now=now))
+            notifications.notify_users(
+                user_ids=approver_ids(case=case, author_id=by.pk), case=case, kind=Notification.Kind.APPROVAL, now=now,
+                text=f"Case #{case.pk}: {_name(by)}'s {reply.get_kind_display().lower()} waits for your approval "
+                     f"({reason}) “{_excerpt(text)}”")
         else:
             dispatch.enqueue(dispatch.SEND_REPLY, reply.pk)
     return reply
@@ -204,8 +227,29 @@ def approve_reply(*, reply: Reply, by, text: str | None = None, now: datetime | 
         reply.save(update_fields=["status", "decided_by", "decided_at", "original_text", "text"])
         events.add(events.reply_approval(case=case, reply_id=reply.pk, decision="approved", actor=by, now=now,
                                          edited=edited))
+        _decided(case=case, reply=reply, by=by, now=now, kind=Notification.Kind.REPLY_APPROVED,
+                 text=f"Case #{case.pk}: {_name(by)} approved your reply{' with edits' if edited else ''}; "
+                      f"it is on its way. “{_excerpt(reply.text)}”")
         dispatch.enqueue(dispatch.SEND_REPLY, reply.pk)
     return reply
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user is not None else "Someone"
+
+
+def _excerpt(text: str, limit: int = 160) -> str:
+    text = " ".join((text or "").split())
+    return text if len(text) <= limit else text[:limit - 1] + "…"
+
+
+def _decided(*, case: Case, reply: Reply, by, now: datetime, kind: str, text: str) -> None:
+    """After an approver's decision: the author hears it; once no reply of the case waits any more,
+    the approvers' requests of the case are settled (read), so nobody else opens a decided reply."""
+    if reply.author_id and reply.author_id != by.pk:
+        notifications.notify_users(user_ids=[reply.author_id], case=case, kind=kind, text=text, now=now)
+    if not Reply.objects.filter(case=case, status=ReplyStatus.AWAITING_APPROVAL).exists():
+        notifications.settle_case_notifications(case_id=case.pk, kind=Notification.Kind.APPROVAL, now=now)
 
 
 def reject_reply(*, reply: Reply, by, reason: str, now: datetime | None = None) -> Reply:
@@ -227,18 +271,22 @@ def reject_reply(*, reply: Reply, by, reason: str, now: datetime | None = None) 
         reply.save(update_fields=["status", "decided_by", "decided_at", "rejection_reason"])
         events.add(events.reply_approval(case=case, reply_id=reply.pk, decision="rejected", reason=reason,
                                          actor=by, now=now))
+        _decided(case=case, reply=reply, by=by, now=now, kind=Notification.Kind.REPLY_REJECTED,
+                 text=f"Case #{case.pk}: {_name(by)} rejected your reply: {reason} (your text: “{_excerpt(reply.text)}”)")
     return reply
 
 
 # --- Delivery -----------------------------------------------------------------------------------
 
 
-def _account_for(source: str) -> Account | None:
+def _account_for(source: str, *, pk: int | None = None) -> Account | None:
     platform = CHANNEL_PLATFORM.get(source)
     if platform is None or source not in CHANNEL_CONNECTOR:
         return None
-    return (Account.objects.filter(platform=platform, is_active=True, sending__isnull=False)
-            .select_related("sending").order_by("pk").first())
+    accounts = Account.objects.filter(platform=platform, is_active=True, sending__isnull=False)
+    if pk is not None:
+        accounts = accounts.filter(pk=pk)
+    return accounts.select_related("sending").order_by("pk").first()
 
 
 def _outgoing(reply: Reply, account: Account | None, token: str) -> Outgoing:
@@ -258,18 +306,25 @@ def retry_delay(attempts: int) -> timedelta:
 
 def deliver_reply(*, reply_id: int, now: datetime | None = None) -> str:
     """Send a queued reply (the task's service). Returns what happened: sent, retrying, failed, or
-    skipped (not queued: already sent, sending, rejected... so a repeated message sends nothing)."""
+    skipped (not queued: already sent, sending, rejected... so a repeated message sends nothing).
+
+    After a worker died while sending (`recover_stuck_sending`), the platform is asked first whether
+    that attempt posted it (`find_sent`): if so it is recorded with that post's id, and not posted again."""
     claimed = _claim(reply_id=reply_id, now=now)
     if isinstance(claimed, str):
         return claimed
     reply, account, outgoing = claimed
+    connector, attempt = CONNECTORS[reply.connector], reply.attempts
     try:
-        delivered = CONNECTORS[reply.connector].send(outgoing)
+        delivered = connector.find_sent(outgoing) if reply.unconfirmed_attempt else None
+        if delivered is None:
+            delivered = connector.send(outgoing)
     except SendFailed as exc:
-        return _failed(reply_id=reply_id, error=exc.message, retry=exc.retry, now=now)
+        return _failed(reply_id=reply_id, error=exc.message, retry=exc.retry, now=now, attempt=attempt)
     except Exception as exc:  # noqa: BLE001 - an unexpected connector error is kept on the reply and retried
-        return _failed(reply_id=reply_id, error=f"Unexpected error: {exc.__class__.__name__}", retry=True, now=now)
-    return _sent(reply_id=reply_id, platform_id=delivered.platform_id, url=delivered.url, now=now)
+        return _failed(reply_id=reply_id, error=f"Unexpected error: {exc.__class__.__name__}", retry=True, now=now,
+                       attempt=attempt)
+    return _sent(reply_id=reply_id, platform_id=delivered.platform_id, url=delivered.url, now=now, attempt=attempt)
 
 
 def _claim(*, reply_id: int, now: datetime | None):
@@ -283,6 +338,9 @@ def _claim(*, reply_id: int, now: datetime | None):
             return "skipped"
         source = reply.in_reply_to.source if reply.in_reply_to else ""
         account = _account_for(source)
+        if reply.unconfirmed_attempt and reply.account_id and account is not None and account.pk != reply.account_id:
+            # Ask (and post as) the account the unconfirmed attempt used, while it can still send.
+            account = _account_for(source, pk=reply.account_id) or account
         reply.attempts += 1
         reply.next_attempt_at = None
         if account is None:  # the default connector: the outbox, in this transaction
@@ -304,19 +362,42 @@ def _claim(*, reply_id: int, now: datetime | None):
                            retry=False, now=now)
         reply.connector = CHANNEL_CONNECTOR[source]
         reply.account = account
-        reply.status = ReplyStatus.SENDING
-        reply.save(update_fields=["connector", "account", "status", "attempts", "next_attempt_at"])
+        reply.status, reply.attempt_started_at = ReplyStatus.SENDING, now
+        reply.save(update_fields=["connector", "account", "status", "attempts", "next_attempt_at",
+                                  "attempt_started_at"])
         return reply, account, _outgoing(reply, account, token)
 
 
-def _sent(*, reply_id: int, platform_id: str, url: str, now: datetime | None) -> str:
+def _stale(reply: Reply, attempt: int | None) -> bool:
+    """The outcome of `attempt` comes after the reply moved on (its worker was taken for dead and another
+    attempt started, or the reply was decided otherwise): it no longer decides the reply."""
+    return attempt is not None and (reply.status != ReplyStatus.SENDING or reply.attempts != attempt)
+
+
+def _sent(*, reply_id: int, platform_id: str, url: str, now: datetime | None, attempt: int | None = None) -> str:
+    """Record the platform's post. `attempt`: the attempt that posted it (None: the outbox, in the claim)."""
     now = now or timezone.now()
     with transaction.atomic():
         case, reply = _lock_reply(Reply(pk=reply_id, case_id=Reply.objects.values_list("case_id", flat=True)
                                         .get(pk=reply_id)))
+        if _stale(reply, attempt):
+            # A worker taken for dead was only slow: its post is real. A second post is said loudly, never silent.
+            if reply.status == ReplyStatus.SENT:
+                logger.error("Reply %s was posted twice: attempt %s (platform id %s) after attempt %s (platform "
+                             "id %s); delete one on the platform.", reply.pk, attempt, platform_id, reply.attempts,
+                             reply.platform_id)
+                return "skipped"
+            if reply.status == ReplyStatus.SENDING:
+                logger.error("Reply %s: attempt %s posted it (platform id %s) while attempt %s is sending: check "
+                             "the platform for a second post.", reply.pk, attempt, platform_id, reply.attempts)
+            else:
+                logger.warning("Reply %s: attempt %s, taken for dead, posted it after all (platform id %s): "
+                               "recorded; the retry queued meanwhile sends nothing.", reply.pk, attempt, platform_id)
         reply.status = ReplyStatus.SENT
         reply.platform_id, reply.platform_url, reply.sent_at, reply.last_error = platform_id, url, now, ""
-        reply.save(update_fields=["status", "platform_id", "platform_url", "sent_at", "last_error"])
+        reply.attempt_started_at = reply.unconfirmed_attempt = None
+        reply.save(update_fields=["status", "platform_id", "platform_url", "sent_at", "last_error",
+                                  "attempt_started_at", "unconfirmed_attempt"])
         source = reply.in_reply_to.source if reply.in_reply_to else ""
         record_sent_reply(case_id=case.pk, author=reply.author, text=reply.text, now=now, delivery=events.Delivery(
             reply_id=reply.pk, connector=reply.connector, source=source, platform_id=platform_id, url=url,
@@ -325,20 +406,26 @@ def _sent(*, reply_id: int, platform_id: str, url: str, now: datetime | None) ->
     return "sent"
 
 
-def _failed(*, reply_id: int, error: str, retry: bool, now: datetime | None) -> str:
+def _failed(*, reply_id: int, error: str, retry: bool, now: datetime | None, attempt: int | None = None) -> str:
     now = now or timezone.now()
     with transaction.atomic():
         case, reply = _lock_reply(Reply(pk=reply_id, case_id=Reply.objects.values_list("case_id", flat=True)
                                         .get(pk=reply_id)))
+        if _stale(reply, attempt):
+            return "skipped"
+        if reply.unconfirmed_attempt:
+            error = (f"{error} (Attempt {reply.unconfirmed_attempt} stopped while sending and may have been posted: "
+                     "check the platform before sending again.)")
         reply.last_error = error[:2000]
+        reply.attempt_started_at = None
         if retry and reply.attempts < settings.BATON_REPLY_SEND_ATTEMPTS:
             delay = retry_delay(reply.attempts)
             reply.status, reply.next_attempt_at = ReplyStatus.RETRYING, now + delay
-            reply.save(update_fields=["status", "next_attempt_at", "last_error"])
+            reply.save(update_fields=["status", "next_attempt_at", "last_error", "attempt_started_at"])
             dispatch.enqueue(dispatch.SEND_REPLY, reply.pk, countdown=delay.total_seconds())
             return "retrying"
         reply.status = ReplyStatus.FAILED
-        reply.save(update_fields=["status", "last_error"])
+        reply.save(update_fields=["status", "last_error", "attempt_started_at"])
         events.add(events.send_failed(case=case, reply_id=reply.pk, error=error, attempts=reply.attempts, now=now))
     return "failed"
 
@@ -350,8 +437,10 @@ def resend_reply(*, reply: Reply, by, now: datetime | None = None) -> Reply:
         check_member(user=by, case=case)
         if reply.status != ReplyStatus.FAILED:
             raise TransitionError(f"This reply is {reply.get_status_display().lower()}; only a failed one is resent.")
+        # A person sends it again knowingly: an unconfirmed attempt they checked is not asked about again.
         reply.status, reply.attempts, reply.next_attempt_at = ReplyStatus.QUEUED, 0, None
-        reply.save(update_fields=["status", "attempts", "next_attempt_at"])
+        reply.unconfirmed_attempt = None
+        reply.save(update_fields=["status", "attempts", "next_attempt_at", "unconfirmed_attempt"])
         dispatch.enqueue(dispatch.SEND_REPLY, reply.pk)
     return reply
 
@@ -367,6 +456,54 @@ def stuck_reply_ids(*, older_than: datetime, limit: int = 500) -> list[int]:
 
 def enqueue_send(reply_id: int) -> None:
     dispatch.enqueue(dispatch.SEND_REPLY, reply_id)
+
+
+def recover_stuck_sending(*, now: datetime | None = None, timeout: timedelta | None = None,
+                          limit: int = 500) -> list[int]:
+    """The beat's sweep: replies still `sending` BATON_REPLY_SENDING_TIMEOUT after their attempt started lost
+    their worker (killed mid-send: the task's message is acknowledged late, but a redelivered one finds the reply
+    `sending` and skips it). Each goes back to `retrying` with that attempt marked unconfirmed, and its send is
+    enqueued once: the rows are taken with SKIP LOCKED, so two sweeps never take the same, and the status change
+    commits with the message, so the next sweep does not take it again. The send asks the platform whether the
+    unconfirmed attempt posted it before posting (`deliver_reply`). Returns the ids."""
+    now = now or timezone.now()
+    timeout = timeout if timeout is not None else timedelta(seconds=settings.BATON_REPLY_SENDING_TIMEOUT)
+    with transaction.atomic():
+        stuck = list(Reply.objects.select_for_update(skip_locked=True)
+                     .filter(status=ReplyStatus.SENDING, attempt_started_at__lt=now - timeout)
+                     .order_by("pk")[:limit])
+        for reply in stuck:
+            reply.status, reply.next_attempt_at = ReplyStatus.RETRYING, now
+            reply.unconfirmed_attempt = reply.unconfirmed_attempt or reply.attempts
+            reply.last_error = (f"Attempt {reply.attempts} stopped while sending (its worker stopped): the platform "
+                                "is asked whether it was posted before it is sent again.")
+        Reply.objects.bulk_update(stuck, ["status", "next_attempt_at", "unconfirmed_attempt", "last_error"])
+        dispatch.enqueue_many([(dispatch.SEND_REPLY, [reply.pk]) for reply in stuck])
+    return [reply.pk for reply in stuck]
+
+
+# --- Erasure ------------------------------------------------------------------------------------
+
+
+def erase_customer_data(*, customer: Customer, placeholder: str = "[erased]") -> dict[str, int]:
+    """The replies room's part of erasing a person (`feedback.linking.services.erase_customer` calls it in its
+    transaction, after locking the customers): the text of every reply to them (the brand's words may quote or
+    name them), the author's original and an approver's reason, send errors, and the outbox's copies with the
+    handle and post id they went to. Replies to this person's posts or cases (the record and those merged into
+    it). A reply not sent yet never goes out: it is stopped as rejected, saying why. Returns the counts."""
+    ids = customer_privacy.record_ids(customer=customer)
+    replies = Reply.objects.filter(Q(case__customer_id__in=ids) | Q(in_reply_to__customer_id__in=ids))
+    with transaction.atomic():
+        stopped = replies.filter(status__in=[ReplyStatus.AWAITING_APPROVAL, ReplyStatus.QUEUED,
+                                             ReplyStatus.RETRYING]).update(
+            status=ReplyStatus.REJECTED, next_attempt_at=None,
+            rejection_reason="Not sent: the customer's personal data was erased.")
+        erased = replies.update(text=placeholder, original_text="", last_error="")
+        rejected = replies.filter(status=ReplyStatus.REJECTED).exclude(
+            rejection_reason="Not sent: the customer's personal data was erased.").update(rejection_reason=placeholder)
+        outbox = OutboxMessage.objects.filter(Q(case__customer_id__in=ids) | Q(reply__in=replies)).update(
+            text=placeholder, to_handle="", in_reply_to="")
+    return {"replies": erased, "replies_stopped": stopped, "rejection_reasons": rejected, "outbox_messages": outbox}
 
 
 # --- Canned responses and credentials ------------------------------------------------------------
@@ -441,16 +578,3 @@ def ensure_default_canned() -> int:
     ]
     CannedResponse.objects.bulk_create(missing)
     return len(missing)
-
-
-# --- Erasure --------------------------------------------------------------------------------------------
-
-
-def erase_case_replies(*, case_ids: list[int], placeholder: str) -> dict[str, int]:
-    """Blank the words written to a person on these cases (`feedback.linking.services.erase_customer`, inside its
-    transaction): every reply's text, the approver's original and the rejection reason, and the outbox's copies
-    with the handle they were addressed to. Returns how many replies and outbox messages."""
-    replies = Reply.objects.filter(case_id__in=case_ids).update(text=placeholder, original_text="",
-                                                                rejection_reason="")
-    outbox = OutboxMessage.objects.filter(case_id__in=case_ids).update(text=placeholder, to_handle="")
-    return {"replies": replies, "outbox_messages": outbox}

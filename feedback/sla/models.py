@@ -114,6 +114,9 @@ class Notification(models.Model):
         SLA_BOARD = "sla_board", "Urgent case breached"
         HANDOFF = "handoff", "Case handed to your department"
         FEEDBACK = "feedback", "Feedback for your department"
+        APPROVAL = "approval", "Reply waiting for your approval"
+        REPLY_APPROVED = "reply_approved", "Your reply approved"
+        REPLY_REJECTED = "reply_rejected", "Your reply rejected"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="notifications")
     case = models.ForeignKey("feedback.Case", null=True, blank=True, on_delete=models.CASCADE, related_name="notifications")
@@ -152,7 +155,8 @@ class NotificationSettings(models.Model):
 
     # Warnings stay in the app unless a person asks for them by e-mail.
     DEFAULT_KINDS = [Notification.Kind.SLA_BREACH, Notification.Kind.SLA_HEAD, Notification.Kind.SLA_BOARD,
-                     Notification.Kind.HANDOFF, Notification.Kind.FEEDBACK]
+                     Notification.Kind.HANDOFF, Notification.Kind.FEEDBACK, Notification.Kind.APPROVAL,
+                     Notification.Kind.REPLY_APPROVED, Notification.Kind.REPLY_REJECTED]
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
                                 related_name="notification_settings")

@@ -4,7 +4,8 @@ Who hears of an escalation (domain guide): level 1, the assignee and the departm
 2, the leads; 3, the department's heads; 4, the board. A department without a lead falls back
 to its heads and the other way round. Rows are unique per (escalation, user): one notification
 per level and person, whatever is retried. A handoff and feedback up notify the members of the
-receiving department (`notify_department`).
+receiving department (`notify_department`). A reply waiting for approval notifies its approvers, and
+the author hears whether it was approved or rejected (why), through `notify_users`.
 
 E-mails follow each person's `NotificationSettings`: each one at once, an hourly digest (the
 default, `send_digests`), or none; and only for the kinds they chose (by default everything but
@@ -25,6 +26,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
 
+from customers import privacy as customer_privacy
 from feedback import dispatch
 from feedback.sla.models import Notification, NotificationSettings
 from teams.models import BoardSeat, Membership, Role
@@ -76,6 +78,17 @@ def _email_at_once(rows: list[Notification]) -> None:
         dispatch.enqueue(dispatch.SEND_NOTIFICATION_EMAILS, ids)
 
 
+def notify_users(*, user_ids, case, kind: str, text: str, now: datetime) -> list[int]:
+    """Tell these people about `case` (one notification each, grouped with the others of the case and
+    kind on their page). Inside the caller's transaction; e-mails after commit."""
+    rows = Notification.objects.bulk_create([
+        Notification(user_id=user_id, case_id=case.pk, kind=kind, text=text[:500], created_at=now)
+        for user_id in dict.fromkeys(user_ids)
+    ])
+    _email_at_once(rows)
+    return [row.pk for row in rows]
+
+
 def notify_department(*, department, case, kind: str, text: str, by=None, now: datetime) -> list[int]:
     """Tell the members of `department` (not `by`, who did it) about `case`: a handoff waiting for
     them, feedback for them. Inside the caller's transaction; e-mails after commit."""
@@ -83,12 +96,13 @@ def notify_department(*, department, case, kind: str, text: str, by=None, now: d
         Membership.objects.filter(department=department, user__is_active=True)
         .exclude(user_id=getattr(by, "pk", None)).order_by("user_id").values_list("user_id", flat=True).distinct()
     )
-    rows = Notification.objects.bulk_create([
-        Notification(user_id=user_id, case_id=case.pk, kind=kind, text=text[:500], created_at=now)
-        for user_id in user_ids
-    ])
-    _email_at_once(rows)
-    return [row.pk for row in rows]
+    return notify_users(user_ids=list(user_ids), case=case, kind=kind, text=text, now=now)
+
+
+def settle_case_notifications(*, case_id: int, kind: str, now: datetime) -> int:
+    """Mark everyone's unread notifications of one case and kind read: what they asked for is done
+    (the case's last reply waiting for approval was decided), so nobody acts on it, nor gets it in a digest."""
+    return Notification.objects.filter(case_id=case_id, kind=kind, read_at__isnull=True).update(read_at=now)
 
 KIND_BY_LEVEL = {
     1: Notification.Kind.SLA_WARNING,
@@ -254,6 +268,15 @@ def latest_texts(*, ids) -> dict[int, str]:
     return dict(Notification.objects.filter(pk__in=list(ids)).values_list("pk", "text"))
 
 
+def erase_customer_data(*, customer, placeholder: str = "[erased]") -> int:
+    """The notifications' part of erasing a person (`feedback.linking.services.erase_customer` calls it in its
+    transaction): the text of every notification about a case of theirs (the record and those merged into it)
+    quoted their words, a handoff note or a reply; it keeps only the case number. Returns how many."""
+    ids = customer_privacy.record_ids(customer=customer)
+    return Notification.objects.filter(case__customer_id__in=ids).update(
+        text=Concat(Value("Case #"), Cast("case_id", CharField()), Value(f": {placeholder}"), output_field=CharField()))
+
+
 def mark_read(*, user, ids: list[int] | None = None, now: datetime | None = None,
               group: tuple[int | None, str] | None = None) -> int:
     """Mark the user's notifications read: those of `ids`, of one `group` (case id, kind), or all."""
@@ -270,10 +293,3 @@ def unread_count(*, user) -> int:
     if not user.is_authenticated:
         return 0
     return Notification.objects.filter(user=user, read_at__isnull=True).count()
-
-
-def erase_case_notifications(*, case_ids: list[int], placeholder: str) -> int:
-    """Notifications about these cases quote them (a subject, a handoff note, feedback): for an erasure, each keeps
-    only which case it was about ("Case #12: [erased]"). Returns how many."""
-    return Notification.objects.filter(case_id__in=case_ids).update(
-        text=Concat(Value("Case #"), Cast("case_id", CharField()), Value(f": {placeholder}"), output_field=CharField()))

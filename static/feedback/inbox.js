@@ -1,5 +1,5 @@
 // The inbox's keyboard shortcuts, the bulk form and the periodic refresh (htmx polls #inbox-rows).
-// j/k move, o or Enter opens, x ticks, e resolves, a assigns, / searches, ? shows the help.
+// j/k move, o or Enter opens, x ticks, e resolves, a assigns (an agent: takes), / searches, ? shows the help.
 // A refresh keeps the current row and the ticked boxes: they are remembered by case id and put
 // back after each swap. Kept out of the templates: the Content-Security-Policy forbids inline scripts.
 (function () {
@@ -111,8 +111,15 @@
       }
       case "a": {
         if (!tickCurrentIfNone()) return;
-        const form = chooseAction("assign");
-        if (form) form.querySelector('select[name="assignee"]').focus();
+        const form = bulk();
+        if (form && form.dataset.mayAssign) {
+          chooseAction("assign");
+          form.querySelector('select[name="assignee"]').focus();
+        } else if (form && window.confirm("Take " + ticked.size + " case(s)?")) {
+          // Only a lead or head assigns cases to others: an agent's "a" takes them.
+          chooseAction("take");
+          form.requestSubmit();
+        }
         break;
       }
       case "/": {

@@ -71,3 +71,35 @@ def test_a_password_change_ends_the_other_sessions(agent):
     agent.save()
     response = other.get(reverse("inbox"))
     assert response.status_code == 302 and response.url.startswith(reverse("login"))
+
+
+def test_the_password_change_page_keeps_this_session_and_ends_the_others(agent):
+    """The settings page links to Django's password change, in the portal's look; a wrong current password or a
+    weak new one is refused with the reason; a good one keeps this session and signs the others out."""
+    laptop, phone = _signed_in(agent), _signed_in(agent)
+    settings_page = laptop.get(reverse("settings")).content.decode()
+    assert f'href="{reverse("password_change")}"' in settings_page
+    page = laptop.get(reverse("password_change"))
+    html = page.content.decode()
+    assert page.status_code == 200 and 'class="topbar"' in html and "Change your password" in html
+    for label in ("Your current password", "New password", "The new password again"):
+        assert f'<span class="label-text">{label}</span>' in html
+    wrong = laptop.post(reverse("password_change"), {"old_password": "not-it", "new_password1": "Gr33n-Lantern-77",
+                                                     "new_password2": "Gr33n-Lantern-77"})
+    assert wrong.status_code == 200 and "Your old password was entered incorrectly" in wrong.content.decode()
+    weak = laptop.post(reverse("password_change"), {"old_password": "pw", "new_password1": "12345678",
+                                                    "new_password2": "12345678"})
+    assert weak.status_code == 200 and "This password is too common." in weak.content.decode()
+    done = laptop.post(reverse("password_change"), {"old_password": "pw", "new_password1": "Gr33n-Lantern-77",
+                                                    "new_password2": "Gr33n-Lantern-77"})
+    assert done.status_code == 302 and done.url == reverse("password_change_done")
+    assert "Password changed" in laptop.get(done.url).content.decode()
+    assert laptop.get(reverse("inbox")).status_code == 200  # this session stays
+    signed_out = phone.get(reverse("inbox"))
+    assert signed_out.status_code == 302 and signed_out.url.startswith(reverse("login"))
+    assert Client().post(reverse("login"), {"username": "priya", "password": "Gr33n-Lantern-77"}).status_code == 302
+
+
+def test_the_password_change_page_is_for_signed_in_people():
+    response = Client().get(reverse("password_change"))
+    assert response.status_code == 302 and response.url.startswith(reverse("login"))

@@ -11,13 +11,14 @@ from customers.models import Customer
 from feedback.cases.models import Case
 from feedback.intake.models import Mention
 from feedback.sla.models import SlaClock
+from teams.models import BoardSeat, Membership
 
 pytestmark = pytest.mark.django_db
 
 
 def test_bench_portal_reports_every_page_and_cleans_up():
     before = (Case.objects.count(), Customer.objects.count(), Mention.objects.count(), SlaClock.objects.count(),
-              get_user_model().objects.count())
+              get_user_model().objects.count(), Membership.history.count(), BoardSeat.history.count())
     out = StringIO()
     call_command("bench", "portal", "--open", "400", "--repeat", "2", stdout=out)
     lines = out.getvalue().strip().splitlines()
@@ -32,7 +33,7 @@ def test_bench_portal_reports_every_page_and_cleans_up():
         assert pages[name]["p95_ms"] >= pages[name]["p50_ms"] > 0
     assert any("inbox" in line and "p95" in line for line in lines[:-1])
     after = (Case.objects.count(), Customer.objects.count(), Mention.objects.count(), SlaClock.objects.count(),
-             get_user_model().objects.count())
+             get_user_model().objects.count(), Membership.history.count(), BoardSeat.history.count())
     assert after == before
 
 

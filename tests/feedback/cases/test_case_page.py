@@ -167,3 +167,17 @@ def test_the_case_page_has_a_fixed_query_budget(client_of, case, agent):
     thrice, html = count()
     assert html.count('class="brand-reply"') == 3 and "Waiting 2" in html and "Other 2" in html
     assert thrice == once <= 30  # 29, and one for the matcher's pending suggestions (customers.suggestions)
+
+
+def test_an_agent_sees_take_and_give_back_not_the_assign_menu_a_lead_sees_it(client, client_of, case, agent):
+    html = page(client_of, case)
+    assert 'id="assign"' not in html and "Take it" in html and "Give it back" not in html
+    client_of.post(reverse("case-action", args=[case.pk, "take"]))
+    html = page(client_of, case)
+    assert 'id="give-back"' in html and 'id="assign"' not in html
+    assert client_of.post(reverse("case-action", args=[case.pk, "assign"]), {"assignee": ""}).status_code == 302
+    case.refresh_from_db()
+    assert case.assignee is None
+    lead = MembershipFactory(user=UserFactory(username="lee"), department=department("service"), role=Role.LEAD).user
+    client.force_login(lead)
+    assert 'id="assign"' in page(client, case)

@@ -14,6 +14,7 @@ from feedback.cases.models import Case, CaseEvent, SavedView
 from feedback.choices import CaseStatus, ClockMetric, EventKind, Intent, Priority
 from feedback.sla import clocks as sla
 from feedback.understanding.models import Promise
+from teams.models import Role
 from tests.factories import (
     BoardSeatFactory,
     CaseFactory,
@@ -227,6 +228,51 @@ class TestBulkPage:
         assert "Choose a bulk action." in response.content.decode()
         response = service_client.post(reverse("inbox-bulk"), {"action": "take"}, follow=True)
         assert "Tick the cases first" in response.content.decode()
+
+
+class TestAssignControl:
+    """Only a lead or head assigns cases to others: agents do not see the control, and the server refuses it."""
+
+    def test_an_agent_sees_no_assign_action_and_a_bulk_assign_is_refused(self, service_client, service_agent):
+        colleague = MembershipFactory(user=UserFactory(first_name="Kim", last_name="Park"),
+                                      department=department("service")).user
+        case = _case(due_in=timedelta(hours=1))
+        html = service_client.get(reverse("inbox")).content.decode()
+        assert '<option value="take">Take</option>' in html
+        assert '<option value="assign">' not in html and 'name="assignee" id="bulk_assignee"' not in html
+        assert "data-may-assign" not in html
+        assert "Take the case (or the ticked ones)" in html  # the shortcut help: an agent's "a" takes
+        response = service_client.post(reverse("inbox-bulk"), {"case": [case.pk], "action": "assign",
+                                                               "assignee": colleague.pk}, follow=True)
+        assert "Only a lead or head assigns cases to others" in response.content.decode()
+        case.refresh_from_db()
+        assert case.assignee is None
+
+    def test_a_lead_sees_and_uses_it(self, client):
+        lead = MembershipFactory(department=department("service"), role=Role.LEAD).user
+        colleague = MembershipFactory(user=UserFactory(first_name="Kim", last_name="Park"),
+                                      department=department("service")).user
+        case = _case(due_in=timedelta(hours=1))
+        client.force_login(lead)
+        html = client.get(reverse("inbox")).content.decode()
+        assert '<option value="assign">Assign</option>' in html and 'data-may-assign="true"' in html
+        assert f'<option value="{colleague.pk}">Kim Park</option>' in html
+        client.post(reverse("inbox-bulk"), {"case": [case.pk], "action": "assign", "assignee": colleague.pk})
+        case.refresh_from_db()
+        assert case.assignee == colleague
+
+    def test_a_lead_of_another_department_is_refused_per_case(self, client):
+        """Leading sales does not make one a lead of service: the menu shows, each service case is refused."""
+        user = MembershipFactory(department=department("sales"), role=Role.LEAD).user
+        MembershipFactory(user=user, department=department("service"))
+        colleague = MembershipFactory(department=department("service")).user
+        case = _case(due_in=timedelta(hours=1))
+        client.force_login(user)
+        response = client.post(reverse("inbox-bulk"), {"case": [case.pk], "action": "assign",
+                                                       "assignee": colleague.pk}, follow=True)
+        assert f"case #{case.pk} not changed: Only a lead or head of Customer service" in response.content.decode()
+        case.refresh_from_db()
+        assert case.assignee is None
 
 
 class TestSavedViews:

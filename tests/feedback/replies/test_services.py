@@ -4,6 +4,7 @@ from datetime import timedelta
 
 import pytest
 from django.test import override_settings
+from django.urls import reverse
 from django.utils import timezone
 
 from config.errors import NotAllowed, TransitionError
@@ -13,11 +14,12 @@ from feedback.cases.models import CaseEvent
 from feedback.choices import CaseStatus, ClockMetric, EventKind, Intent
 from feedback.intake.models import Account
 from feedback.replies import services
+from feedback.replies.connectors import XConnector
 from feedback.replies.models import CannedResponse, OutboxMessage, Reply, ReplyStatus, SendingCredential
 from feedback.replies.rules import CONSIDERATIONS
 from feedback.replies.selectors import approvals_for, marks
 from feedback.sla import clocks as sla
-from feedback.sla.models import SlaClock
+from feedback.sla.models import Notification, NotificationSettings, SlaClock
 from teams.models import Role
 from tests.factories import CaseFactory, CustomerFactory, MembershipFactory, MentionFactory, UserFactory, department
 
@@ -191,6 +193,109 @@ class TestDelivery:
         assert credential.token_hint == "…-xyz"
 
 
+class TestStuckSending:
+    """A worker that dies while posting leaves its reply `sending`: the beat's sweep puts it back once, and the next
+    attempt asks the platform whether the dead one posted it, so the platform never gets it twice."""
+
+    def _die_while_sending(self, reply, *, posted: bool, minutes_ago: int = 11):
+        """What a worker killed mid-send leaves behind: the reply claimed (`sending`), maybe its post made."""
+        claimed_reply, _account, outgoing = services._claim(reply_id=reply.pk, now=timezone.now())
+        if posted:
+            XConnector().send(outgoing)  # the platform took it; the answer never reached Baton
+        Reply.objects.filter(pk=reply.pk).update(attempt_started_at=timezone.now() - timedelta(minutes=minutes_ago))
+        return outgoing
+
+    def test_the_sweep_requeues_a_reply_stuck_past_the_timeout_exactly_once(self, case, service_agent, x_account,
+                                                                           task_queue,
+                                                                           django_capture_on_commit_callbacks):
+        stuck, recent = compose(case, service_agent), compose(case, service_agent, text="Another reply, Rita.")
+        self._die_while_sending(stuck, posted=False)
+        self._die_while_sending(recent, posted=False, minutes_ago=1)  # may still be sending: left alone
+        task_queue.purge()
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.recover_stuck_sending() == [stuck.pk]
+        assert task_queue.sent() == [(dispatch.SEND_REPLY, [stuck.pk])]
+        stuck.refresh_from_db()
+        assert (stuck.status, stuck.attempts, stuck.unconfirmed_attempt) == (ReplyStatus.RETRYING, 1, 1)
+        assert "Attempt 1 stopped while sending" in stuck.last_error
+        with django_capture_on_commit_callbacks(execute=True):
+            assert services.recover_stuck_sending() == []  # the next sweep: nothing again
+        assert task_queue.sent() == [(dispatch.SEND_REPLY, [stuck.pk])]
+        assert Reply.objects.get(pk=recent.pk).status == ReplyStatus.SENDING
+
+    def test_a_post_the_dead_attempt_made_is_recorded_not_posted_again(self, case, service_agent, x_account,
+                                                                        platform, task_queue,
+                                                                        django_capture_on_commit_callbacks):
+        platform.answer((201, {"data": {"id": "1500000000000000009", "text": "..."}}))
+        reply = compose(case, service_agent)
+        self._die_while_sending(reply, posted=True)
+        platform.answer_get((200, {"data": [{"id": "1500000000000000009", "text": f"@ritaflies {reply.text}",
+                                             "referenced_tweets": [{"type": "replied_to",
+                                                                    "id": "1460323737035677698"}]}]}))
+        with django_capture_on_commit_callbacks(execute=True):
+            services.recover_stuck_sending()
+        task_queue.run()
+        reply.refresh_from_db()
+        assert (reply.status, reply.platform_id, reply.attempts, reply.unconfirmed_attempt) == (
+            ReplyStatus.SENT, "1500000000000000009", 2, None)
+        assert len(platform.seen("POST")) == 1 and len(platform.seen("GET")) == 1
+        assert platform.seen("GET")[0].path == "/2/users/42/tweets"
+        assert CaseEvent.objects.get(case=case, kind=EventKind.REPLY).data["external_id"] == "1500000000000000009"
+
+    def test_a_post_the_platform_does_not_have_is_posted_once(self, case, service_agent, x_account, platform,
+                                                              task_queue, django_capture_on_commit_callbacks):
+        platform.answer((201, {"data": {"id": "1500000000000000010", "text": "..."}}))
+        reply = compose(case, service_agent)
+        self._die_while_sending(reply, posted=False)  # killed before its request left
+        with django_capture_on_commit_callbacks(execute=True):
+            services.recover_stuck_sending()
+        task_queue.run()
+        reply.refresh_from_db()
+        assert (reply.status, reply.platform_id) == (ReplyStatus.SENT, "1500000000000000010")
+        assert [request.method for request in platform.requests] == ["GET", "POST"]
+
+    def test_a_failed_check_never_posts_blind_and_says_why(self, case, service_agent, x_account, platform,
+                                                           django_capture_on_commit_callbacks):
+        reply = compose(case, service_agent)
+        self._die_while_sending(reply, posted=False)
+        platform.answer_get((503, {"title": "Service Unavailable"}))
+        services.recover_stuck_sending()
+        assert services.deliver_reply(reply_id=reply.pk) == "retrying"
+        reply.refresh_from_db()
+        assert (reply.status, reply.unconfirmed_attempt) == (ReplyStatus.RETRYING, 1)
+        assert "X answered 503" in reply.last_error and "may have been posted" in reply.last_error
+        assert platform.seen("POST") == []
+        # Refused for good (the token was revoked): failed, shown on the case; a person checks, then sends again.
+        platform.answer_get((401, {"title": "Unauthorized"}))
+        assert services.deliver_reply(reply_id=reply.pk) == "failed"
+        services.resend_reply(reply=Reply.objects.get(pk=reply.pk), by=service_agent)
+        platform.answer((201, {"data": {"id": "77", "text": "..."}}))
+        assert services.deliver_reply(reply_id=reply.pk) == "sent"  # not asked again: the person checked
+        assert [request.method for request in platform.requests] == ["GET", "GET", "POST"]
+
+    def test_a_slow_worker_taken_for_dead_still_counts_and_the_retry_sends_nothing(self, case, service_agent,
+                                                                                   x_account, platform, task_queue,
+                                                                                   caplog,
+                                                                                   django_capture_on_commit_callbacks):
+        platform.answer((201, {"data": {"id": "1500000000000000011", "text": "..."}}))
+        reply = compose(case, service_agent)
+        outgoing = self._die_while_sending(reply, posted=False)
+        with django_capture_on_commit_callbacks(execute=True):
+            services.recover_stuck_sending()
+        # The "dead" worker was only slow: its post comes back now.
+        delivered = XConnector().send(outgoing)
+        assert services._sent(reply_id=reply.pk, platform_id=delivered.platform_id, url=delivered.url, now=None,
+                              attempt=1) == "sent"
+        assert "posted it after all" in caplog.text
+        task_queue.run()  # the retry the sweep queued
+        reply.refresh_from_db()
+        assert (reply.status, reply.platform_id) == (ReplyStatus.SENT, "1500000000000000011")
+        assert len(platform.seen("POST")) == 1
+        # And an attempt's late failure never overwrites what happened since.
+        assert services._failed(reply_id=reply.pk, error="late", retry=True, now=None, attempt=1) == "skipped"
+        assert Reply.objects.get(pk=reply.pk).status == ReplyStatus.SENT
+
+
 class TestApproval:
     @pytest.fixture
     def press_case(self, case):
@@ -269,6 +374,98 @@ class TestApproval:
         assert approvals_for(user=legal) == []
         assert approvals_for(user=lead) == [reply]
         services.approve_reply(reply=reply, by=lead)
+
+
+class TestApprovalNotifications:
+    """A reply waiting for approval tells its approvers (grouped by case and kind like every notification);
+    its author hears the decision, with the reason of a rejection."""
+
+    @pytest.fixture
+    def people(self):
+        marketing, legal = department("marketing"), department("legal")
+        return {
+            "author": MembershipFactory(user=UserFactory(username="mia", first_name="Mia", last_name="Wong",
+                                                        email="mia@example.com"), department=marketing).user,
+            "lead": MembershipFactory(user=UserFactory(username="mkt-lead", first_name="Lee", last_name="Chen",
+                                                      email="lee@example.com"), department=marketing,
+                                      role=Role.LEAD).user,
+            "head": MembershipFactory(user=UserFactory(username="mkt-head"), department=marketing, role=Role.HEAD).user,
+            "legal": MembershipFactory(user=UserFactory(username="tom-legal"), department=legal).user,
+            "colleague": MembershipFactory(user=UserFactory(username="mkt-agent"), department=marketing).user,
+            "gone": MembershipFactory(user=UserFactory(username="gone-lead", is_active=False), department=marketing,
+                                      role=Role.LEAD).user,
+            "service_lead": MembershipFactory(user=UserFactory(username="svc-lead"), department=department("service"),
+                                              role=Role.LEAD).user,
+        }
+
+    @pytest.fixture
+    def press_case(self, case):
+        case.intent, case.department = Intent.PRESS, department("marketing")
+        case.save()
+        return case
+
+    def _told(self, kind):
+        return set(Notification.objects.filter(kind=kind).values_list("user__username", flat=True))
+
+    def test_the_leads_heads_and_legal_are_told_never_the_author_nor_the_others(self, press_case, people, mailoutbox,
+                                                                               task_queue,
+                                                                               django_capture_on_commit_callbacks):
+        NotificationSettings.objects.create(user=people["lead"], email_mode=NotificationSettings.Mode.IMMEDIATE,
+                                            email_kinds=[Notification.Kind.APPROVAL])
+        with django_capture_on_commit_callbacks(execute=True):
+            compose(press_case, people["author"], text="We will share the statement at noon.")
+        assert self._told(Notification.Kind.APPROVAL) == {"mkt-lead", "mkt-head", "tom-legal"}
+        note = Notification.objects.get(user=people["lead"])
+        assert note.case == press_case and note.text.startswith(f"Case #{press_case.pk}: Mia Wong's public reply waits")
+        assert "Press case" in note.text and "We will share the statement at noon." in note.text
+        task_queue.run()  # the lead asked for approval requests by e-mail at once
+        assert [(mail.to, mail.subject) for mail in mailoutbox] == [
+            (["lee@example.com"], f"[Baton] Case #{press_case.pk}: a reply waits for your approval")]
+        assert "/replies/approvals/" in mailoutbox[0].body
+
+    def test_a_rule_that_requires_approval_tells_the_leads_not_legal(self, case, people, service_agent):
+        case.requires_approval = True
+        case.save()
+        compose(case, service_agent)
+        assert self._told(Notification.Kind.APPROVAL) == {"svc-lead"}
+
+    def test_requests_group_by_case_on_the_approvers_page_and_are_settled_once_decided(self, client, press_case,
+                                                                                        people):
+        first = compose(press_case, people["author"], text="First draft for the press.")
+        second = compose(press_case, people["colleague"], text="Second draft for the press.")
+        client.force_login(people["lead"])
+        groups = client.get(reverse("notifications")).context["groups"]
+        assert [(g["case_id"], g["kind"], g["count"], g["unread"]) for g in groups] == [
+            (press_case.pk, Notification.Kind.APPROVAL, 2, 2)]
+        assert f'href="{reverse("reply-approvals")}"' in client.get(reverse("notifications")).content.decode()
+        services.approve_reply(reply=first, by=people["legal"])
+        # The second still waits: the three approvers keep both requests.
+        assert Notification.objects.filter(kind=Notification.Kind.APPROVAL, read_at__isnull=True).count() == 6
+        services.reject_reply(reply=second, by=people["lead"], reason="Wait for legal.")
+        # No reply of the case waits any more: nobody is left with a request to act on.
+        assert not Notification.objects.filter(kind=Notification.Kind.APPROVAL, read_at__isnull=True).exists()
+
+    def test_the_author_hears_an_approval_and_a_rejection_with_its_reason(self, press_case, people, mailoutbox,
+                                                                          task_queue,
+                                                                          django_capture_on_commit_callbacks):
+        NotificationSettings.objects.create(user=people["author"], email_mode=NotificationSettings.Mode.IMMEDIATE,
+                                            email_kinds=[Notification.Kind.REPLY_REJECTED])
+        approved = compose(press_case, people["author"], text="A statement follows by private message.")
+        services.approve_reply(reply=approved, by=people["lead"], text="Our statement follows by private message.")
+        rejected = compose(press_case, people["author"], text="The launch is on Monday.")
+        with django_capture_on_commit_callbacks(execute=True):
+            services.reject_reply(reply=rejected, by=people["lead"], reason="Do not confirm the date yet.")
+        told = {row.kind: row.text for row in Notification.objects.filter(user=people["author"])}
+        assert told[Notification.Kind.REPLY_APPROVED] == (
+            f"Case #{press_case.pk}: Lee Chen approved your reply with edits; it is on its way. "
+            "“Our statement follows by private message.”")
+        assert told[Notification.Kind.REPLY_REJECTED] == (
+            f"Case #{press_case.pk}: Lee Chen rejected your reply: Do not confirm the date yet. "
+            "(your text: “The launch is on Monday.”)")
+        # E-mailed at once, as the author chose for rejections only.
+        task_queue.run()
+        assert [mail.subject for mail in mailoutbox] == [f"[Baton] Case #{press_case.pk}: your reply was rejected"]
+        assert "Do not confirm the date yet." in mailoutbox[0].body
 
 
 class TestMetaPrivateReply:

@@ -164,3 +164,14 @@ def test_make_run_writes_emails_to_files_never_to_the_console(tmp_path, debug, b
     assert chosen == f"django.core.mail.backends.{backend}.EmailBackend"
     assert "console" not in chosen
     assert path == str(tmp_path / "mail")
+
+
+@pytest.mark.parametrize("kind", Notification.Kind.values)
+def test_every_kind_is_emailed_with_its_own_subject_text_and_html(lead, kind):
+    case = CaseFactory()
+    row = _note(lead, case, kind, text=f"Case #{case.pk}: what happened.")
+    assert notifications.send_emails(notification_ids=[row.pk]) == 1
+    message = mail.outbox[-1]
+    assert message.subject.startswith("[Baton]") and f"#{case.pk}" in message.subject
+    assert f"Case #{case.pk}: what happened." in message.body
+    assert f"Case #{case.pk}: what happened." in message.alternatives[0][0]

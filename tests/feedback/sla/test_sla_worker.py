@@ -4,15 +4,12 @@ backlog: a new worker finishes it, and no escalation is lost or doubled."""
 import os
 import signal
 import subprocess
-import sys
 import uuid
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from celery.utils.nodenames import gethostname
 from django.conf import settings
-from django.db import connection
 from django.db.models import Count
 from django.utils import timezone
 
@@ -24,37 +21,14 @@ from feedback.tasks import sla_sweep
 from teams.models import Role
 from tests.concurrency import wait_for
 from tests.factories import CustomerFactory, MembershipFactory, UserFactory, department
+from tests.servers import sessions_of_others, stop, worker_process
 
-ROOT = Path(__file__).resolve().parents[3]
 CLOCKS = 3000
 BATCH = 40
 
 
 def _worker(queue: str, name: str) -> subprocess.Popen:
-    database = settings.DATABASES["default"]
-    env = {
-        **os.environ,
-        "DATABASE_URL": f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}",
-        "BATON_SWEEP_BATCH": str(BATCH),
-    }
-    if database.get("PASSWORD"):
-        env["DATABASE_URL"] = (f"postgres://{database['USER']}:{database['PASSWORD']}@{database['HOST']}:"
-                               f"{database['PORT']}/{database['NAME']}")
-    return subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue, "-n", f"{name}@%h",
-         "--without-mingle", "--without-gossip", "--loglevel=WARNING"],
-        cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-
-
-def _sessions_of_others() -> int:
-    """Client sessions on the test database other than this test's own."""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            " AND backend_type = 'client backend'"
-        )
-        return cursor.fetchone()[0]
+    return worker_process(settings, queue=queue, name=name, env={"BATON_SWEEP_BATCH": str(BATCH)})
 
 
 def _drained(queue: str, node: str) -> bool:
@@ -108,7 +82,7 @@ def test_a_worker_killed_in_the_middle_of_a_sweep_loses_and_doubles_nothing():
         if first.poll() is None:
             first.kill()
             first.wait()
-    assert wait_for(lambda: _sessions_of_others() == 0), "the killed worker's database session never ended"
+    assert wait_for(lambda: sessions_of_others() == 0), "the killed worker's database session never ended"
     # Its session is gone, so its open batch is rolled back: what it escalated is what it committed.
     interrupted = Escalation.objects.count()
     assert interrupted < CLOCKS, "the sweep finished before the kill; make the backlog bigger"
@@ -122,12 +96,7 @@ def test_a_worker_killed_in_the_middle_of_a_sweep_loses_and_doubles_nothing():
         # Any message still queued or running (a sweep re-queued by the last full batch) must change nothing.
         assert wait_for(lambda: _drained(queue, f"heir@{gethostname()}"), timeout=60), "the queue never drained"
     finally:
-        second.terminate()
-        try:
-            second.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            second.kill()
-            second.wait()
+        stop(second)
         with app.connection_for_write() as connection:
             connection.default_channel.queue_delete(queue)
 
