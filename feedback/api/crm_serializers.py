@@ -1,6 +1,8 @@
 """The CRM sync API's shapes. Writes are validated by the services' plain rules (customers.sync,
 customers.webhooks.services); the input serializers here state those rules for the schema."""
 
+from django.db import connection
+from django.db.models import CharField, Func
 from django.utils import timezone
 from rest_framework import serializers
 
@@ -51,16 +53,52 @@ def _moment(value, zone) -> str | None:
     return text[:-6] + "Z" if text.endswith("+00:00") else text
 
 
+# --- Lean list rows --------------------------------------------------------------------------------------------
+# The sync lists are the API's hottest path: their pages are read with `.values()` and turned into the serializers'
+# output by plain functions (no serializer per row, no model instances), and PostgreSQL writes their times as text
+# in DRF's format when the API answers in UTC (no datetime parsed and formatted again per row). Tests keep every
+# row function equal to its serializer, on both paths.
+
+class IsoTime(Func):
+    """A timestamp as DRF's DateTimeField writes it in UTC: `2026-11-01T12:00:00.250000Z`, no fraction on a whole
+    second (as Python's isoformat), NULL as NULL. PostgreSQL only (`sql_times`)."""
+
+    output_field = CharField()
+    template = ("to_char(%(expressions)s AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS') || CASE WHEN "
+                "date_trunc('second', %(expressions)s) = %(expressions)s THEN '' ELSE "
+                "to_char(%(expressions)s AT TIME ZONE 'UTC', '.US') END || 'Z'")
+
+
+def sql_times() -> bool:
+    """Whether the database writes the times: PostgreSQL, with the API answering in UTC (the default)."""
+    return connection.vendor == "postgresql" and getattr(timezone.get_current_timezone(), "key", "") == "UTC"
+
+
+def lean_values(queryset, fields: tuple[str, ...], times: tuple[str, ...]):
+    """`queryset.values()` of `fields` and `times`: each time as `<name>_iso` text where the database writes it."""
+    if sql_times():
+        return queryset.values(*fields, **{f"{name}_iso": IsoTime(name) for name in times})
+    return queryset.values(*fields, *times)
+
+
+def _times(row: dict, names: tuple[str, ...], zone) -> dict:
+    return {name: row[f"{name}_iso"] if f"{name}_iso" in row else _moment(row[name], zone) for name in names}
+
+
+CUSTOMER_FIELDS = ("id", "external_id", "name", "email", "phone", "stage", "value", "region")
+CUSTOMER_TIMES = ("created_at", "updated_at")
+
+
 def customer_rows(customers) -> list[dict]:
-    """CustomerSerializer's output for a page of customers, without a serializer per row (the sync list is the
-    API's hottest path; a test keeps the two equal)."""
+    """CustomerSerializer's output (its fields, in its order) for `lean_values` rows, or Customer objects."""
     zone = timezone.get_current_timezone()
-    return [
-        {"id": c.pk, "external_id": c.external_id, "name": c.name, "email": c.email, "phone": c.phone,
-         "stage": c.stage, "value": f"{c.value:.2f}", "region": c.region, "created_at": _moment(c.created_at, zone),
-         "updated_at": _moment(c.updated_at, zone)}
-        for c in customers
-    ]
+    rows = []
+    for c in customers:
+        c = c if isinstance(c, dict) else {name: getattr(c, name) for name in CUSTOMER_FIELDS + CUSTOMER_TIMES}
+        rows.append({"id": c["id"], "external_id": c["external_id"], "name": c["name"], "email": c["email"],
+                     "phone": c["phone"], "stage": c["stage"], "value": f"{c['value']:.2f}", "region": c["region"],
+                     **_times(c, CUSTOMER_TIMES, zone)})
+    return rows
 
 
 class CustomerDetailSerializer(CustomerSerializer):
@@ -136,16 +174,17 @@ class TimelineEntrySerializer(serializers.Serializer):
     actor = serializers.CharField(allow_blank=True, help_text="Who did it, or empty.")
 
 
-TIMELINE_VALUES = ("id", "at", "kind", "summary", "text", "department__slug", "case_id", "ref_type", "ref_id", "actor")
+TIMELINE_FIELDS = ("id", "kind", "summary", "text", "department__slug", "case_id", "ref_type", "ref_id", "actor")
+TIMELINE_TIMES = ("at",)
 
 
 def timeline_rows(entries) -> list[dict]:
-    """TimelineEntrySerializer's output for rows of `.values(*TIMELINE_VALUES)` (a test keeps the two equal)."""
+    """TimelineEntrySerializer's shape for `lean_values(entries, TIMELINE_FIELDS, TIMELINE_TIMES)` rows."""
     zone = timezone.get_current_timezone()
     return [
-        {"id": e["id"], "at": _moment(e["at"], zone), "kind": e["kind"], "summary": e["summary"], "text": e["text"],
-         "department": e["department__slug"], "case": e["case_id"], "ref_type": e["ref_type"], "ref_id": e["ref_id"],
-         "actor": e["actor"]}
+        {"id": e["id"], "at": _times(e, TIMELINE_TIMES, zone)["at"], "kind": e["kind"], "summary": e["summary"],
+         "text": e["text"], "department": e["department__slug"], "case": e["case_id"], "ref_type": e["ref_type"],
+         "ref_id": e["ref_id"], "actor": e["actor"]}
         for e in entries
     ]
 
@@ -193,6 +232,23 @@ class CaseSerializer(serializers.ModelSerializer):
         read_only_fields = fields
 
 
+CASE_FIELDS = ("id", "customer_id", "customer__external_id", "department__slug", "status", "priority", "intent",
+               "subject", "escalation_level", "tags")
+CASE_TIMES = ("created_at", "updated_at", "first_replied_at", "resolved_at", "closed_at")
+
+
+def case_rows(cases) -> list[dict]:
+    """CaseSerializer's output (its fields, in its order) for `lean_values(cases, CASE_FIELDS, CASE_TIMES)` rows."""
+    zone = timezone.get_current_timezone()
+    return [
+        {"id": c["id"], "customer": c["customer_id"], "customer_external_id": c["customer__external_id"],
+         "department": c["department__slug"], "status": c["status"], "priority": c["priority"], "intent": c["intent"],
+         "subject": c["subject"], "escalation_level": c["escalation_level"], "tags": c["tags"],
+         **_times(c, CASE_TIMES, zone)}
+        for c in cases
+    ]
+
+
 class WebhookSubscriptionSerializer(serializers.ModelSerializer):
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES))
 
@@ -236,3 +292,24 @@ class WebhookDeliverySerializer(serializers.ModelSerializer):
         fields = ["id", "subscription", "event_type", "event_id", "status", "attempts", "next_attempt_at",
                   "last_status_code", "last_error", "created_at", "finished_at"]
         read_only_fields = fields
+
+
+MENTION_FIELDS = ("id", "source", "external_id", "author_handle", "author_name", "author_followers", "text", "url",
+                  "status", "sentiment", "sentiment_label", "intent", "customer_id", "case_id")
+MENTION_TIMES = ("posted_at", "received_at")
+
+
+def mention_rows(mentions) -> list[dict]:
+    """MentionOutSerializer's output (its fields, in its order) for `lean_values(mentions, MENTION_FIELDS,
+    MENTION_TIMES)` rows."""
+    zone = timezone.get_current_timezone()
+    rows = []
+    for m in mentions:
+        times = _times(m, MENTION_TIMES, zone)
+        rows.append({"id": m["id"], "source": m["source"], "external_id": m["external_id"],
+                     "author_handle": m["author_handle"], "author_name": m["author_name"],
+                     "author_followers": m["author_followers"], "text": m["text"], "url": m["url"],
+                     "posted_at": times["posted_at"], "received_at": times["received_at"], "status": m["status"],
+                     "sentiment": m["sentiment"], "sentiment_label": m["sentiment_label"], "intent": m["intent"],
+                     "customer": m["customer_id"], "case": m["case_id"]})
+    return rows

@@ -74,7 +74,15 @@ class CrmView(generics.GenericAPIView):
     schema = ScopedAutoSchema()
     permission_classes = [HasScope]
     pagination_class = None  # the sync lists set theirs; the short lists (webhooks) are plain JSON lists
-    required_scopes: dict[str, str] = {}
+    required_scopes: dict[str, str | tuple[str, ...]] = {}
+
+    def filter_queryset(self, queryset):
+        """The view's FilterSet, when the query names one of its filters (without any, it would filter nothing:
+        a sync's pages skip building it)."""
+        filterset = getattr(self, "filterset_class", None)
+        if filterset is not None and not any(name in self.request.query_params for name in filterset.base_filters):
+            return queryset
+        return super().filter_queryset(queryset)
 
 
 # --- Customers -----------------------------------------------------------------------------------------
@@ -102,7 +110,7 @@ class CustomerListView(CrmView):
     @extend_schema(operation_id="customers_list", responses={200: s.CustomerSerializer(many=True), **errors(400)})
     def get(self, request):
         queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
+        page = self.paginate_queryset(s.lean_values(queryset, s.CUSTOMER_FIELDS, s.CUSTOMER_TIMES))
         return self.get_paginated_response(s.customer_rows(page))
 
 
@@ -250,7 +258,7 @@ class CustomerTimelineView(CrmView):
         if not Customer.objects.filter(pk=customer_id).exists():
             raise Http404
         entries = self.filter_queryset(TimelineEntry.objects.filter(customer_id=customer_id))
-        page = self.paginate_queryset(entries.values(*s.TIMELINE_VALUES))
+        page = self.paginate_queryset(s.lean_values(entries, s.TIMELINE_FIELDS, s.TIMELINE_TIMES))
         return self.get_paginated_response(s.timeline_rows(page))
 
 
@@ -310,7 +318,7 @@ class CustomerEraseView(CrmView):
 class CaseListView(CrmView):
     """Cases in (updated_at, id) order."""
 
-    queryset = Case.objects.select_related("customer", "department")
+    queryset = Case.objects.all()
     serializer_class = s.CaseSerializer
     filterset_class = CaseFilterSet
     pagination_class = SyncCursorPagination
@@ -319,8 +327,8 @@ class CaseListView(CrmView):
 
     @extend_schema(operation_id="cases_list", responses={200: s.CaseSerializer(many=True), **errors(400)})
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        cases = s.lean_values(self.filter_queryset(self.get_queryset()), s.CASE_FIELDS, s.CASE_TIMES)
+        return self.get_paginated_response(s.case_rows(self.paginate_queryset(cases)))
 
 
 class CaseDetailView(CrmView):
@@ -346,8 +354,8 @@ class MentionListView(CrmView):
 
     @extend_schema(operation_id="mentions_list", responses={200: MentionOutSerializer(many=True), **errors(400)})
     def get(self, request):
-        page = self.paginate_queryset(self.filter_queryset(self.get_queryset()))
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        mentions = s.lean_values(self.filter_queryset(self.get_queryset()), s.MENTION_FIELDS, s.MENTION_TIMES)
+        return self.get_paginated_response(s.mention_rows(self.paginate_queryset(mentions)))
 
 
 class MentionCollectionView(MentionListView, MentionCreateView):

@@ -57,8 +57,13 @@ def decode_cursor(cursor: str) -> tuple[datetime, int]:
 
 
 def _value(row, name: str):
-    """A field of a page row: a model instance, or a dict from `.values()` (the lean lists)."""
-    return row[name] if isinstance(row, dict) else getattr(row, name)
+    """A field of a page row: a model instance, or a dict from `.values()` (the lean lists; a time may come as
+    `<name>_iso`, the text PostgreSQL wrote: crm_serializers.lean_values)."""
+    if not isinstance(row, dict):
+        return getattr(row, name)
+    if name in row:
+        return row[name]
+    return datetime.fromisoformat(row[f"{name}_iso"])
 
 
 class SyncCursorPagination(BasePagination):

@@ -16,12 +16,8 @@ from feedback.intake.models import Mention
 @pytest.mark.worker
 @pytest.mark.slow
 @pytest.mark.django_db(transaction=True)
-def test_bench_ingest_measures_vacuums_and_cleans_up(settings, monkeypatch):
-    database = settings.DATABASES["default"]
+def test_bench_ingest_measures_vacuums_and_cleans_up(test_database_url, monkeypatch):
     # The worker process the bench starts reads this environment: the test database, the rules engine.
-    monkeypatch.setenv(
-        "DATABASE_URL", f"postgres://{database['USER']}@{database['HOST']}:{database['PORT']}/{database['NAME']}"
-    )
     monkeypatch.setenv("BATON_UNDERSTANDING_ENGINE", "rules")
     with app.connection_for_write() as connection:
         connection.default_channel.queue_purge("celery")
