@@ -1,5 +1,8 @@
 from django import template
 from django.utils import timezone
+from django.utils.html import format_html
+
+from feedback.choices import ClockMetric
 
 register = template.Library()
 
@@ -42,3 +45,32 @@ def time_left(clock) -> str:
         return f"paused, {_duration(left)}{unit} left" if left >= 0 else f"paused, {_duration(left)} overdue"
     left = (clock.due_at - timezone.now()).total_seconds()
     return f"{_duration(left)} left" if left >= 0 else f"{_duration(left)} overdue"
+
+
+METRIC_LABELS = dict(ClockMetric.choices)
+CLOCK_MARKS = {"met": "✓ ", "breached": "! ", "stopped-late": "! ", "paused": "⏸ "}
+CLOCK_NOTES = {"warning": ": less than a quarter of the time left", "breached": ": past due, the lead has been told",
+               "paused": ": paused while the case waits on the customer"}
+
+
+@register.simple_tag
+def clock_badge(clock):
+    """One SLA clock as a badge: its state's colour and mark, the time left, the level; the details on hover. Written
+    in Python: the inbox shows one per row (the template version was a fifth of the page's time)."""
+    state, metric = clock_state(clock), METRIC_LABELS.get(clock.metric, clock.metric)
+    title = f"{metric} "
+    if state in ("met", "stopped-late"):
+        title += f"stopped {minute(clock.stopped_at)}, "
+    title += f"due {minute(clock.due_at)}{CLOCK_NOTES.get(state, '')}"
+    if clock.business_hours:
+        title += " (business hours)"
+    if clock.escalation_level:
+        title += f"; escalation level {clock.escalation_level}"
+    level = format_html(' <span class="level">L{}</span>', clock.escalation_level) if clock.escalation_level else ""
+    return format_html('<span class="clock {}" title="{}"><span class="metric">{}</span> {}{}{}</span>', state, title,
+                       metric, CLOCK_MARKS.get(state, ""), time_left(clock), level)
+
+
+def minute(moment) -> str:
+    """A time as the templates' `date:'Y-m-d H:i'` shows it (in the current time zone), without its machinery."""
+    return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
