@@ -71,6 +71,12 @@ def clock_badge(clock):
                        metric, CLOCK_MARKS.get(state, ""), time_left(clock), level)
 
 
+def ago(moment, now=None) -> str:
+    """How long ago, as the clocks say it ("3h 05m ago", "2d 4h ago"; "just now" under a minute)."""
+    seconds = ((now or timezone.now()) - moment).total_seconds()
+    return "just now" if seconds < 60 else f"{_duration(seconds)} ago"
+
+
 def minute(moment) -> str:
     """A time as the templates' `date:'Y-m-d H:i'` shows it (in the current time zone), without its machinery."""
     return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M") if moment else ""
