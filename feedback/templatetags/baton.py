@@ -1,6 +1,7 @@
 from django import template
 from django.utils import timezone
 from django.utils.html import format_html
+from django.utils.safestring import mark_safe
 
 from feedback.choices import ClockMetric
 
@@ -17,6 +18,11 @@ def _duration(seconds: float) -> str:
     if hours:
         return f"{hours}h {minutes:02d}m"
     return f"{minutes}m"
+
+
+@register.simple_tag
+def pause_icon():
+    return PAUSE_ICON
 
 
 @register.filter
@@ -48,7 +54,12 @@ def time_left(clock) -> str:
 
 
 METRIC_LABELS = dict(ClockMetric.choices)
-CLOCK_MARKS = {"met": "✓ ", "breached": "! ", "stopped-late": "! ", "paused": "⏸ "}
+# The pause sign drawn, not typed: U+23F8 is missing from common fonts (it showed as a box). The state's word is
+# always there too (the time left says "paused"): the icon is decoration, hidden from screen readers.
+PAUSE_ICON = mark_safe('<svg class="icon" aria-hidden="true" focusable="false" viewBox="0 0 10 10" width="10" '
+                       'height="10"><rect x="1.5" y="1" width="2.5" height="8"/><rect x="6" y="1" width="2.5" '
+                       'height="8"/></svg> ')
+CLOCK_MARKS = {"met": "✓ ", "breached": "! ", "stopped-late": "! ", "paused": PAUSE_ICON}
 CLOCK_NOTES = {"warning": ": less than a quarter of the time left", "breached": ": past due, the lead has been told",
                "paused": ": paused while the case waits on the customer"}
 
