@@ -3,6 +3,13 @@
 from .models import BoardSeat, Department, Membership, Role
 
 
+def roles_for(*, user) -> dict[int, str]:
+    """{department id: role} of the user's memberships, in one query (who works where, and who assigns)."""
+    if not user.is_authenticated:
+        return {}
+    return dict(Membership.objects.filter(user=user).values_list("department_id", "role"))
+
+
 def department_ids_for(*, user) -> set[int]:
     if not user.is_authenticated:
         return set()

@@ -27,7 +27,8 @@ from feedback.cases.forms import (
     TakeForm,
 )
 from feedback.cases.journey_forms import FeedbackUpForm, OutcomeResolveForm, ProblemLinkForm, StageForm
-from teams.selectors import department_ids_for, departments_for, is_board, led_department_ids
+from teams.models import Role
+from teams.selectors import departments_for, is_board, led_department_ids, roles_for
 
 
 @login_required
@@ -43,7 +44,8 @@ def home(request):
 def inbox(request):
     """The department inbox: a tab, filters, search and sort (`filters.CaseFilter`), one page of
     rows. htmx requests (filter changes, the polling refresh) get the rows and the pager only."""
-    my_ids = department_ids_for(user=request.user)
+    roles = roles_for(user=request.user)
+    my_ids = set(roles)
     if not my_ids:
         raise PermissionDenied("The inbox is for department members.")
     department_id = int_param(request, "department")
@@ -61,6 +63,7 @@ def inbox(request):
         "filterset": filterset,
         "filtered": active_filters(filterset),
         "department_id": department_id,
+        "multi_department": len(my_ids) > 1,  # each row names its department
         "query": _query_without(request, "page"),
         "tab_query": _query_without(request, "page", "tab"),
     }
@@ -68,8 +71,8 @@ def inbox(request):
         return render(request, "feedback/partials/_inbox_rows.html", context)
     context.update({
         "journey_counts": journey_selectors.journey_counts(user=request.user),
-        "bulk_form": BulkActionForm(members=filterset.member_choices, may_assign=bool(led_department_ids(
-            user=request.user)), initial={"next": request.get_full_path()}),
+        "bulk_form": BulkActionForm(members=filterset.member_choices, initial={"next": request.get_full_path()},
+                                    may_assign=any(role in (Role.LEAD, Role.HEAD) for role in roles.values())),
         "saved_views": selectors.saved_views(user=request.user),
         "saved_view_form": SavedViewForm(initial={"query": _query_without(request, "page")}),
     })

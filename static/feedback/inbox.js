@@ -87,6 +87,8 @@
     const typing = target.closest("input, textarea, select, [contenteditable]") && target.type !== "checkbox";
     if (event.key === "Escape" && typing) { target.blur(); return; }
     if (typing || event.ctrlKey || event.metaKey || event.altKey) return;
+    // Enter on a link, button or menu does what it says there (a focused case link opens its own case anyway).
+    if (event.key === "Enter" && target.closest("a, button, summary, [role='button']")) return;
     const help = document.getElementById("shortcuts");
     switch (event.key) {
       case "j": move(1); break;

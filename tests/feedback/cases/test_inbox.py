@@ -172,6 +172,18 @@ class TestPagingAndRendering:
         for text in ("Dana Whitfield", "My bag never arrived", "Complaint", "Negative", "overdue", "L2"):
             assert text in row
 
+    def test_a_row_escapes_what_people_wrote_and_shortens_the_first_line(self, service_client):
+        case = _case(due_in=timedelta(hours=2), customer=CustomerFactory(name='<script>alert("x")</script> Kim'),
+                     subject="<b>bold</b> " + "word " * 30, created_at=timezone.now() - timedelta(hours=3, minutes=5))
+        html = service_client.get(reverse("inbox")).content.decode()
+        row = re.search(rf'<tr [^>]*id="case-{case.pk}".*?</tr>', html, re.S).group(0)
+        assert "<script>" not in row and "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; Kim" in row
+        subject = re.search(r'<span class="subject">(.*?)</span>', row).group(1)
+        assert subject.startswith("&lt;b&gt;bold&lt;/b&gt; word") and subject.endswith("…")
+        assert len(subject.replace("&lt;", "<").replace("&gt;", ">")) == 120
+        assert f'href="/cases/{case.pk}/"' in row and f'href="/customers/{case.customer_id}/"' in row
+        assert re.search(r'<td class="opened" title="[\d-]+ [\d:]+">3h 0[45]m ago</td>', row)
+
     def test_htmx_refresh_gets_rows_and_the_pager_only(self, service_client):
         _case(due_in=timedelta(hours=1), subject="Refresh me")
         response = service_client.get(reverse("inbox"), {"tab": "all", "page": 1}, HTTP_HX_REQUEST="true")
