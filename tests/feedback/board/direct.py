@@ -195,6 +195,9 @@ def assert_agrees(data: dict, period) -> None:
     assert {p["problem_id"]: p["cases"] for p in data["problems"]["top"]} == dict(now["problems"])
     assert {p["problem_id"]: p["prev_cases"] for p in data["problems"]["top"]} == {
         pid: before["problems"][pid] for pid in now["problems"]}
+    stored = Problem.objects.select_related("owner_department").in_bulk([p["problem_id"] for p in data["problems"]["top"]])
+    assert {p["problem_id"]: (p["title"], p["owner"], p["status"]) for p in data["problems"]["top"]} == {
+        pk: (problem.title, problem.owner_department.name, problem.status) for pk, problem in stored.items()}
     _assert_trends(data, period)
     _assert_loop(data, period)
     _assert_response_promises(data, now)
@@ -270,6 +273,9 @@ def _assert_loop(data: dict, period) -> None:
             problem_id: n for problem_id, n in top.items() if Problem.objects.filter(pk=problem_id).exists()}
         about = list(Mention.objects.filter(promise_id=pid))
         for problem in row["problems"]:
+            stored = Problem.objects.select_related("owner_department").get(pk=problem["problem_id"])
+            assert (problem["title"], problem["owner"], problem["status"], problem["resolved_at"]) == (
+                stored.title, stored.owner_department.name, stored.status, stored.resolved_at)
             if not problem["resolved_at"]:
                 assert "before" not in problem
                 continue

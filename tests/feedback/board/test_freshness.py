@@ -20,6 +20,7 @@ from datetime import timedelta
 from html.parser import HTMLParser
 
 import pytest
+from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 
@@ -276,11 +277,19 @@ def problem_linked(world):
 
 @change
 def problem_resolved(world):
-    open_problems = Problem.objects.filter(status=ProblemStatus.OPEN)
-    if not open_problems.exists():
-        problems.link_case(case=_open_case(world), by=None, title="Another cause", now=world.now)
-    problems.resolve_problem(problem=_pick(world, open_problems), by=None, note="Fixed", resolve_cases=True,
-                             now=world.now)
+    """A problem behind a case about a promise with a gap is resolved: the loop measures the gap before and
+    after that day. Its case was resolved already, so no case event says so: only the problem changes."""
+    period = selectors.period_of(days=30, end=today())
+    gapped = {row["promise_id"] for row in selectors.dashboard(period=period)["gap"]["promises"]
+              if row["gap"] is not None and row["gap"] > 0}
+    about = [case for case in Case.objects.filter(status__in=OPEN_STATUSES).exclude(mentions=None)
+             .exclude(handoffs__status=HandoffStatus.PENDING).order_by("pk") if case_promise(case.pk) in gapped]
+    assert about, "the seed has open cases about a promise with a gap"
+    case = world.rng.choice(about)
+    problem = problems.link_case(case=case, by=None, title=f"Cause {world.step}", now=world.now - timedelta(days=2))
+    case_services.resolve(case=case, by=None, note="Answered", now=world.now - timedelta(days=1))
+    yield
+    problems.resolve_problem(problem=problem, by=None, note="Fixed", resolve_cases=True, now=world.now)
 
 
 @change
@@ -306,12 +315,14 @@ def promise_renamed(world):
 
 @change
 def promise_deleted(world):
-    """Deleting is for a promise nothing was matched to (the admin too): one with mentions is refused."""
+    """Deleting is for a promise nothing was matched to (the admin too): one with mentions is refused. The
+    response promise deleted leaves the board's list of response promises."""
     in_use = _pick(world, Promise.objects.filter(mentions__isnull=False).distinct())
-    assert world.client.post(reverse("admin:feedback_promise_delete", args=[in_use.pk]),
-                             {"post": "yes"}).status_code == 403
     unused = promise_services.create_promise(by=world.admin, name=f"Reply within 2 hours {world.step}",
                                              target="We reply within 2 hours")
+    yield
+    assert world.client.post(reverse("admin:feedback_promise_delete", args=[in_use.pk]),
+                             {"post": "yes"}).status_code == 403
     response = world.client.post(reverse("admin:feedback_promise_delete", args=[unused.pk]), {"post": "yes"})
     assert response.status_code == 302
     assert Promise.objects.filter(pk=in_use.pk).exists() and not Promise.objects.filter(pk=unused.pk).exists()
@@ -329,8 +340,9 @@ def mention_deleted_in_the_admin(world):
 
 @change
 def mention_edited_in_the_admin(world):
-    """Its date moves to another day, and the author's location changes."""
-    mention = _pick(world, Mention.objects.filter(customer__region="").exclude(case=None))
+    """Its date moves to another day, and the author's location changes (a post without a case: no case's
+    day is marked with it)."""
+    mention = _pick(world, Mention.objects.filter(Q(customer=None) | Q(customer__region=""), case=None))
     posted = timezone.localtime(mention.posted_at - timedelta(days=world.rng.randrange(1, 20)))
     _admin_form(world, reverse("admin:feedback_mention_change", args=[mention.pk]),
                 posted_at_0=posted.date().isoformat(), posted_at_1=posted.time().replace(microsecond=0).isoformat(),
