@@ -4,6 +4,7 @@ from django.contrib import admin
 from .matching import refresh_keys
 from .models import AuditEntry, Customer, Identity, MatchSuggestion
 from .services import normalize_handle
+from .signals import send_regions_changed
 
 
 class IdentityForm(forms.ModelForm):
@@ -28,6 +29,19 @@ class CustomerAdmin(admin.ModelAdmin):
     search_fields = ["name", "external_id", "email", "identities__handle"]
     inlines = [IdentityInline]
     raw_id_fields = ["merged_into"]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and "region" in form.changed_data:
+            send_regions_changed([obj.pk])  # the board counts the customer's posts by region
+
+    def delete_model(self, request, obj):
+        send_regions_changed([obj.pk])  # before: the posts lose their customer, and so its region
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        send_regions_changed(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
 
     def save_related(self, request, form, formsets, change):
         super().save_related(request, form, formsets, change)

@@ -19,6 +19,7 @@ from config.errors import BatonError
 from customers import timeline
 from customers.matching import add_keys, refresh_keys
 from customers.models import Customer, Stage
+from customers.signals import send_regions_changed
 from customers.webhooks.events import EventType
 from customers.webhooks.services import emit_events, subscribed_event_types
 
@@ -277,8 +278,10 @@ MATCHED_FIELDS = frozenset({"name", "email", "phone", "attributes"})
 
 
 def _after_crm_write(*, created: list[Customer], diffs: dict[int, list[str]], now) -> None:
-    """The matcher's keys of the records written, and a line on the timeline of each one updated."""
+    """The matcher's keys of the records written, a line on the timeline of each one updated, and a word to
+    whoever counts posts by region (the board) about those whose region changed."""
     add_keys(customers=created)
+    send_regions_changed(pk for pk, diff in diffs.items() if "region" in diff)
     refresh_keys(customer_ids=[pk for pk, diff in diffs.items() if MATCHED_FIELDS.intersection(diff)])
     # Updates only: a record's creation shows on its profile ("Since"), and a full sync creates thousands.
     timeline.record(entries=[timeline.crm_updated(customer_id=pk, fields=diff, at=now) for pk, diff in diffs.items()])

@@ -7,6 +7,7 @@ from django.utils.html import format_html
 from simple_history.admin import SimpleHistoryAdmin
 
 from config.errors import BatonError
+from feedback.board import upkeep
 from feedback.cases import services as case_services
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff, Problem
 from feedback.choices import Label
@@ -75,12 +76,28 @@ class MentionAdmin(admin.ModelAdmin):
     date_hierarchy = "posted_at"
     actions = ["retry"]
 
+    # What the board's rollups count of a mention that is editable here (labels change through correct_label).
+    COUNTED_FIELDS = frozenset({"posted_at", "source", "raw"})
+
     def save_model(self, request, obj, form, change):
+        counted = change and self.COUNTED_FIELDS.intersection(form.changed_data)
+        if counted:
+            upkeep.touch_mention_ids([obj.pk])  # the day it counted on until now
         super().save_model(request, obj, form, change)
+        if counted:
+            upkeep.touch_mentions(mentions=[obj])
         if change and form.cleaned_data.get("correct_label"):
             correct_label(mention=obj, label=form.cleaned_data["correct_label"],
                           value=form.cleaned_data.get("correct_value") or "", by=request.user)
             self.message_user(request, "Label corrected; it is kept as a training example.", messages.SUCCESS)
+
+    def delete_model(self, request, obj):
+        upkeep.touch_mention_ids([obj.pk])  # the board counted it
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        upkeep.touch_mention_ids(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
 
     @admin.action(description="Retry processing of the selected failed mentions")
     def retry(self, request, queryset):
@@ -183,6 +200,10 @@ class ProblemAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False  # its cases would lose the link without a word on their timelines
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        upkeep.names_changed()  # the board shows problems by title and owner
 
 
 @admin.register(SlaPolicy)
@@ -375,6 +396,26 @@ class PromiseAdmin(SimpleHistoryAdmin):
     list_display = ["name", "slug", "department", "target", "is_active"]
     list_filter = ["is_active", "department"]
     search_fields = ["name", "slug", "description"]
+
+    def has_delete_permission(self, request, obj=None):
+        # As understanding.promises.delete_promise: a promise mentions were matched to is deactivated, not
+        # deleted, so its mentions keep it and the board's gap history stays.
+        if obj is not None and obj.mentions.exists():
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)  # a bulk delete would not ask has_delete_permission per promise
+        return actions
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        upkeep.names_changed()  # the board shows promises by name, department and target
+
+    def delete_model(self, request, obj):
+        super().delete_model(request, obj)
+        upkeep.names_changed()
 
 
 @admin.register(LabelCorrection)

@@ -3,6 +3,7 @@
 from feedback.board.models import (
     CaseRollup,
     DurationRollup,
+    EscalationRollup,
     FeedbackRollup,
     HandoffRollup,
     MentionRollup,
@@ -32,6 +33,7 @@ __all__ = [
     "CaseEvent",
     "CaseRollup",
     "DurationRollup",
+    "EscalationRollup",
     "FeedbackRollup",
     "HandoffRollup",
     "MentionRollup",

@@ -74,11 +74,13 @@ def process_mention(*, mention_id: int, timings: dict[str, float] | None = None)
         return Mention.objects.filter(pk=mention_id).first()
     except Exception as exc:  # noqa: BLE001 - a bad mention must never crash the worker
         logger.exception("Processing mention %s failed", mention_id)
-        Mention.objects.filter(pk=mention_id).update(
-            status=MentionStatus.FAILED,
-            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"[:4000],
-            attempts=F("attempts") + 1,
-        )
+        with transaction.atomic():
+            Mention.objects.filter(pk=mention_id).update(
+                status=MentionStatus.FAILED,
+                error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=5)}"[:4000],
+                attempts=F("attempts") + 1,
+            )
+            upkeep.touch_mention_ids([mention_id])  # the board counts it, as not understood
         return None
 
 

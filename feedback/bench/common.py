@@ -108,10 +108,11 @@ def clean_prefix(prefix: str) -> None:
 
 
 class WorkerProcess:
-    """A real `celery worker` subprocess with the current environment, for end-to-end benches."""
+    """A real `celery worker` subprocess with the current environment (and `env` on top), for end-to-end benches."""
 
-    def __init__(self, *, concurrency: int, name: str, timeout: float = 60):
+    def __init__(self, *, concurrency: int, name: str, timeout: float = 60, env: dict[str, str] | None = None):
         self.concurrency = concurrency
+        self.env = env
         self.name = name
         self.timeout = timeout
         self.process = None
@@ -125,6 +126,7 @@ class WorkerProcess:
             [sys.executable, "-m", "celery", "-A", "config", "worker", f"--concurrency={self.concurrency}",
              "--without-mingle", "--without-gossip", "--loglevel=INFO", "-n", f"{self.name}@%h"],
             cwd=settings.BASE_DIR, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            env={**os.environ, **self.env} if self.env else None,
         )
         threading.Thread(target=self._read, daemon=True).start()
         if not self.ready.wait(self.timeout):

@@ -1,7 +1,15 @@
-"""bench ingest: bulk API storing and end-to-end processing, against PostgreSQL's own COPY."""
+"""bench ingest: bulk API storing and end-to-end processing, against PostgreSQL's own COPY.
+
+`--rollups-ab ROUNDS` also times end to end with the board's rollup upkeep off and on
+(BATON_ROLLUPS_LIVE in the workers' environment), interleaved off, on, off, on... ROUNDS times, and
+reports the median rate of each and the slowdown (the median of each round's on/off ratio): what
+keeping the dashboard's rollups current costs ingestion. Between runs the rollups are brought
+current and the `rollups` queue emptied, so no run inherits the previous one's refresh.
+"""
 
 import gc
 import json
+import statistics
 import time
 import uuid
 from datetime import UTC, datetime
@@ -10,8 +18,11 @@ from django.db import connection, transaction
 from django.test import Client
 from django.urls import get_resolver
 
+from config.celery import app
 from feedback import db
 from feedback.bench.common import WorkerProcess, bench_token, clean_prefix, sample_texts, stack, vacuum
+from feedback.board import rollups, upkeep
+from feedback.board.days import today
 from feedback.choices import MentionStatus
 from feedback.intake.ingest import mention_row
 from feedback.intake.models import Mention
@@ -24,6 +35,8 @@ def add_arguments(parser):
     parser.add_argument("--workers", type=int, default=2, help="Worker processes for end to end (default 2).")
     parser.add_argument("--timeout", type=float, default=1800, help="Seconds to wait for processing.")
     parser.add_argument("--keep", action="store_true", help="Keep the bench's mentions, cases and customers.")
+    parser.add_argument("--rollups-ab", type=int, default=0, metavar="ROUNDS",
+                        help="Also time end to end with the rollup upkeep off and on, interleaved, ROUNDS times each.")
 
 
 def _items(prefix: str, n: int, texts: list[str]) -> list[dict]:
@@ -83,7 +96,7 @@ def _copy_rate(items: list[dict]) -> float | None:
     return len(items) / elapsed
 
 
-def run(*, n: int, workers: int, timeout: float, keep: bool, out) -> dict:
+def run(*, n: int, workers: int, timeout: float, keep: bool, out, rollups_ab: int = 0) -> dict:
     if n < 1:
         raise ValueError("--n must be at least 1")
     texts = sample_texts()
@@ -115,27 +128,9 @@ def run(*, n: int, workers: int, timeout: float, keep: bool, out) -> dict:
     vacuum(out=out)
 
     # (b) end to end: posted through the same path and processed by real workers.
-    e2e_prefix = f"bench-{uuid.uuid4().hex[:8]}"
-    e2e_items = _items(e2e_prefix, n, texts)
-    mine = Mention.objects.filter(source="api", external_id__startswith=f"{e2e_prefix}-")
-    with WorkerProcess(concurrency=workers, name=e2e_prefix):
-        started = time.perf_counter()
-        _post_all(client, e2e_items, out)
-        done = 0
-        while time.perf_counter() - started < timeout:
-            done = mine.exclude(status=MentionStatus.RECEIVED).count()
-            if done >= n:
-                break
-            time.sleep(0.5)
-        e2e_s = time.perf_counter() - started
-    failed = mine.filter(status=MentionStatus.FAILED).count()
-    if done < n:
-        raise RuntimeError(f"only {done} of {n} mentions were processed within {timeout:.0f} s")
-    end_to_end_per_s = n / e2e_s
-    out(f"  end to end with {workers} worker process(es): {end_to_end_per_s:,.0f} mentions/s ({e2e_s:.1f} s)")
-    if not keep:
-        clean_prefix(e2e_prefix)
-        vacuum(out=out)  # the next run starts from clean tables
+    end_to_end_per_s, failed = _end_to_end(client, n=n, texts=texts, workers=workers, timeout=timeout, keep=keep,
+                                           out=out)
+    ab = _rollups_ab(client, rounds=rollups_ab, n=n, texts=texts, workers=workers, timeout=timeout, out=out)
 
     return {
         "bench": "ingest",
@@ -148,4 +143,71 @@ def run(*, n: int, workers: int, timeout: float, keep: bool, out) -> dict:
         "store_vs_copy": round(store_per_s / copy_per_s, 3) if copy_per_s else None,
         "end_to_end_vs_copy": round(end_to_end_per_s / copy_per_s, 4) if copy_per_s else None,
         "failed": failed,
+        **ab,
+    }
+
+
+def _end_to_end(client: Client, *, n: int, texts: list[str], workers: int, timeout: float, keep: bool, out,
+                live: bool | None = None) -> tuple[float, int]:
+    """Mentions per second posted through the API and processed by `workers` real worker processes (with
+    the rollup upkeep on or off when `live` is given), and how many failed."""
+    prefix = f"bench-{uuid.uuid4().hex[:8]}"
+    items = _items(prefix, n, texts)
+    mine = Mention.objects.filter(source="api", external_id__startswith=f"{prefix}-")
+    env = None if live is None else {"BATON_ROLLUPS_LIVE": "true" if live else "false"}
+    with WorkerProcess(concurrency=workers, name=prefix, env=env):
+        started = time.perf_counter()
+        _post_all(client, items, out)
+        done = 0
+        while time.perf_counter() - started < timeout:
+            done = mine.exclude(status=MentionStatus.RECEIVED).count()
+            if done >= n:
+                break
+            time.sleep(0.5)
+        seconds = time.perf_counter() - started
+    failed = mine.filter(status=MentionStatus.FAILED).count()
+    if done < n:
+        raise RuntimeError(f"only {done} of {n} mentions were processed within {timeout:.0f} s")
+    rate = n / seconds
+    label = "" if live is None else f" (rollup upkeep {'on' if live else 'off'})"
+    out(f"  end to end with {workers} worker process(es){label}: {rate:,.0f} mentions/s ({seconds:.1f} s)")
+    if not keep:
+        clean_prefix(prefix)
+        _settle_rollups()
+        vacuum(out=out)  # the next run starts from clean tables
+    return rate, failed
+
+
+def _settle_rollups() -> None:
+    """Drop the refreshes a run left queued (its worker is gone) and bring the rollups current: the next run
+    starts with nothing to recompute, whichever mode it runs in."""
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge(upkeep.QUEUE)
+    rollups.refresh_day(today())  # the bench's mentions were posted today, and are deleted now
+    while rollups.refresh_dirty()[1]:
+        pass
+
+
+def _rollups_ab(client: Client, *, rounds: int, n: int, texts: list[str], workers: int, timeout: float,
+                out) -> dict:
+    """End to end with the rollup upkeep off and on, interleaved `rounds` times."""
+    if rounds < 1:
+        return {}
+    out(f"  rollup upkeep A/B: {rounds} rounds of off, on ({n:,} mentions each)")
+    rates: dict[str, list[float]] = {"off": [], "on": []}
+    for _ in range(rounds):
+        for mode in ("off", "on"):
+            rate, _failed = _end_to_end(client, n=n, texts=texts, workers=workers, timeout=timeout, keep=False,
+                                        out=out, live=mode == "on")
+            rates[mode].append(rate)
+    ratios = [on / off for off, on in zip(rates["off"], rates["on"], strict=True)]
+    slowdown = 1 - statistics.median(ratios)
+    out(f"  rollup upkeep costs end to end {100 * slowdown:+.1f}% (median of {rounds} paired rounds; off "
+        f"{statistics.median(rates['off']):,.0f}/s, on {statistics.median(rates['on']):,.0f}/s)")
+    return {
+        "rollups_ab_rounds": rounds,
+        "end_to_end_per_s_rollups_off": round(statistics.median(rates["off"]), 1),
+        "end_to_end_per_s_rollups_on": round(statistics.median(rates["on"]), 1),
+        "rollups_slowdown": round(slowdown, 4),
+        "rollups_ab_runs": {mode: [round(rate, 1) for rate in found] for mode, found in rates.items()},
     }

@@ -91,7 +91,8 @@ def response_charts(response: dict, period: Period) -> list[dict]:
         empty="No first replies in this period.",
         summary=(f"Overall median first reply {_minutes(response['median'])} min, 90th percentile "
                  f"{_minutes(response['p90'])} min (previous period: {_minutes(response['prev_median'])} and "
-                 f"{_minutes(response['prev_p90'])} min)." if response["median"] is not None else ""),
+                 f"{_minutes(response['prev_p90'])} min), of the cases created in the period."
+                 if response["median"] is not None else ""),
     )]
     weeks = response["weeks"]
     charts.append(_spec(
@@ -117,8 +118,8 @@ def response_charts(response: dict, period: Period) -> list[dict]:
         rows=[[r["department"], r["metric_label"], r["met"], r["missed"], r["running"], _pct(r["attainment"]),
                _pct(r["prev_attainment"])] for r in sla["rows"]],
         empty="No SLA clocks in this period.",
-        summary=(f"{_pct(sla['attainment'])}% of decided clocks met their target." if sla["attainment"] is not None
-                 else ""),
+        summary=(f"{_pct(sla['attainment'])}% of decided clocks met their target (the clocks of the cases created in "
+                 f"the period)." if sla["attainment"] is not None else ""),
     ))
     levels = [1, 2, 3, 4]
     names = {1: "1 · warning", 2: "2 · breach", 3: "3 · head", 4: "4 · board"}
@@ -131,7 +132,8 @@ def response_charts(response: dict, period: Period) -> list[dict]:
         rows=[[names[lv], response["escalations"][lv], response["prev_escalations"][lv]] for lv in levels]
         if any(response["escalations"].values()) or any(response["prev_escalations"].values()) else [],
         empty="No escalations in this period.",
-        summary=f"{sum(response['escalations'].values())} escalations of the clocks of cases created in the period.",
+        summary=f"{sum(response['escalations'].values())} escalations fired in the period (each counted on the day it "
+                f"fired, whenever its case was created; previous period {sum(response['prev_escalations'].values())}).",
     ))
     return charts
 
@@ -144,8 +146,9 @@ def handoff_chart(handoffs: dict) -> dict:
         rows=[[p["from"], p["to"], p["handoffs"], p["accepted"], p["returned"], _minutes(p["median_acceptance"]),
                p["prev_handoffs"]] for p in pairs],
         empty="No handoffs in this period.", svg=sankey_svg(pairs) if any(p["handoffs"] for p in pairs) else None,
-        summary=f"{handoffs['handoffs']} handoffs (previous period {handoffs['prev_handoffs']}); "
-                f"{handoffs['notes']} feedback-up notes.",
+        summary=f"{handoffs['handoffs']} handoffs made in the period (previous period {handoffs['prev_handoffs']}), each "
+                f"counted on the day it was made, whenever its case was created; accepted, sent back and the median "
+                f"acceptance time are of those handoffs. {handoffs['notes']} feedback-up notes sent in the period.",
     )
 
 
@@ -158,6 +161,8 @@ def feedback_chart(handoffs: dict) -> dict:
         head=["From", "To", "Notes", "Acknowledged", "Previous period"],
         rows=[[f["from"], f["to"], f["notes"], f["acknowledged"], f["prev_notes"]] for f in rows],
         empty="No feedback-up notes in this period.",
+        summary=f"{handoffs['notes']} feedback-up notes sent in the period, each counted on the day it was sent "
+                f"(acknowledged: of those notes).",
     )
 
 

@@ -7,8 +7,10 @@ gives; `RollupDirtyDay` is the queue of days to recompute (`feedback.board.upkee
 
 Ids of promises, departments and problems are plain integers, not foreign keys: a rollup row
 outlives nothing and locks nothing, and `rebuild_rollups` repairs whatever a deletion left behind.
-Cases are counted in cohorts of the day they were created (their first reply, SLA clocks and
-escalations too); handoffs and feedback notes by the day they were made.
+What a day holds: mentions by the day they were posted; cases in the cohort of the day they were
+created (their first reply, SLA clocks and problem); the journey's events by the day they happened:
+handoffs and feedback-up notes by the day they were made (with what became of them: accepted or sent
+back, the acceptance time, acknowledged), escalations by the day they fired.
 """
 
 from django.db import models
@@ -96,20 +98,27 @@ class VolumeRollup(DayRow):
 
 
 class CaseRollup(DayRow):
-    """Cases created per day x department (the case's department now): replied ones, the sum of
-    their first reply times, and escalations of their clocks per level."""
+    """Cases created per day x department (the case's department now): replied ones and the sum of
+    their first reply times."""
 
     department_id = models.BigIntegerField()
     cases = models.PositiveIntegerField()
     replied = models.PositiveIntegerField()
     reply_seconds = models.FloatField(default=0)
-    escalations_1 = models.PositiveIntegerField(default=0)
-    escalations_2 = models.PositiveIntegerField(default=0)
-    escalations_3 = models.PositiveIntegerField(default=0)
-    escalations_4 = models.PositiveIntegerField(default=0)
 
     class Meta:
         indexes = [models.Index(fields=["day"], name="caserollup_day")]
+
+
+class EscalationRollup(DayRow):
+    """SLA escalations fired per day x level (1 warning, 2 breach, 3 head, 4 board), whatever the
+    case's age: the day an escalation fired never changes, so neither does its row."""
+
+    level = models.PositiveSmallIntegerField()
+    escalations = models.PositiveIntegerField()
+
+    class Meta:
+        indexes = [models.Index(fields=["day"], name="escalationrollup_day")]
 
 
 class SlaRollup(DayRow):

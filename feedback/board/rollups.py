@@ -2,7 +2,8 @@
 
 `refresh_day(day)` deletes the day's rows from every rollup table and inserts them again from
 that day's mentions (by `posted_at`), cases (by `created_at`, with their first replies, SLA clocks
-and escalations), handoffs and feedback notes (by `created_at`), in one transaction that holds the
+and problems), handoffs and feedback notes (by `created_at`) and escalations (by the day they
+fired, `created_at`), in one transaction that holds the
 day's `RollupDay` row lock (two refreshes of one day take turns). A fixed number of queries per
 day, whatever its size. `refresh_dirty` does it for the days writers marked
 (`feedback.board.upkeep`); `rebuild` for every day there is data for (`manage.py rebuild_rollups`).
@@ -25,6 +26,7 @@ from feedback.board.days import day_bounds, day_of
 from feedback.board.models import (
     CaseRollup,
     DurationRollup,
+    EscalationRollup,
     FeedbackRollup,
     HandoffRollup,
     MentionRollup,
@@ -46,7 +48,7 @@ from feedback.sla.models import Escalation, SlaClock
 from teams.models import Department
 
 ROLLUP_MODELS = (MentionRollup, PromiseRollup, RegionRollup, VolumeRollup, CaseRollup, SlaRollup, DurationRollup,
-                 HandoffRollup, FeedbackRollup, ProblemRollup)
+                 HandoffRollup, FeedbackRollup, ProblemRollup, EscalationRollup)
 
 
 def mention_region():
@@ -111,11 +113,6 @@ def _case_rows(day: date, start: datetime, end: datetime) -> list:
             histogram[(department_id, buckets.bucket_of(seconds / 60))] += 1
         if problem_id is not None:
             problem_cases.append((case_id, problem_id))
-    escalations = (Escalation.objects.filter(clock__case__created_at__gte=start, clock__case__created_at__lt=end)
-                   .values_list("clock__case__department_id", "level").annotate(n=Count("id")))
-    for department_id, level, n in escalations:
-        if 1 <= level <= 4:
-            totals[department_id][f"escalations_{level}"] = n
     sla = (SlaClock.objects.filter(case__created_at__gte=start, case__created_at__lt=end)
            .values_list(Coalesce("department_id", "case__department_id"), "metric")
            .annotate(met=Count("id", filter=Q(stopped_at__isnull=False, breached_at__isnull=True)),
@@ -157,7 +154,10 @@ def _journey_rows(day: date, start: datetime, end: datetime) -> list:
         cell = feedback[(from_id, to_id, promises.get(case_id))]
         cell[0] += 1
         cell[1] += acknowledged is not None
+    escalations = (Escalation.objects.filter(created_at__gte=start, created_at__lt=end)
+                   .values_list("level").annotate(n=Count("id")).order_by())
     return [
+        *(EscalationRollup(day=day, level=level, escalations=n) for level, n in escalations),
         *(HandoffRollup(day=day, from_department_id=f, to_department_id=t, **values) for (f, t), values in pairs.items()),
         *(DurationRollup(day=day, measure=DurationRollup.HANDOFF_ACCEPTANCE, department_id=t, from_department_id=f,
                          bucket=bucket, count=n) for (f, t, bucket), n in histogram.items()),
@@ -166,16 +166,26 @@ def _journey_rows(day: date, start: datetime, end: datetime) -> list:
     ]
 
 
+def hr_department_id() -> int | None:
+    """The department whose praise names employees (`VolumeRollup.named_praise`)."""
+    return Department.objects.filter(slug="hr").values_list("id", flat=True).first()
+
+
+def day_rows(day: date, *, hr_id: int | None) -> list:
+    """Every rollup row of `day`, computed from the raw rows (unsaved)."""
+    start, end = day_bounds(day)
+    return [*_mention_rows(day, start, end, hr_id), *_case_rows(day, start, end), *_journey_rows(day, start, end)]
+
+
 def refresh_day(day: date, *, hr_id: int | None = None, fresh: bool = False) -> int:
     """Recompute every rollup of `day` from the raw rows. Returns the rollup rows written.
     `fresh`: the tables hold nothing for the day (a rebuild emptied them), skip the deletes."""
-    start, end = day_bounds(day)
     if hr_id is None:
-        hr_id = Department.objects.filter(slug="hr").values_list("id", flat=True).first()
+        hr_id = hr_department_id()
     with transaction.atomic():
         RollupDay.objects.get_or_create(day=day, defaults={"refreshed_at": timezone.now()})
         RollupDay.objects.select_for_update().filter(day=day).update(refreshed_at=timezone.now())
-        rows = [*_mention_rows(day, start, end, hr_id), *_case_rows(day, start, end), *_journey_rows(day, start, end)]
+        rows = day_rows(day, hr_id=hr_id)
         by_model: dict[type, list] = defaultdict(list)
         for row in rows:
             by_model[type(row)].append(row)
@@ -212,7 +222,7 @@ def data_days() -> tuple[date, date] | None:
     """The first and last day with any raw data the rollups count, None when there is none."""
     bounds = []
     for model, field in ((Mention, "posted_at"), (Case, "created_at"), (Handoff, "created_at"),
-                         (FeedbackNote, "created_at")):
+                         (FeedbackNote, "created_at"), (Escalation, "created_at")):
         found = model.objects.aggregate(first=Min(field), last=Max(field))
         if found["first"] is not None:
             bounds.append((found["first"], found["last"]))
@@ -233,7 +243,7 @@ def rebuild(*, progress: Callable[[int, int, date], None] | None = None) -> dict
         return {"days": 0, "rows": 0}
     first, last = span
     total = (last - first).days + 1
-    hr_id = Department.objects.filter(slug="hr").values_list("id", flat=True).first()
+    hr_id = hr_department_id()
     rows = 0
     for offset in range(total):
         day = first + timedelta(days=offset)

@@ -22,6 +22,7 @@ from feedback.board.days import day_bounds, day_of, today
 from feedback.board.models import (
     CaseRollup,
     DurationRollup,
+    EscalationRollup,
     FeedbackRollup,
     HandoffRollup,
     ProblemRollup,
@@ -237,12 +238,10 @@ def response_panel(*, period: Period) -> dict:
         week = row["week"].date() if hasattr(row["week"], "date") else row["week"]
         weekly[(row["department_id"], week)][row["bucket"]] += row["n"]
     cur, prev = _in(period), _in(period.previous)
-    levels = {f"cur_escalations_{level}": Sum(f"escalations_{level}", filter=cur) for level in range(1, 5)}
-    levels.update({f"prev_escalations_{level}": Sum(f"escalations_{level}", filter=prev) for level in range(1, 5)})
     case_rows = {row["department_id"]: row for row in _rows(CaseRollup.objects.filter(day__range=period.span)
                  .values("department_id").annotate(cur_cases=Sum("cases", filter=cur), cur_replied=Sum("replied", filter=cur),
                                                    cur_reply_seconds=Sum("reply_seconds", filter=cur),
-                                                   prev_cases=Sum("cases", filter=prev), **levels))}
+                                                   prev_cases=Sum("cases", filter=prev)))}
     rows = []
     all_now, all_before = Counter(), Counter()
     for department_id in sorted(set(now) | set(before) | {(d,) for d in case_rows},
@@ -261,10 +260,7 @@ def response_panel(*, period: Period) -> dict:
             "trend_median": [buckets.percentile(weekly.get((department_id[0], week), {}), 0.5) for week in weeks],
             "trend_p90": [buckets.percentile(weekly.get((department_id[0], week), {}), 0.9) for week in weeks],
         })
-    escalations = {level: sum((row.get(f"escalations_{level}") or 0) for row in case_rows.values())
-                   for level in range(1, 5)}
-    prev_escalations = {level: sum((row.get(f"prev_escalations_{level}") or 0) for row in case_rows.values())
-                        for level in range(1, 5)}
+    escalations, prev_escalations = escalation_levels(period=period)
     return {
         "departments": [row for row in rows if row["cases"] or row["replied"] or row["prev_median"] is not None],
         "weeks": weeks, "median": buckets.percentile(all_now, 0.5), "p90": buckets.percentile(all_now, 0.9),
@@ -273,6 +269,16 @@ def response_panel(*, period: Period) -> dict:
         "prev_cases": sum((row.get("prev_cases") or 0) for row in case_rows.values()),
         "escalations": escalations, "prev_escalations": prev_escalations, "sla": sla_panel(period=period),
     }
+
+
+def escalation_levels(*, period: Period) -> tuple[dict[int, int], dict[int, int]]:
+    """Escalations per level (1-4) fired in the period and in the previous one, by the day they fired."""
+    cur, prev = _in(period), _in(period.previous)
+    now, before = dict.fromkeys(range(1, 5), 0), dict.fromkeys(range(1, 5), 0)
+    for row in (EscalationRollup.objects.filter(day__range=period.span, level__in=list(now)).values("level")
+                .annotate(n=Sum("escalations", filter=cur), p=Sum("escalations", filter=prev))):
+        now[row["level"]], before[row["level"]] = row["n"] or 0, row["p"] or 0
+    return now, before
 
 
 def attainment(met: int, missed: int) -> float | None:

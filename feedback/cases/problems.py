@@ -11,6 +11,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.errors import NotAllowed, TransitionError
+from feedback.board import upkeep
 from feedback.cases import events
 from feedback.cases.locks import lock_case, lock_cases
 from feedback.cases.models import Case, Problem
@@ -66,6 +67,7 @@ def resolve_problem(*, problem: Problem, by, note: str, resolve_cases: bool, now
             raise TransitionError(f"{problem} is already resolved.")
         problem.status, problem.resolved_at, problem.resolution = ProblemStatus.RESOLVED, now, note
         problem.save(update_fields=["status", "resolved_at", "resolution"])
+        upkeep.names_changed()  # the board's closing-the-loop panel measures the gap before and after this day
 
         # Locks in the usual order: the customers, then their cases.
         cases = lock_cases(Case.objects.filter(problem=problem, status__in=OPEN_STATUSES))

@@ -22,6 +22,8 @@ from customers.models import AuditEntry, Customer, PrivacyAction, TimelineEntry
 from customers.sync import customer_data
 from customers.webhooks.events import EventType
 from customers.webhooks.services import emit_event
+from feedback.board import upkeep
+from feedback.board.days import day_of
 from feedback.cases import events as case_events
 from feedback.cases.locks import lock_customers
 from feedback.cases.models import Case, CaseEvent, FeedbackNote, Handoff
@@ -73,8 +75,11 @@ def merge_customers(*, survivor: Customer, merged: Customer, by=None, now: datet
         raise NotAllowed("Only admins, leads and heads can merge customer records.")
     with transaction.atomic():
         lock_customers([survivor.pk, merged.pk])
+        regions = set(Customer.objects.filter(pk__in=[survivor.pk, merged.pk]).values_list("region", flat=True))
         survivor = customer_merge.merge_customers(survivor=survivor, merged=merged, by=by, now=now, via=via)
         Mention.objects.filter(customer_id=merged.pk).update(customer_id=survivor.pk)
+        if regions != {survivor.region}:  # the board counts the posts by their customer's region: it moved
+            upkeep.touch_customers(customer_ids=[survivor.pk])
         Case.objects.filter(customer_id=merged.pk).update(customer_id=survivor.pk)
         # The CRM learns which record is gone and which one now holds everything.
         emit_event(event_type=EventType.CUSTOMER_MERGED, payload={
@@ -181,6 +186,7 @@ def erase_customer(*, customer: Customer, by=None, now: datetime | None = None, 
                 f"Record #{customer.pk} was merged into #{customer.merged_into_id}, which holds the person's data: "
                 f"erase #{customer.merged_into_id}.", fields={"id": [f"Erase record #{customer.merged_into_id}."]})
         case_ids = list(Case.objects.filter(customer_id__in=ids).values_list("pk", flat=True))
+        upkeep.touch_customers(customer_ids=ids)  # their posts lose the region and the author's location
         mention_ids = _anonymise_mentions(Mention.objects.filter(customer_id__in=ids), placeholder=ERASED, now=now)
         Case.objects.filter(pk__in=case_ids).update(subject=ERASED)
         Handoff.objects.filter(case_id__in=case_ids).update(note=ERASED)
@@ -208,16 +214,18 @@ def anonymise_old_mentions(*, now: datetime | None = None, limit: int = 1000) ->
     with transaction.atomic():
         query = (Mention.objects.filter(anonymised_at__isnull=True, posted_at__lt=now - timedelta(days=days))
                  .order_by("posted_at").select_for_update(skip_locked=True)[:limit])
-        rows = list(query.values_list("pk", "case_id", "text"))
+        rows = list(query.values_list("pk", "case_id", "text", "posted_at"))
         if not rows:
             return 0
-        ids = [pk for pk, _, _ in rows]
+        ids = [pk for pk, _, _, _ in rows]
+        upkeep.touch_days({day_of(posted) for _, _, _, posted in rows})  # the author's location goes
         Mention.objects.filter(pk__in=ids).update(author_handle="", author_name="", author_followers=None,
                                                   text=ANONYMISED, url="", raw={}, anonymised_at=now)
-        _scrub_events(sorted({case_id for _, case_id, _ in rows if case_id}), mention_ids=ids, placeholder=ANONYMISED)
+        _scrub_events(sorted({case_id for _, case_id, _, _ in rows if case_id}), mention_ids=ids,
+                      placeholder=ANONYMISED)
         # A case's subject is its first post's words: those go too.
         subjects = Q()
-        for _, case_id, text in rows:
+        for _, case_id, text, _ in rows:
             if case_id:
                 subjects |= Q(pk=case_id, subject=text[:200])
         if subjects:

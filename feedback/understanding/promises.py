@@ -20,6 +20,7 @@ from django.db import transaction
 from django.utils.text import slugify
 
 from config.errors import BatonError, NotAllowed
+from feedback.board import upkeep
 from feedback.understanding.models import Promise
 from feedback.understanding.permissions import can_manage_promises
 from teams.models import Department
@@ -109,6 +110,7 @@ def create_promise(*, by, name: str, slug: str = "", description: str = "", phra
         if Promise.objects.filter(slug=slug).exists():
             raise BatonError(f"A promise with the slug {slug!r} exists already.",
                              fields={"slug": ["Choose another slug."]})
+        upkeep.names_changed()  # the board lists the active response promises
         return Promise.objects.create(
             name=name, slug=slug, description=(description or "").strip(), phrases=clean_lines(phrases),
             examples=clean_lines(examples), department=department, target=(target or "").strip(), is_active=is_active,
@@ -133,6 +135,7 @@ def update_promise(*, promise: Promise, by, **changes) -> Promise:
                 value = (value or "").strip()
             setattr(promise, field, value)
         promise.save()
+        upkeep.names_changed()  # the board shows promises by name, department and target
     return promise
 
 
@@ -143,7 +146,8 @@ def set_promise_active(*, promise: Promise, active: bool, by) -> Promise:
 
 def delete_promise(*, promise: Promise, by) -> None:
     """Delete a promise nothing was matched to; one with matched mentions can only be deactivated,
-    so the gap history of the board keeps its promise."""
+    so the gap history of the board keeps its promise (and no mention changes, so no rollup does).
+    The admin follows the same rule (`feedback.admin.PromiseAdmin`)."""
     _check_manager(by)
     with transaction.atomic():
         promise = Promise.objects.select_for_update().get(pk=promise.pk)
@@ -153,3 +157,4 @@ def delete_promise(*, promise: Promise, by) -> None:
                 code="in_use",
             )
         promise.delete()
+        upkeep.names_changed()

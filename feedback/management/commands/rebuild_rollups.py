@@ -1,6 +1,7 @@
 """python manage.py rebuild_rollups [--suggest]: recompute the board's rollups of every day from the raw
-mentions, cases, handoffs and feedback notes (a progress bar on stderr), e.g. after an import with
-the upkeep off, a CRM region update or a deleted promise. `--suggest` also clusters the recent complaints
+mentions, cases, handoffs, feedback notes and escalations (a progress bar on stderr), e.g. after an import
+with the upkeep off (`BATON_ROLLUPS_LIVE=false`); with it on, every change marks its days
+(feedback.board.upkeep). `--suggest` also clusters the recent complaints
 into suggested problems."""
 
 import time

@@ -12,6 +12,7 @@ from feedback.cases.models import FeedbackNote, Handoff, Problem
 from feedback.choices import ClockMetric, HandoffStatus, Intent, Source
 from feedback.sla.models import Escalation
 from feedback.understanding.models import Promise
+from tests.broker import TaskQueue
 from tests.factories import CaseFactory, CustomerFactory, MentionFactory, SlaClockFactory, department
 
 LOCATIONS = ["New York, NY", "Austin, TX", "Houston", "NYC", "Chicago", "London", "", "Does it really matter",
@@ -26,6 +27,15 @@ def _empty_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+@pytest.fixture
+def rollup_queue():
+    """The real broker's `rollups` queue, emptied before and after: `.run()` runs the refreshes as a worker."""
+    queue = TaskQueue("rollups")
+    queue.purge()
+    yield queue
+    queue.purge()
 
 
 @pytest.fixture

@@ -14,18 +14,9 @@ from feedback.cases import services as case_services
 from feedback.choices import MentionStatus
 from feedback.sla import clocks as sla
 from teams.models import Role
-from tests.broker import TaskQueue
 from tests.factories import CaseFactory, MembershipFactory, MentionFactory, SlaClockFactory, UserFactory, department
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def rollup_queue():
-    queue = TaskQueue("rollups")
-    queue.purge()
-    yield queue
-    queue.purge()
 
 
 def _comparable(data: dict) -> dict:
