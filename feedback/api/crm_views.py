@@ -21,7 +21,7 @@ from customers.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSu
 from feedback.api import crm_serializers as s
 from feedback.api.pagination import SyncCursorPagination
 from feedback.api.permissions import HasScope, token_of
-from feedback.api.schema import ScopedAutoSchema, bound_list_body
+from feedback.api.schema import ERROR_TEXT, ScopedAutoSchema, bound_list_body
 from feedback.api.serializers import ApiErrorSerializer, MentionOutSerializer
 from feedback.api.views import MentionCreateView
 from feedback.cases.filters import CaseFilterSet
@@ -30,19 +30,6 @@ from feedback.intake.filters import MentionFilterSet
 from feedback.intake.models import Mention
 from feedback.integrations import idempotency
 from feedback.integrations.scopes import Scope
-
-ERROR_TEXT = {
-    400: "Invalid input: `fields` says which and why.",
-    401: "No credentials, or an invalid or revoked token.",
-    403: "The token lacks the scope this operation needs.",
-    404: "No such object.",
-    409: "The request conflicts with the object's state.",
-    412: "If-Match does not match the current ETag: the object changed since it was read.",
-    422: "The Idempotency-Key was already used for another request.",
-    428: "This operation needs an If-Match header.",
-    429: "Too many requests for this token: wait Retry-After seconds.",
-}
-
 
 # The shared FilterSets (config.filters) stay free of DRF; their id filters are documented here as what they take.
 extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})(IdFilter)
@@ -78,9 +65,10 @@ class CrmView(generics.GenericAPIView):
 # --- Customers -----------------------------------------------------------------------------------------
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    # `format`: a key is unique per request, which no JSON Schema can say (a reused one with another body is a 422).
-    "Idempotency-Key", {"type": "string", "format": "idempotency-key", "minLength": 1,
-                        "maxLength": idempotency.MAX_KEY_LENGTH},
+    # Printable ASCII, not starting or ending with a space (HTTP drops those); unique per request, which no JSON
+    # Schema can say (a reused key with another body is a 422).
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH,
+                        "pattern": "^[!-~]([ -~]*[!-~])?$"},
     OpenApiParameter.HEADER, required=False,
     description="Any unique string (a UUID) up to 200 printable ASCII characters: a replay with the same key and "
                 "body returns the first answer instead of running again; the same key with another body is 422.",
@@ -145,6 +133,15 @@ class CustomerBulkView(CrmView):
         return Response(body)
 
 
+ETAG = OpenApiParameter(
+    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, response=[200],
+    description="The customer's version: send it as If-Match to change it.")
+IF_MATCH = OpenApiParameter(
+    "If-Match", {"type": "string", "minLength": 1}, OpenApiParameter.HEADER, required=True,
+    description="The ETag of the customer as you read it (GET, or the answer to your last change), or `*` for "
+                "whatever version is current. Another one: 412, nothing changed. None (or blank): 428.")
+
+
 class CustomerDetailView(CrmView):
     """One customer with its identities; PATCH changes fields if If-Match still holds its ETag."""
 
@@ -158,16 +155,15 @@ class CustomerDetailView(CrmView):
     def _answer(self, customer: Customer) -> Response:
         return Response(s.CustomerDetailSerializer(customer).data, headers={"ETag": sync.etag(customer)})
 
-    @extend_schema(operation_id="customers_retrieve", responses={200: s.CustomerDetailSerializer, **errors(404)})
+    @extend_schema(operation_id="customers_retrieve", parameters=[ETAG],
+                   responses={200: s.CustomerDetailSerializer, **errors(404)})
     def get(self, request, pk):
         return self._answer(self._customer(pk))
 
     @extend_schema(
         operation_id="customers_partial_update",
         request=s.CustomerFieldsIn,
-        parameters=[OpenApiParameter(
-            "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
-            description="The ETag of the customer as you read it (GET). A different one: 412, nothing changed.")],
+        parameters=[IF_MATCH, ETAG],
         responses={200: s.CustomerDetailSerializer, **errors(400, 404, 412, 428)},
     )
     def patch(self, request, pk):
