@@ -6,7 +6,6 @@ import re
 from decimal import Decimal
 
 import pytest
-from django.core.cache import cache
 
 from customers.models import Customer
 from feedback.api.filtering import BLANK_MESSAGE
@@ -14,17 +13,12 @@ from feedback.api.schema import NO_NUL, NOT_BLANK, add_links, describe_inputs, d
 from feedback.intake.models import Mention
 from tests.factories import CaseFactory, CustomerFactory, MentionFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_without_settling")]
 
 CUSTOMERS = "/api/v1/customers/"
 BULK = "/api/v1/customers/bulk/"
 WEBHOOKS = "/api/v1/webhooks/"
 
-
-@pytest.fixture(autouse=True)
-def _no_settle(settings):
-    settings.BATON_API_SYNC_SETTLE_SECONDS = 0
-    cache.clear()
 
 
 @pytest.fixture
