@@ -11,7 +11,10 @@ an int external_id becomes a string, "12.0" followers become 12, a naive time is
 the current time zone), so a mention is accepted and worded alike whichever way it comes in;
 tests/feedback/intake/test_validation.py compares the two item by item. The limits DRF does
 not have: the follower count's upper bound (PostgreSQL's integer) and `raw`'s size and strict
-JSON (no NaN), which the database would otherwise refuse for the whole batch.
+JSON (no NaN), which the database would otherwise refuse for the whole batch. Where DRF takes
+more than the API's schema can say, the rules take what the schema says (config.patterns): a URL
+is http(s) (HTTP_URL), a follower count as text is ASCII digits (FOLLOWERS_TEXT), a number in a
+text field is at most NUMBER_AS_TEXT_MAX either way.
 
 A well-formed item (exact JSON types, nothing to coerce) costs a few type checks per field:
 the bulk endpoint validates 1,000 items per request on this path.
