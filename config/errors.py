@@ -19,5 +19,12 @@ class TransitionError(BatonError):
     code = "illegal_transition"
 
 
+class NotFoundError(BatonError):
+    """What a well-formed request names does not exist (a path id is Http404's)."""
+
+    code = "not_found"
+    http_status = 404
+
+
 class NotAllowed(BatonError):
     code = "not_allowed"

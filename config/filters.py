@@ -9,12 +9,24 @@ from django.core.exceptions import ValidationError
 
 from config.query import MAX_ID
 
+MAX_DIGITS = 100  # a longer number is not converted (Python refuses over 4,300 digits); it is over MAX_ID anyway
+
 
 class IdField(forms.IntegerField):
+    """ASCII digits only (forms.IntegerField also takes " 5", "5.0" and "٥", which no id is written as)."""
+
     def __init__(self, **kwargs):
         kwargs.setdefault("min_value", 1)
         kwargs.setdefault("max_value", MAX_ID)
         super().__init__(**kwargs)
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        text = str(value)
+        if not (text.isascii() and text.isdigit()):
+            raise ValidationError(self.error_messages["invalid"], code="invalid")
+        return int(text) if len(text) <= MAX_DIGITS else self.max_value + 1  # over the maximum, as it says
 
 
 class IdFilter(django_filters.NumberFilter):

@@ -219,7 +219,8 @@ REST_FRAMEWORK = {
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
-    "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
+    # The views' FilterSets; a blank filter value is a 400 (feedback.api.filtering).
+    "DEFAULT_FILTER_BACKENDS": ["feedback.api.filtering.FilterBackend"],
     "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.CursorPagination",
     "PAGE_SIZE": 50,
     "EXCEPTION_HANDLER": "config.api.exception_handler",
@@ -244,7 +245,11 @@ SPECTACULAR_SETTINGS = {
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "feedback.api.schema.add_list_limits",  # minItems/maxItems of list bodies
-        "feedback.api.schema.close_input_objects",  # additionalProperties false where unknown keys are refused
+        # Over every operation (a new endpoint too): the strings it takes (no U+0000, no blank filter), the
+        # refusals the platform may give it, links from what creates or reads an object to what takes its id.
+        "feedback.api.schema.describe_inputs",
+        "feedback.api.schema.document_errors",
+        "feedback.api.schema.add_links",
     ],
 }
 

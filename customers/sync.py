@@ -6,8 +6,9 @@ told to webhook subscribers (`customer.created`, `customer.updated`) in the same
 """
 
 import hashlib
+import re
 from dataclasses import dataclass, field
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -29,7 +30,11 @@ WRITABLE = ("name", "email", "phone", "stage", "value", "region")
 FIELDS = ("external_id", *WRITABLE)
 STAGES = tuple(Stage.values)
 VALUE_MAX_DIGITS, VALUE_DECIMALS = 12, 2
-VALUE_MAX = Decimal(10) ** (VALUE_MAX_DIGITS - VALUE_DECIMALS) - Decimal("0.01")
+CENT = Decimal("0.01")
+VALUE_MAX = Decimal(10) ** (VALUE_MAX_DIGITS - VALUE_DECIMALS) - CENT
+# A value as text: as the API writes it ("1234.50"), at most 2 decimal places. A JSON number may have more: a CRM
+# holding money as a float sends 0.1 + 0.2 as 0.30000000000000004, so a number is rounded to the cent (half up).
+VALUE_TEXT = re.compile(rf"[0-9]{{1,{VALUE_MAX_DIGITS - VALUE_DECIMALS}}}(\.[0-9]{{1,{VALUE_DECIMALS}}})?")
 
 FieldErrors = dict[str, list[str]]
 
@@ -53,13 +58,14 @@ def printable(value: Any, limit: int = 100) -> str:
 
 
 def _text(name: str, value: Any, *, required: bool) -> str:
+    """A text field: its length as sent (the schema's maxLength), then stripped of white space around it."""
     if not isinstance(value, str):
         raise ValueError("Not a valid string.")
+    if len(value) > MAX_LENGTH[name]:
+        raise ValueError(f"Ensure this field has no more than {MAX_LENGTH[name]} characters.")
     text = value.strip()
     if required and not text:
         raise ValueError("This field may not be blank.")
-    if len(text) > MAX_LENGTH[name]:
-        raise ValueError(f"Ensure this field has no more than {MAX_LENGTH[name]} characters.")
     if "\x00" in text:
         raise ValueError("Null characters are not allowed.")
     if not text.isascii():
@@ -71,21 +77,22 @@ def _text(name: str, value: Any, *, required: bool) -> str:
 
 
 def _value(value: Any) -> Decimal:
+    """A lifetime value: a JSON number from 0 to VALUE_MAX, rounded to the cent (half up), or a text of at most 2
+    decimal places (VALUE_TEXT)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise ValueError("A valid number is required.")
-    try:
-        number = Decimal(str(value).strip())
-    except InvalidOperation:
-        raise ValueError("A valid number is required.") from None
+    if isinstance(value, str):
+        if not VALUE_TEXT.fullmatch(value):
+            raise ValueError(f'A number, or a text of digits with at most {VALUE_DECIMALS} decimal places ("120.50").')
+        return Decimal(value).quantize(CENT)
+    number = Decimal(value) if isinstance(value, int) else Decimal(repr(value))  # repr: the float as it was sent
     if not number.is_finite():
         raise ValueError("A valid number is required.")
     if number < 0:
         raise ValueError("Ensure this value is greater than or equal to 0.")
     if number > VALUE_MAX:
         raise ValueError(f"Ensure this value is less than or equal to {VALUE_MAX}.")
-    if number != number.quantize(Decimal("0.01")):
-        raise ValueError(f"Ensure that there are no more than {VALUE_DECIMALS} decimal places.")
-    return number.quantize(Decimal("0.01"))
+    return number.quantize(CENT, rounding=ROUND_HALF_UP) + 0  # + 0: -0.0 is 0.00
 
 
 def clean_fields(data: Any, *, partial: bool, allow_external_id: bool = True) -> tuple[dict, FieldErrors]:

@@ -4,13 +4,18 @@ customers.webhooks.services); the input serializers here state those rules for t
 from django.db import connection
 from django.db.models import CharField, Func
 from django.utils import timezone
+from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from config.patterns import HTTP_URL
 from config.query import MAX_ID
 from customers.models import Customer, Identity, LinkMethod, Stage, TimelineKind
-from customers.sync import MAX_LENGTH, MAX_UPSERT_ROWS, VALUE_MAX
+from customers.sync import MAX_LENGTH, MAX_UPSERT_ROWS, VALUE_DECIMALS, VALUE_MAX, VALUE_TEXT
 from customers.webhooks.events import EVENT_TYPES
 from customers.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
+from customers.webhooks.services import URL_MESSAGE
+from feedback.api.fields import ClosedInput, StrictBooleanField, StrictCharField
+from feedback.api.schema import BlankableEmailField
 from feedback.cases.models import Case
 from feedback.choices import CaseStatus, Intent, Priority
 
@@ -113,15 +118,26 @@ def _text(name: str, **kwargs):
     return serializers.CharField(max_length=MAX_LENGTH[name], **kwargs)
 
 
-class CustomerFieldsIn(serializers.Serializer):
+@extend_schema_field({"anyOf": [
+    {"type": "number", "minimum": 0, "maximum": float(VALUE_MAX)},
+    {"type": "string", "pattern": f"^{VALUE_TEXT.pattern}$"},
+]})
+class LifetimeValueField(serializers.DecimalField):
+    """For the schema: what customers.sync takes as a lifetime value."""
+
+
+class CustomerFieldsIn(ClosedInput, serializers.Serializer):
     """The writable fields (customers.sync.clean_fields checks them). Absent fields keep their value."""
 
     name = _text("name", required=False, allow_blank=True)
-    email = serializers.EmailField(max_length=MAX_LENGTH["email"], required=False, allow_blank=True)
+    email = BlankableEmailField(max_length=MAX_LENGTH["email"], required=False, allow_blank=True)
     phone = _text("phone", required=False, allow_blank=True)
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
-    value = serializers.DecimalField(max_digits=12, decimal_places=2, min_value=0, max_value=VALUE_MAX,
-                                     required=False, coerce_to_string=False, help_text="Lifetime value.")
+    value = LifetimeValueField(
+        max_digits=12, decimal_places=2, min_value=0, max_value=VALUE_MAX, required=False,
+        help_text=f"Lifetime value: a number from 0 to {VALUE_MAX}, rounded to the cent (half up: 0.125 is "
+                  f"0.13), or a text of digits with at most {VALUE_DECIMALS} decimal places, as the API writes it "
+                  '("120.50").')
     region = _text("region", required=False, allow_blank=True)
 
 
@@ -152,7 +168,7 @@ class CustomerUpsertResult(serializers.Serializer):
 CUSTOMER_UPSERT_REQUEST = CustomerUpsertIn(many=True, min_length=1, max_length=MAX_UPSERT_ROWS)
 
 
-class CustomerMergeIn(serializers.Serializer):
+class CustomerMergeIn(ClosedInput, serializers.Serializer):
     merged = serializers.IntegerField(
         min_value=1, max_value=MAX_ID,
         help_text="The Baton id of the record to merge into this one (the path's record survives).")
@@ -251,6 +267,7 @@ def case_rows(cases) -> list[dict]:
 
 class WebhookSubscriptionSerializer(serializers.ModelSerializer):
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES))
+    url = serializers.CharField(read_only=True, help_text="The http(s) URL the POSTs go to.")
 
     class Meta:
         model = WebhookSubscription
@@ -266,19 +283,25 @@ class WebhookSubscriptionCreatedSerializer(WebhookSubscriptionSerializer):
         read_only_fields = fields
 
 
-class WebhookSubscriptionIn(serializers.Serializer):
-    name = serializers.CharField(max_length=100)
-    url = serializers.URLField(max_length=500, help_text="An http or https URL that receives the POSTs.")
+class WebhookSubscriptionIn(ClosedInput, serializers.Serializer):
+    """A new subscription: who receives which events where."""
+
+    name = StrictCharField(max_length=100)
+    url = StrictCharField(max_length=500, pattern=HTTP_URL, pattern_message=URL_MESSAGE,
+                          help_text="An http or https URL that receives the POSTs.")
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), min_length=1)
-    is_active = serializers.BooleanField(required=False, default=True)
+    is_active = StrictBooleanField(required=False, default=True)
 
 
-class WebhookSubscriptionPatch(serializers.Serializer):
-    name = serializers.CharField(max_length=100, required=False)
-    url = serializers.URLField(max_length=500, required=False)
+class WebhookSubscriptionPatch(ClosedInput, serializers.Serializer):
+    """The fields to change; absent ones keep their value."""
+
+    name = StrictCharField(max_length=100, required=False)
+    url = StrictCharField(max_length=500, pattern=HTTP_URL, pattern_message=URL_MESSAGE, required=False,
+                          help_text="An http or https URL that receives the POSTs.")
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), min_length=1,
                                         required=False)
-    is_active = serializers.BooleanField(required=False)
+    is_active = StrictBooleanField(required=False)
 
 
 class WebhookDeliverySerializer(serializers.ModelSerializer):

@@ -12,6 +12,7 @@ from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_sche
 from rest_framework import exceptions, generics, status
 from rest_framework.response import Response
 
+from config.errors import NotFoundError, TransitionError
 from config.filters import IdFilter
 from config.query import MAX_ID, parse_int
 from customers import sync
@@ -22,7 +23,7 @@ from customers.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSu
 from feedback.api import crm_serializers as s
 from feedback.api.pagination import SyncCursorPagination
 from feedback.api.permissions import HasScope, token_of
-from feedback.api.schema import ScopedAutoSchema, bound_list_body
+from feedback.api.schema import ERROR_TEXT, ScopedAutoSchema, bound_list_body
 from feedback.api.serializers import ApiErrorSerializer, MentionOutSerializer
 from feedback.api.views import MentionCreateView
 from feedback.cases.filters import CaseFilterSet
@@ -32,19 +33,6 @@ from feedback.intake.models import Mention
 from feedback.integrations import idempotency
 from feedback.integrations.scopes import Scope
 from feedback.linking import services as linking
-
-ERROR_TEXT = {
-    400: "Invalid input: `fields` says which and why.",
-    401: "No credentials, or an invalid or revoked token.",
-    403: "The token lacks the scope this operation needs.",
-    404: "No such object.",
-    409: "The request conflicts with the object's state.",
-    412: "If-Match does not match the current ETag: the object changed since it was read.",
-    422: "The Idempotency-Key was already used for another request.",
-    428: "This operation needs an If-Match header.",
-    429: "Too many requests for this token: wait Retry-After seconds.",
-}
-
 
 # The shared FilterSets (config.filters) stay free of DRF; their id filters are documented here as what they take.
 extend_schema_field({"type": "integer", "format": "int64", "minimum": 1, "maximum": MAX_ID})(IdFilter)
@@ -88,9 +76,10 @@ class CrmView(generics.GenericAPIView):
 # --- Customers -----------------------------------------------------------------------------------------
 
 IDEMPOTENCY_KEY = OpenApiParameter(
-    # `format`: a key is unique per request, which no JSON Schema can say (a reused one with another body is a 422).
-    "Idempotency-Key", {"type": "string", "format": "idempotency-key", "minLength": 1,
-                        "maxLength": idempotency.MAX_KEY_LENGTH},
+    # Printable ASCII, not starting or ending with a space (HTTP drops those); unique per request, which no JSON
+    # Schema can say (a reused key with another body is a 422).
+    "Idempotency-Key", {"type": "string", "minLength": 1, "maxLength": idempotency.MAX_KEY_LENGTH,
+                        "pattern": "^[!-~]([ -~]*[!-~])?$"},
     OpenApiParameter.HEADER, required=False,
     description="Any unique string (a UUID) up to 200 printable ASCII characters: a replay with the same key and "
                 "body returns the first answer instead of running again; the same key with another body is 422.",
@@ -155,6 +144,15 @@ class CustomerBulkView(CrmView):
         return Response(body)
 
 
+ETAG = OpenApiParameter(
+    "ETag", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True, response=[200],
+    description="The customer's version: send it as If-Match to change it.")
+IF_MATCH = OpenApiParameter(
+    "If-Match", {"type": "string", "minLength": 1}, OpenApiParameter.HEADER, required=True,
+    description="The ETag of the customer as you read it (GET, or the answer to your last change), or `*` for "
+                "whatever version is current. Another one: 412, nothing changed. None (or blank): 428.")
+
+
 class CustomerDetailView(CrmView):
     """One customer with its identities; PATCH changes fields if If-Match still holds its ETag."""
 
@@ -169,16 +167,15 @@ class CustomerDetailView(CrmView):
     def answer(customer: Customer) -> Response:
         return Response(s.CustomerDetailSerializer(customer).data, headers={"ETag": sync.etag(customer)})
 
-    @extend_schema(operation_id="customers_retrieve", responses={200: s.CustomerDetailSerializer, **errors(404)})
+    @extend_schema(operation_id="customers_retrieve", parameters=[ETAG],
+                   responses={200: s.CustomerDetailSerializer, **errors(404)})
     def get(self, request, pk):
         return self.answer(self._customer(pk))
 
     @extend_schema(
         operation_id="customers_partial_update",
         request=s.CustomerFieldsIn,
-        parameters=[OpenApiParameter(
-            "If-Match", OpenApiTypes.STR, OpenApiParameter.HEADER, required=True,
-            description="The ETag of the customer as you read it (GET). A different one: 412, nothing changed.")],
+        parameters=[IF_MATCH, ETAG],
         responses={200: s.CustomerDetailSerializer, **errors(400, 404, 412, 428)},
     )
     def patch(self, request, pk):
@@ -217,18 +214,22 @@ class CustomerMergeView(CrmView):
         description="Record `merged` turns out to be the same person as this record: its identities, mentions, "
                     "cases and timeline move here, its blank fields fill this record's blanks (values added, the "
                     "higher stage kept), and it stays as a pointer merged into this one. Webhook `customer.merged` "
-                    "tells the CRM which record survives. 409 when either record was already merged or erased.",
+                    "tells the CRM which record survives. 404 when record `merged` does not exist; 409 when it is "
+                    "this record, or when either record was already merged or erased.",
     )
     def post(self, request, pk):
         survivor = generics.get_object_or_404(Customer, pk=object_id(pk))
         data = s.CustomerMergeIn(data=request.data)
         data.is_valid(raise_exception=True)
         merged_id = data.validated_data["merged"]
+        # the body is well formed from here: what it names may be missing (404) or the wrong record (409)
         if merged_id == survivor.pk:
-            raise exceptions.ValidationError({"merged": ["A record cannot be merged into itself: name another."]})
+            raise TransitionError("A record cannot be merged into itself: name another.",
+                                  fields={"merged": ["A record cannot be merged into itself: name another."]})
         merged = Customer.objects.filter(pk=merged_id).first()
         if merged is None:
-            raise exceptions.ValidationError({"merged": [f"There is no customer #{merged_id}."]})
+            raise NotFoundError(f"There is no customer #{merged_id}: check the id.",
+                                fields={"merged": [f"There is no customer #{merged_id}."]})
         by, via = _requester(request)
         survivor = linking.merge_customers(survivor=survivor, merged=merged, by=by, via=via)
         return CustomerDetailView.answer(Customer.objects.prefetch_related("identities").get(pk=survivor.pk))

@@ -119,10 +119,10 @@ class SyncCursorPagination(BasePagination):
     def get_schema_operation_parameters(self, view):
         return [
             {"name": "cursor", "in": "query", "required": False,
-             "description": "The `next_cursor` of the previous page (an opaque token; one Baton did not give "
-                            "out is refused with 400 `invalid_cursor`).",
-             "schema": {"type": "string", "format": "baton-cursor", "pattern": "^[A-Za-z0-9_-]*$",
-                        "maxLength": 200}},
+             "description": "The `next_cursor` of the previous page: an opaque token of at most 200 characters "
+                            "(A-Z, a-z, 0-9, - and _), format `baton-cursor`. One Baton did not give out is refused "
+                            "with 400 `invalid_cursor`; blank is the first page.",
+             "schema": {"type": "string", "format": "baton-cursor"}},
             {"name": "page_size", "in": "query", "required": False,
              "description": f"Rows per page, 1 to {MAX_PAGE_SIZE} (default {DEFAULT_PAGE_SIZE}).",
              "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE_SIZE, "default": DEFAULT_PAGE_SIZE}},

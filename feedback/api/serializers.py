@@ -1,6 +1,16 @@
 from rest_framework import serializers
 
-from feedback.api.schema import NO_NUL, NOT_BLANK, BlankableUrlField, PatternCharField, PatternUrlField
+from config.patterns import HTTP_URL
+from feedback.api.schema import (
+    NO_NUL,
+    NOT_BLANK,
+    BlankableUrlField,
+    FollowersField,
+    PatternCharField,
+    PatternUrlField,
+    RawJsonField,
+    padded,
+)
 from feedback.choices import Intent, Sentiment, Source
 from feedback.intake import validation as rules
 from feedback.intake.models import Mention
@@ -14,17 +24,18 @@ class MentionInSerializer(serializers.Serializer):
     import do, so each rule is stated and checked in one place."""
 
     source = serializers.ChoiceField(choices=[(value, Source(value).label) for value in rules.SOURCES])
-    external_id = PatternCharField(max_length=_LENGTH["external_id"], pattern=NOT_BLANK)
-    text = PatternCharField(max_length=_LENGTH["text"], pattern=NOT_BLANK)
+    external_id = PatternCharField(max_length=_LENGTH["external_id"], pattern=NOT_BLANK, numbers=True)
+    text = PatternCharField(max_length=_LENGTH["text"], pattern=NOT_BLANK, numbers=True)
     posted_at = serializers.DateTimeField()
-    author_handle = PatternCharField(max_length=_LENGTH["author_handle"], pattern=NOT_BLANK)
+    author_handle = PatternCharField(max_length=_LENGTH["author_handle"], pattern=NOT_BLANK, numbers=True)
     author_name = PatternCharField(max_length=_LENGTH["author_name"], required=False, allow_blank=True, default="",
-                                   pattern=NO_NUL)
-    author_followers = serializers.IntegerField(min_value=rules.FOLLOWERS_MIN, max_value=rules.FOLLOWERS_MAX,
-                                                required=False, allow_null=True, default=None)
-    url = PatternUrlField(max_length=_LENGTH["url"], required=False, allow_blank=True, default="", pattern=NO_NUL)
-    raw = serializers.JSONField(required=False, default=dict,
-                                help_text=f"Any JSON value, at most {rules.RAW_MAX_CHARS:,} characters as JSON text.")
+                                   pattern=NO_NUL, numbers=True)
+    author_followers = FollowersField(min_value=rules.FOLLOWERS_MIN, max_value=rules.FOLLOWERS_MAX,
+                                      required=False, allow_null=True, default=None)
+    url = PatternUrlField(max_length=_LENGTH["url"], required=False, allow_blank=True, default="",
+                          pattern=padded(HTTP_URL), help_text="An http(s) URL, or blank.")
+    raw = RawJsonField(required=False, default=dict,
+                       help_text=f"Any JSON value, at most {rules.RAW_MAX_CHARS:,} characters as JSON text.")
 
     def to_internal_value(self, data):
         validated, errors = rules.validate_mention(data)

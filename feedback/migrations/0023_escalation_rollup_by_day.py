@@ -15,7 +15,7 @@ def mark_every_day(apps, schema_editor):
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('feedback', '0019_board_rollups'),
+        ('feedback', '0022_slaclock_running_warn_index'),
     ]
 
     operations = [

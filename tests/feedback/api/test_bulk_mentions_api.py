@@ -202,19 +202,29 @@ def test_the_schema_documents_a_mention_or_a_list(api_client):
     outcome = components["MentionOutcome"]
     assert components[outcome["properties"]["outcome"]["$ref"].split("/")[-1]]["enum"] == [
         "created", "duplicate", "error"]
-    assert set(operation["responses"]) == {"200", "201", "400", "401", "403", "411", "413", "415"}
+    assert set(operation["responses"]) == {"200", "201", "400", "401", "403", "411", "413", "415", "429"}
 
     mention_in = components["MentionIn"]["properties"]
+
+    def text(name):  # a text field's schema: a string, or (as DRF takes it) a number taken as its text
+        options = mention_in[name].get("anyOf", [mention_in[name]])
+        return next(option for option in options if option["type"] == "string")
+
     for name in ("external_id", "text", "author_handle"):
-        assert mention_in[name]["minLength"] == 1  # required strings may not be blank, nor only white space
-        assert re.fullmatch(mention_in[name]["pattern"], "a b") and not re.fullmatch(mention_in[name]["pattern"], " ")
+        assert text(name)["minLength"] == 1  # required strings may not be blank, nor only white space
+        assert re.fullmatch(text(name)["pattern"], "a b") and not re.fullmatch(text(name)["pattern"], " ")
+        assert {"type": "number", "minimum": -10**15, "maximum": 10**15} == {
+            key: value for key, value in mention_in[name]["anyOf"][1].items() if key != "description"}
     for name in ("external_id", "text", "author_handle", "author_name", "url"):
-        assert not re.fullmatch(mention_in[name]["pattern"], "nul \u0000")  # as the rules refuse it
-    assert mention_in["text"]["maxLength"] == 10_000 and mention_in["url"]["format"] == "uri"
-    assert mention_in["author_followers"] == {"type": "integer", "maximum": 2147483647, "minimum": 0,
-                                              "nullable": True}
+        assert not re.fullmatch(text(name)["pattern"], "nul \u0000")  # as the rules refuse it
+    assert text("text")["maxLength"] == 10_000 and "format" not in text("url")  # http(s) only: a pattern, not a URI
+    assert re.fullmatch(text("url")["pattern"], " https://x.com/dana/status/1 ") and re.fullmatch(text("url")["pattern"], "")
+    assert not re.fullmatch(text("url")["pattern"], "ftp://x.com/1") and not re.fullmatch(text("url")["pattern"], "f:")
+    followers = mention_in["author_followers"]["anyOf"]
+    assert followers[0] == {"type": "integer", "maximum": 2147483647, "minimum": 0, "nullable": True}
+    assert re.fullmatch(followers[2]["pattern"], " 12.0 ") and not re.fullmatch(followers[2]["pattern"], "2147483648")
     # What an unprocessed mention answers ("" for the labels and the url) is in the schema.
     mention_out = components["MentionOut"]["properties"]
     for name in ("intent", "sentiment_label"):
         assert {"$ref": "#/components/schemas/BlankEnum"} in mention_out[name]["oneOf"]
-    assert {"type": "string", "maxLength": 0} in mention_out["url"]["anyOf"]
+    assert mention_out["url"]["type"] == "string" and "format" not in mention_out["url"]

@@ -4,7 +4,6 @@ idempotency, ETag / If-Match, rate limits and the error shape."""
 from datetime import timedelta
 
 import pytest
-from django.core.cache import cache
 from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
@@ -14,16 +13,11 @@ from feedback.integrations.models import ApiToken
 from feedback.integrations.services import revoke_token
 from tests.factories import CaseFactory, CustomerFactory, IdentityFactory, MentionFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("sync_without_settling")]
 
 CUSTOMERS = "/api/v1/customers/"
 BULK = "/api/v1/customers/bulk/"
 
-
-@pytest.fixture(autouse=True)
-def _no_settle(settings):
-    settings.BATON_API_SYNC_SETTLE_SECONDS = 0
-    cache.clear()
 
 
 def _client(key: str) -> APIClient:

@@ -103,10 +103,16 @@ def test_merge_refusals(crm_client, integration_key, person):
     assert "customers:write" in body["message"]
     _assert_error(crm_client.post(f"{CUSTOMERS}{other.pk + 1000}/merge/", {"merged": other.pk}, format="json"), 404,
                   "not_found")
-    for bad, message in (({}, "required"), ({"merged": "x"}, "valid integer"), ({"merged": 0}, "greater than"),
-                         ({"merged": person.pk}, "itself"), ({"merged": other.pk + 1000}, "no customer")):
+    for bad, message in (({}, "required"), ({"merged": "x"}, "valid integer"), ({"merged": 0}, "greater than")):
         body = _assert_error(crm_client.post(url, bad, format="json"), 400, "invalid")
         assert message in body["fields"]["merged"][0].lower() or message in body["fields"]["merged"][0], body
+    body = _assert_error(crm_client.post(url, {"merged": 1, "into": 2}, format="json"), 400, "invalid")
+    assert body["fields"] == {"into": ["Unknown field."]}
+    # Well formed, but the record it names is missing (404) or is this one (409), said on the field.
+    body = _assert_error(crm_client.post(url, {"merged": other.pk + 1000}, format="json"), 404, "not_found")
+    assert "no customer" in body["fields"]["merged"][0]
+    body = _assert_error(crm_client.post(url, {"merged": person.pk}, format="json"), 409, "illegal_transition")
+    assert "itself" in body["fields"]["merged"][0]
     _assert_error(crm_client.post(url, [1], format="json"), 400, "invalid")
     assert not Customer.objects.filter(merged_into__isnull=False).exists()
     # Already merged: a conflict with the records' state, said with a field message.
