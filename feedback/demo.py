@@ -759,8 +759,8 @@ def _ensure_replies(*, work: "_CaseWork", now: datetime) -> None:
         # Legal-sensitive (a tag from BATON_APPROVAL_TAGS): a lead or legal approves replies before they go out.
         Case.objects.filter(pk=case.pk).update(tags=sorted({*(case.tags or []), "legal-review"}))
         case.refresh_from_db()
-        text = (f"Hi, {agent.first_name} from Customer service. We're sorry for what happened on this flight; our "
-                "team will contact you about compensation by private message.")
+        text = (f"Hi, {agent.first_name} from Customer service. Thanks for your patience: we are checking this with "
+                "our operations team and will update you here today.")
         _act(work, "replies awaiting approval", reply_services.compose_reply, case=case, by=agent, text=text,
              considerations=ticked, now=now)
 
