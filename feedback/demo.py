@@ -59,6 +59,9 @@ from feedback.choices import (
 from feedback.intake.ingest import store_mention
 from feedback.intake.models import Mention
 from feedback.pipeline import process_mention
+from feedback.replies import services as reply_services
+from feedback.replies.models import OutboxMessage, Reply, ReplyStatus
+from feedback.replies.rules import CONSIDERATIONS
 from feedback.replies.services import ensure_default_canned
 from feedback.sla import clocks as sla
 from feedback.sla.models import Escalation, SlaClock
@@ -695,11 +698,7 @@ def _ensure_every_status(*, work: _CaseWork, now: datetime) -> None:
         return Case.objects.select_related("department").filter(status__in=statuses).order_by("-created_at").first()
 
     def act(label, fn, **kwargs):
-        try:
-            fn(**kwargs)
-            work.report.work[label] += 1
-        except BatonError as exc:
-            logger.info("Could not complete the demo's %s: %s", label, exc)
+        _act(work, label, fn, **kwargs)
 
     if not Case.objects.filter(status=CaseStatus.OPEN).exists() and (case := newest(CaseStatus.NEW)):
         act("replies", case_services.record_reply, case=case, by=work.actor(case), now=now,
@@ -725,6 +724,50 @@ def _ensure_every_status(*, work: _CaseWork, now: datetime) -> None:
         case := newest(CaseStatus.OPEN, CaseStatus.PENDING)
     ):
         act("resolved", case_services.resolve, case=case, by=work.actor(case), note=_RESOLUTIONS[1], now=now)
+
+
+def _act(work: "_CaseWork", label: str, fn: Callable, **kwargs) -> None:
+    """One step of the demo's work, counted in the report; a step the rules refuse is logged and skipped."""
+    try:
+        fn(**kwargs)
+        work.report.work[label] += 1
+    except BatonError as exc:
+        logger.info("Could not complete the demo's %s: %s", label, exc)
+
+
+def _ensure_replies(*, work: "_CaseWork", now: datetime) -> None:
+    """Replies through the replies room, as the composer sends them: one that went out through the outbox (no
+    brand account is connected in the demo) and one on a legal-sensitive case waiting for approval (its
+    approvers, the department's lead and head and legal, are notified)."""
+    ticked = [key for key, _ in CONSIDERATIONS]
+    open_service = (Case.objects.select_related("department", "customer")
+                    .filter(department__slug="service", status__in=[CaseStatus.NEW, CaseStatus.OPEN])
+                    .exclude(handoffs__status=HandoffStatus.PENDING).order_by("-created_at"))
+    agent = (work.actors.get("service") or [None])[0]  # agents first: the agents do most of the work
+    if agent is None:
+        return
+    if not OutboxMessage.objects.exists() and (case := open_service.first()):
+        name = case.customer.name or ""
+        first_name = "there" if not name or name.startswith("@") else name.split(" ")[0]
+        text = (f"Hi {first_name}, {agent.first_name} from Customer service here. Sorry about this: I'm looking "
+                "into it now and will send you the details by private message.")
+        _act(work, "replies sent through the outbox", _send_through_outbox, case=case, by=agent, text=text,
+             ticked=ticked, now=now)
+    if not Reply.objects.filter(status=ReplyStatus.AWAITING_APPROVAL).exists() and (
+        case := open_service.exclude(replies__isnull=False).first()
+    ):
+        # Legal-sensitive (a tag from BATON_APPROVAL_TAGS): a lead or legal approves replies before they go out.
+        Case.objects.filter(pk=case.pk).update(tags=sorted({*(case.tags or []), "legal-review"}))
+        case.refresh_from_db()
+        text = (f"Hi, {agent.first_name} from Customer service. Thanks for your patience: we are checking this with "
+                "our operations team and will update you here today.")
+        _act(work, "replies awaiting approval", reply_services.compose_reply, case=case, by=agent, text=text,
+             considerations=ticked, now=now)
+
+
+def _send_through_outbox(*, case: Case, by, text: str, ticked: list[str], now: datetime) -> None:
+    reply = reply_services.compose_reply(case=case, by=by, text=text, considerations=ticked, now=now)
+    reply_services.deliver_reply(reply_id=reply.pk, now=now)
 
 
 # --- Entry point ----------------------------------------------------------------------
@@ -785,6 +828,8 @@ def seed_demo(
     work.advance(now)
     if report.work["processed mentions"]:
         _ensure_every_status(work=work, now=now)
+    if actors:  # also completes a demo seeded before replies went through the replies room
+        _ensure_replies(work=work, now=timezone.now())
     if report.work["processed mentions"] or not Escalation.objects.exists():
         _sweep(now=timezone.now())
     report.created["cases"] = Case.objects.count() - cases_before

@@ -76,4 +76,17 @@ def test_keyboard_search_and_refresh(page, live_server, shots, js_errors):
     page.keyboard.press("e")
     expect(page.locator(".messages")).to_contain_text("Resolve: done for 1 case(s).")
     assert Case.objects.filter(status=CaseStatus.RESOLVED).count() == 1
+
+    # An agent's "a" takes the current case (only a lead or head assigns cases to others).
+    expect(page.locator('#bulk-form select[name="action"] option[value="assign"]')).to_have_count(0)
+    page.keyboard.press("j")
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.keyboard.press("a")
+    expect(page.locator(".messages")).to_contain_text("Take: done for 1 case(s).")
+    assert Case.objects.filter(assignee__username="kb.agent").count() == 1
+
+    # Enter on a focused link follows that link (not the current case).
+    page.get_by_role("link", name="Mine", exact=True).focus()
+    page.keyboard.press("Enter")
+    expect(page).to_have_url(re.compile(r"tab=mine"))
     assert js_errors == []

@@ -11,6 +11,7 @@ from feedback.cases.models import Case, CaseEvent
 from feedback.choices import CaseStatus, EventKind, MentionStatus
 from feedback.demo import DEMO_PASSWORD
 from feedback.intake.models import Mention
+from feedback.replies.models import OutboxMessage, Reply, ReplyStatus
 from feedback.sla.models import Escalation, Notification, SlaClock
 from teams.models import BoardSeat, Department, Membership
 
@@ -29,7 +30,7 @@ def _counts():
     return {
         model.__name__: model.objects.count()
         for model in (get_user_model(), Membership, BoardSeat, Token, Customer, Identity, Mention, Case, CaseEvent,
-                      SlaClock, Escalation)
+                      SlaClock, Escalation, Reply, OutboxMessage)
     }
 
 
@@ -73,6 +74,13 @@ def test_seed_demo_builds_a_live_demo_and_a_second_run_adds_nothing(seeded, sett
     assert "is ready" not in seeded  # the server is not running yet: the URL, not a claim that it is up
     # The demo's notifications are in the app; by default nobody is e-mailed at once (hourly digests).
     assert Notification.objects.exists()
+    # Replies through the replies room: one sent through the outbox, one waiting for approval, its approvers told.
+    sent = Reply.objects.get(status=ReplyStatus.SENT)
+    assert OutboxMessage.objects.get(reply=sent).case == sent.case and sent.author.username == "service-agent"
+    waiting = Reply.objects.get(status=ReplyStatus.AWAITING_APPROVAL)
+    assert "legal-review" in waiting.case.tags and waiting.approval_reason.startswith("Legal-sensitive")
+    assert set(Notification.objects.filter(kind=Notification.Kind.APPROVAL, case=waiting.case)
+               .values_list("user__username", flat=True)) == {"service", "service-head", "legal"}
 
     before = _counts()
     _seed()

@@ -204,3 +204,56 @@ def test_ctrl_c_under_honcho_stops_the_worker_with_a_warm_shutdown(tmp_path):
     assert "Warm shutdown" in output, output[-3000:]
     assert "exited with 'signal" not in output, output[-3000:]  # no pool process killed under a task
     assert "worker.1 stopped (rc=0)" in output, output[-3000:]
+
+
+@pytest.mark.worker
+@pytest.mark.slow
+@pytest.mark.django_db(transaction=True)
+def test_stopping_honcho_lets_the_worker_finish_its_task_and_exit_cleanly(settings, tmp_path, service_agent):
+    """Ctrl-C on `make run`: honcho sends SIGTERM to the worker's process group. The Procfile runs the worker through
+    config.procfile_worker, which forwards one SIGTERM to Celery's main process only: a warm shutdown. A reply being
+    posted at that moment is finished (the platform answers, the reply is recorded as sent), and the worker exits 0
+    on its own, not killed."""
+    from feedback.intake.models import Account
+    from feedback.replies import services as replies
+    from feedback.replies.models import Reply, ReplyStatus
+    from feedback.replies.rules import CONSIDERATIONS
+    from tests.factories import CaseFactory, MentionFactory
+    from tests.fakeplatform import FakePlatform
+    from tests.servers import database_url
+
+    with app.connection_for_write() as connection:
+        connection.default_channel.queue_purge("celery")
+    x = FakePlatform(post_delay=4).start()  # the post is still on its way when Ctrl-C comes
+    x.answer((201, {"data": {"id": "1700000000000000001", "text": "..."}}))
+    log = tmp_path / "worker.log"
+    try:
+        account = Account.objects.create(platform="x", slug="airline-x", handle="airline", platform_user_id="42")
+        replies.set_sending_token(account=account, token="oauth2-user-token-xyz")
+        case = CaseFactory()
+        MentionFactory(case=case, customer=case.customer, source="x", external_id="1460323737035677698")
+        with open(log, "w") as out:
+            launcher = subprocess.Popen(
+                [sys.executable, "-m", "config.procfile_worker", "-A", "config", "worker", "--concurrency=2",
+                 "-Q", "celery", "-n", "ctrl-c@%h", "--without-mingle", "--without-gossip", "--loglevel=INFO"],
+                cwd=ROOT, env={**os.environ, "DATABASE_URL": database_url(settings), "BATON_X_API_URL": x.url},
+                stdout=out, stderr=subprocess.STDOUT, start_new_session=True,  # honcho gives each its own group
+            )
+        try:
+            assert wait_for(lambda: "ready." in log.read_text(), timeout=90), log.read_text()[-2000:]
+            reply = replies.compose_reply(case=case, by=service_agent, text="Sorry, we are on it.",
+                                          considerations=[key for key, _ in CONSIDERATIONS])
+            assert wait_for(lambda: len(x.seen("POST")) == 1, timeout=60), "the worker never posted"
+            os.killpg(launcher.pid, signal.SIGTERM)  # what honcho does on Ctrl-C
+            assert launcher.wait(timeout=60) == 0
+        finally:
+            if launcher.poll() is None:
+                os.killpg(launcher.pid, signal.SIGKILL)
+                launcher.wait()
+    finally:
+        x.stop()
+    output = log.read_text()
+    assert "Warm shutdown" in output and "WorkerLostError" not in output, output[-2000:]
+    reply = Reply.objects.get(pk=reply.pk)
+    assert (reply.status, reply.platform_id) == (ReplyStatus.SENT, "1700000000000000001")
+    assert len(x.seen("POST")) == 1
