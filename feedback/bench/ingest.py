@@ -3,7 +3,9 @@
 `--rollups-ab ROUNDS` also times end to end with the board's rollup upkeep off and on
 (BATON_ROLLUPS_LIVE in the workers' environment), interleaved off, on, off, on... ROUNDS times, and
 reports the median rate of each and the slowdown (the median of each round's on/off ratio): what
-keeping the dashboard's rollups current costs ingestion. Between runs the rollups are brought
+keeping the dashboard's rollups current costs ingestion. Under load the rates swing more than the
+cost, so it also reports the share of the workers' time the rollup refreshes took in the runs with
+the upkeep on (`feedback.board.upkeep.refresh_totals`). Between runs the rollups are brought
 current and the `rollups` queue emptied, so no run inherits the previous one's refresh.
 """
 
@@ -128,7 +130,7 @@ def run(*, n: int, workers: int, timeout: float, keep: bool, out, rollups_ab: in
     vacuum(out=out)
 
     # (b) end to end: posted through the same path and processed by real workers.
-    end_to_end_per_s, failed = _end_to_end(client, n=n, texts=texts, workers=workers, timeout=timeout, keep=keep,
+    end_to_end_per_s, failed, _ = _end_to_end(client, n=n, texts=texts, workers=workers, timeout=timeout, keep=keep,
                                            out=out)
     ab = _rollups_ab(client, rounds=rollups_ab, n=n, texts=texts, workers=workers, timeout=timeout, out=out)
 
@@ -155,6 +157,7 @@ def _end_to_end(client: Client, *, n: int, texts: list[str], workers: int, timeo
     items = _items(prefix, n, texts)
     mine = Mention.objects.filter(source="api", external_id__startswith=f"{prefix}-")
     env = None if live is None else {"BATON_ROLLUPS_LIVE": "true" if live else "false"}
+    refreshes_before = upkeep.refresh_totals()
     with WorkerProcess(concurrency=workers, name=prefix, env=env):
         started = time.perf_counter()
         _post_all(client, items, out)
@@ -165,17 +168,22 @@ def _end_to_end(client: Client, *, n: int, texts: list[str], workers: int, timeo
                 break
             time.sleep(0.5)
         seconds = time.perf_counter() - started
+        refreshes = [now - before for now, before in zip(upkeep.refresh_totals(), refreshes_before, strict=True)]
     failed = mine.filter(status=MentionStatus.FAILED).count()
     if done < n:
         raise RuntimeError(f"only {done} of {n} mentions were processed within {timeout:.0f} s")
     rate = n / seconds
     label = "" if live is None else f" (rollup upkeep {'on' if live else 'off'})"
     out(f"  end to end with {workers} worker process(es){label}: {rate:,.0f} mentions/s ({seconds:.1f} s)")
+    share = refreshes[1] / (workers * seconds)
+    if refreshes[0]:
+        out(f"    {refreshes[0]} rollup refresh(es) ran meanwhile: {refreshes[1]:.1f} s, {100 * share:.1f}% of the "
+            f"workers' time")
     if not keep:
         clean_prefix(prefix)
         _settle_rollups()
         vacuum(out=out)  # the next run starts from clean tables
-    return rate, failed
+    return rate, failed, share
 
 
 def _settle_rollups() -> None:
@@ -195,11 +203,14 @@ def _rollups_ab(client: Client, *, rounds: int, n: int, texts: list[str], worker
         return {}
     out(f"  rollup upkeep A/B: {rounds} rounds of off, on ({n:,} mentions each)")
     rates: dict[str, list[float]] = {"off": [], "on": []}
+    shares = []
     for _ in range(rounds):
         for mode in ("off", "on"):
-            rate, _failed = _end_to_end(client, n=n, texts=texts, workers=workers, timeout=timeout, keep=False,
-                                        out=out, live=mode == "on")
+            rate, _failed, share = _end_to_end(client, n=n, texts=texts, workers=workers, timeout=timeout,
+                                               keep=False, out=out, live=mode == "on")
             rates[mode].append(rate)
+            if mode == "on":
+                shares.append(share)
     ratios = [on / off for off, on in zip(rates["off"], rates["on"], strict=True)]
     slowdown = 1 - statistics.median(ratios)
     out(f"  rollup upkeep costs end to end {100 * slowdown:+.1f}% (median of {rounds} paired rounds; off "
@@ -209,5 +220,8 @@ def _rollups_ab(client: Client, *, rounds: int, n: int, texts: list[str], worker
         "end_to_end_per_s_rollups_off": round(statistics.median(rates["off"]), 1),
         "end_to_end_per_s_rollups_on": round(statistics.median(rates["on"]), 1),
         "rollups_slowdown": round(slowdown, 4),
+        # The share of the workers' time the refreshes took in the runs with the upkeep on (the rest of the
+        # upkeep, marking days, is a few queries per batch of mentions).
+        "rollups_refresh_share": round(statistics.median(shares), 4),
         "rollups_ab_runs": {mode: [round(rate, 1) for rate in found] for mode, found in rates.items()},
     }

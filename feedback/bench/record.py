@@ -28,7 +28,8 @@ same thing. The figures depend on the machine and on what else runs on it: "Load
 one-minute load average when the bench started and when it ended (above the core count, other
 processes were waiting for the cores and the figures are low). Compare rows taken on the same CPU
 at a similar load, and run a bench twice before trusting a change of less than 10-20%. What each
-figure means: the bench's docstring in `feedback/bench/`.
+figure means: the bench's docstring in `feedback/bench/`. Notes below the table (comparisons, with the
+load they ran at) are written by hand and kept by the recorder.
 """
 
 COLUMNS = ("Bench", "Command", "Figures (the bench's JSON line)", "CPU", "Cores", "Load (start, end)", "Date (UTC)",
@@ -104,9 +105,20 @@ def read_rows(text: str) -> dict[str, list[str]]:
     return rows
 
 
-def render(rows: dict[str, list[str]]) -> str:
+def notes_of(text: str) -> str:
+    """What follows the table (notes written by hand about a comparison: the recorder keeps them)."""
+    lines = text.splitlines()
+    last = max((i for i, line in enumerate(lines) if line.strip().startswith("|")), default=None)
+    if last is None:
+        return ""
+    return "\n".join(lines[last + 1:]).strip("\n")
+
+
+def render(rows: dict[str, list[str]], notes: str = "") -> str:
     lines = [HEADER, "| " + " | ".join(COLUMNS) + " |", "|" + "|".join(["---"] * len(COLUMNS)) + "|"]
     lines += ["| " + " | ".join(rows[name]) + " |" for name in sorted(rows)]
+    if notes:
+        lines += ["", notes]
     return "\n".join(lines) + "\n"
 
 
@@ -114,7 +126,8 @@ def record(*, name: str, command: str, figures: dict, load_at_start: float | Non
            path: Path | None = None) -> Path:
     """Write bench `name`'s figures into the table at `path` (BENCHMARKS.md), replacing its row."""
     path = Path(path or BENCHMARKS_FILE)
-    rows = read_rows(path.read_text(encoding="utf-8")) if path.exists() else {}
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    rows = read_rows(text)
     rows[name] = row(name=name, command=command, figures=figures, load_at_start=load_at_start)
-    path.write_text(render(rows), encoding="utf-8")
+    path.write_text(render(rows, notes_of(text)), encoding="utf-8")
     return path

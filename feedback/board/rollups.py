@@ -14,14 +14,13 @@ from collections import Counter, defaultdict
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 
-from django.core.cache import cache
 from django.db import transaction
 from django.db.models import Count, F, Max, Min, Q, TextField, Value
 from django.db.models.fields.json import KT
 from django.db.models.functions import Coalesce, NullIf
 from django.utils import timezone
 
-from feedback.board import buckets
+from feedback.board import buckets, upkeep
 from feedback.board.days import day_bounds, day_of
 from feedback.board.models import (
     CaseRollup,
@@ -40,7 +39,6 @@ from feedback.board.models import (
 )
 from feedback.board.regions import normalise_location
 from feedback.board.selectors import rollups_changed
-from feedback.board.upkeep import LAST_REFRESH_SECONDS
 from feedback.cases.models import Case, FeedbackNote, Handoff
 from feedback.choices import HandoffStatus, Intent, Sentiment
 from feedback.intake.models import Mention
@@ -214,7 +212,7 @@ def refresh_dirty(*, limit: int = 60) -> tuple[int, bool]:
     for day in days:
         refresh_day(day)
     if days:
-        cache.set(LAST_REFRESH_SECONDS, time.perf_counter() - started, None)  # upkeep.refresh_delay reads it
+        upkeep.count_refresh(time.perf_counter() - started)
     return len(days), more
 
 

@@ -52,6 +52,8 @@ from feedback.intake.models import Mention
 
 QUEUE = "rollups"
 LAST_REFRESH_SECONDS = "baton:rollups:last-refresh-seconds"  # written by rollups.refresh_dirty
+# Refreshes run and the milliseconds they took, ever (rollups.refresh_dirty adds; `bench ingest --rollups-ab` reads).
+REFRESH_COUNT, REFRESH_MS = "baton:rollups:refreshes", "baton:rollups:refresh-ms"
 # Timeline entries that change a rollup (a plain note, a stage change or a flood flag do not).
 COUNTED_KINDS = frozenset({
     EventKind.CREATED, EventKind.MENTION, EventKind.REPLY, EventKind.HANDOFF, EventKind.ACCEPTED,
@@ -78,6 +80,18 @@ def refresh_delay() -> int:
     the last refresh took if that is longer, so that refreshes take at most a twentieth of one worker's
     time while mentions pour in (a busy day costs more to recompute)."""
     return max(settings.BATON_ROLLUP_DELAY, round(20 * (cache.get(LAST_REFRESH_SECONDS) or 0)))
+
+
+def refresh_totals() -> tuple[int, float]:
+    """(refreshes run, seconds they took) since the cache was last emptied."""
+    return cache.get(REFRESH_COUNT) or 0, (cache.get(REFRESH_MS) or 0) / 1000
+
+
+def count_refresh(seconds: float) -> None:
+    cache.set(LAST_REFRESH_SECONDS, seconds, None)  # refresh_delay reads it
+    for key, amount in ((REFRESH_COUNT, 1), (REFRESH_MS, round(1000 * seconds))):
+        if not cache.add(key, amount, None):
+            cache.incr(key, amount)
 
 
 def days_of(query, field: str) -> set[date]:

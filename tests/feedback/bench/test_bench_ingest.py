@@ -34,6 +34,7 @@ def test_bench_ingest_measures_vacuums_and_cleans_up(test_database_url, monkeypa
     assert len(vacuums) == 5 and vacuums[0] < stored < vacuums[1], "before each timing, and after the cleanup"
     assert figures["rollups_ab_rounds"] == 1 and set(figures["rollups_ab_runs"]) == {"off", "on"}
     assert figures["end_to_end_per_s_rollups_off"] > 0 and figures["end_to_end_per_s_rollups_on"] > 0
+    assert 0 <= figures["rollups_refresh_share"] < 1
     assert figures["rollups_slowdown"] == pytest.approx(  # one round: its on/off ratio (the runs' rates rounded)
         1 - figures["rollups_ab_runs"]["on"][0] / figures["rollups_ab_runs"]["off"][0], abs=0.005)
     assert [line for line in lines if "(rollup upkeep off)" in line] and [line for line in lines if "(rollup upkeep on)"

@@ -55,6 +55,13 @@ def test_record_writes_one_row_per_bench_and_replaces_it(tmp_path):
     assert rows["understand"][1] == "`bench understand --n 30 --engine rules`"
     assert text.startswith(record.HEADER) and "--record" in record.HEADER
     assert text.count("| `routing` |") == 1
+    # Notes written by hand below the table stay when a row is recorded again.
+    path.write_text(text + "\n## A comparison\n\nOff against on, load 3.\n", encoding="utf-8")
+    _bench("routing", "--n", "300", "--record", str(path))
+    text = path.read_text(encoding="utf-8")
+    assert text.endswith("| `understand` |" + text.split("| `understand` |")[1].split("\n")[0] +
+                         "\n\n## A comparison\n\nOff against on, load 3.\n")
+    assert list(record.read_rows(text)) == ["routing", "understand"]
 
 
 @pytest.mark.django_db
@@ -78,11 +85,11 @@ def test_a_figure_with_a_pipe_survives_another_bench_being_recorded(tmp_path):
 
 
 def test_the_repository_table_is_the_recorders_own():
-    """BENCHMARKS.md as committed reads back and renders to itself: nobody retyped it."""
+    """BENCHMARKS.md as committed reads back and renders to itself (with its notes): nobody retyped a row."""
     text = record.BENCHMARKS_FILE.read_text(encoding="utf-8")
     rows = record.read_rows(text)
     assert {"ingest", "sla", "routing"} <= set(rows)
-    assert record.render(rows) == text
+    assert record.render(rows, record.notes_of(text)) == text
     for name, cells in rows.items():
         assert json.loads(cells[2].strip("`").replace("\\|", "|"))["bench"] == name
 
