@@ -71,6 +71,8 @@ EXPECTED = {
     "saved-view-create": (302, 405),
     "saved-view-delete": (302, 405),
     "settings": (302, 200),
+    "password_change": (302, 200),
+    "password_change_done": (302, 200),
     "audit-log": (302, 403),  # heads and admins; the member is an agent
     "promise-create": (302, 403),
     "promise-detail": (302, 200),
@@ -101,6 +103,7 @@ EXPECTED = {
     "api-mentions": (401, 403),  # a member's session may not add mentions; an anonymous call has no token
     # The CRM sync API: integration tokens (or an administrator's session) only.
     **dict.fromkeys(["api-mention-detail", "api-customer-list", "api-customer-bulk", "api-customer-detail",
+                     "api-customer-merge", "api-customer-timeline", "api-customer-export", "api-customer-erase",
                      "api-case-list", "api-case-detail", "api-webhook-list", "api-webhook-detail",
                      "api-webhook-deliveries", "api-webhook-redeliver"], (401, 403)),
     "integration-tokens": (302, 403),  # administrators only
