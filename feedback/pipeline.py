@@ -181,6 +181,7 @@ def _process_batch(mention_ids: list[int], timings: dict[str, float] | None) -> 
                             "posted_at": mention.posted_at, "case_id": mention.case_id},
                 "customer": {"id": mention.customer_id, "external_id": mention.customer.external_id},
             }) for mention in mentions])
+    with _stage(timings, "rollups"):
         upkeep.touch_mentions(mentions=mentions)  # the board's rollups of their days, after commit
     return len(mentions)
 

@@ -25,10 +25,13 @@ So every change to one of those marks, in the writer's transaction:
 | escalations and breaches | `sla.clocks.escalate_due` | `touch_cases` |
 | a customer's region (CRM upsert or update, admin), a customer deleted | `customers.signals.regions_changed` | `touch_customers` |
 | customers merged, a person's data erased, old mentions anonymised | `linking.services` | `touch_customers`, `touch_days` |
-| a promise, problem or department named or resolved differently (no figure moves) | `understanding.promises`, `cases.problems`, the admin | `names_changed` |
+| a promise or problem named, targeted or resolved differently (no figure moves) | `understanding.promises`, `cases.problems`, the admin | `names_changed` |
 
 `touch_mentions` marks the mentions' days, their cases' days and the days of their cases' feedback
-notes (a note counts under its case's promise, which a mention's promise or case moves).
+notes (a note counts under its case's promise, which a mention's promise or case moves). Not marked:
+a mention stored and not yet processed (the pipeline marks it within seconds), and a department renamed
+in the admin (teams cannot reach the board: the cached dashboard shows the new name after the next
+refresh).
 `tests/feedback/board/test_freshness.py` applies each change and checks the dashboard against a
 direct count over the raw rows.
 """
