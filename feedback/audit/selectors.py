@@ -1,15 +1,19 @@
-"""The audit log: who changed which setting, when, with the values before and after.
+"""The audit log: who changed what, when, with the values before and after.
 
-Reads the django-simple-history records of every audited model (routing rules, promises, SLA
-policies, departments, business schedules, closed days, memberships and board seats), newest first,
-merged across their tables. A head sees the records of the departments they head (their members
-among them, and the company's promises); a superuser sees everything. Each record is compared with
-the record before it of the same object, fetched for the whole page at once (one query per table
-that has rows on the page); the people and departments it names are shown by name (one query each).
+Two kinds of record, merged newest first:
+- the django-simple-history records of every audited model (routing rules, promises, SLA policies,
+  departments, business schedules, closed days, memberships, board seats, canned responses, problems,
+  people's accounts and groups, connected brand accounts and their sending credentials, API tokens, webhook
+  subscriptions), each compared with the record before it of the same object, fetched for the whole page at
+  once (one query per table that has rows on the page); the people, departments and accounts it names are
+  shown by name (one query each). Secrets are never in a history table: a record says which of them changed
+  (`config.history`);
+- the case actions of people (and the system), read from the case timeline (`case_actions`).
+A head sees the records of the departments they head (their members among them, the company's promises, the
+cases their departments hold); a superuser sees everything.
 """
 
 import operator
-from dataclasses import dataclass, field
 from datetime import datetime
 from functools import reduce
 
@@ -17,30 +21,12 @@ from django.contrib.auth import get_user_model
 from django.db.models import CharField, Q, TextField
 from simple_history.models import registered_models
 
+from feedback.audit import case_actions
+from feedback.audit.entries import Change, Entry
 from teams.models import BusinessSchedule, Department
 from teams.selectors import headed_departments
 
 ACTIONS = {"+": "created", "~": "changed", "-": "deleted"}
-
-
-@dataclass
-class Change:
-    field: str
-    before: str
-    after: str
-
-
-@dataclass
-class Entry:
-    when: datetime
-    who: str
-    action: str
-    model: str
-    model_key: str
-    object_name: str
-    object_id: int
-    reason: str = ""
-    changes: list[Change] = field(default_factory=list)
 
 
 def audited_models() -> dict[str, type]:
@@ -109,17 +95,24 @@ def _show(value) -> str:
     return text if len(text) <= 200 else text[:199] + "…"
 
 
+def choices() -> list[tuple[str, str]]:
+    """The "What" filter's choices: (key, label), the case actions first."""
+    return [(case_actions.KEY, "Case actions"),
+            *((key, str(model._meta.verbose_name).capitalize()) for key, model in audited_models().items())]
+
+
 def audit_log(*, user, q: str = "", model: str = "", who: str = "", since: datetime | None = None,
               until: datetime | None = None, page: int = 1, per_page: int = 50) -> dict:
-    """One page of the audit log for `user`, newest first, with the filters applied."""
+    """One page of the audit log for `user`, newest first, with the filters applied. `model`: an audited model's
+    key, or `case_actions.KEY`."""
     models = audited_models()
     if model:
         models = {key: value for key, value in models.items() if key == model}
     querysets = {}
-    ids = [] if user.is_superuser else list(headed_departments(user=user).values_list("pk", flat=True))
+    ids = None if user.is_superuser else list(headed_departments(user=user).values_list("pk", flat=True))
     for key, audited in models.items():
         history = audited.history.model
-        rows = _scope(audited, history, user=user, ids=ids)
+        rows = _scope(audited, history, user=user, ids=ids or [])
         if who:
             rows = rows.filter(Q(history_user__username__icontains=who) | Q(history_user__first_name__icontains=who)
                                | Q(history_user__last_name__icontains=who))
@@ -135,12 +128,28 @@ def audit_log(*, user, q: str = "", model: str = "", who: str = "", since: datet
     merged, total = [], 0
     for key, rows in querysets.items():
         found = list(rows.select_related("history_user").order_by("-history_date", "-history_id")[:wanted])
-        merged.extend((record, key) for record in found)
+        merged.extend(((record.history_date, record.history_id), key, record) for record in found)
         total += len(found) if len(found) < wanted else rows.count()  # counted only when there may be more
-    merged.sort(key=lambda pair: (pair[0].history_date, pair[0].history_id), reverse=True)
-    on_page = merged[(page - 1) * per_page:wanted]
-    return {"entries": _entries(on_page, models), "total": total, "page": page,
-            "pages": max(1, -(-total // per_page)), "models": audited_models()}
+    if model in ("", case_actions.KEY):
+        events = case_actions.rows(department_ids=ids)
+        if who:
+            events = case_actions.by_person(events, who)
+        if since:
+            events = events.filter(created_at__gte=since)
+        if until:
+            events = events.filter(created_at__lt=until)
+        if q:
+            events = case_actions.search(events, q)
+        found = case_actions.page_rows(events, wanted)
+        merged.extend(((event.created_at, event.pk), case_actions.KEY, event) for event in found)
+        total += len(found) if len(found) < wanted else events.count()
+    merged.sort(key=lambda item: item[0], reverse=True)
+    on_page = [(record, key) for _, key, record in merged[(page - 1) * per_page:wanted]]
+    history_entries = iter(_entries([pair for pair in on_page if pair[1] != case_actions.KEY], audited_models()))
+    event_entries = iter(case_actions.entries([record for record, key in on_page if key == case_actions.KEY]))
+    entries = [next(event_entries if key == case_actions.KEY else history_entries) for _, key in on_page]
+    return {"entries": entries, "total": total, "page": page, "pages": max(1, -(-total // per_page)),
+            "models": audited_models()}
 
 
 def _entries(on_page, models) -> list[Entry]:

@@ -187,21 +187,38 @@ def _handoff_data(handoff: Handoff) -> dict:
     }
 
 
-def handed_off(*, case: Case, handoff: Handoff, actor, now: datetime) -> CaseEvent:
-    return _event(case=case, kind=EventKind.HANDOFF, now=now, actor=actor, note=handoff.note, **_handoff_data(handoff))
+def _assignee_change(before, after) -> dict:
+    """{"assignee": {"from": person, "to": person}} when a handoff moved the case's assignee (the audit log shows
+    it), else nothing. `before`, `after`: users or None."""
+    if (before.pk if before else None) == (after.pk if after else None):
+        return {}
+    return {"assignee": {"from": _person_ref(before), "to": _person_ref(after)}}
 
 
-def handoff_accepted(*, case: Case, handoff: Handoff, actor, now: datetime) -> CaseEvent:
-    return _event(case=case, kind=EventKind.ACCEPTED, now=now, actor=actor, **_handoff_data(handoff))
+def handed_off(*, case: Case, handoff: Handoff, actor, now: datetime, assignee_before=None) -> CaseEvent:
+    """`assignee_before`: who had the case (a handoff leaves it unassigned)."""
+    return _event(case=case, kind=EventKind.HANDOFF, now=now, actor=actor, note=handoff.note,
+                  **_handoff_data(handoff), **_assignee_change(assignee_before, None))
 
 
-def handoff_returned(*, case: Case, handoff: Handoff, actor, now: datetime) -> CaseEvent:
+def handoff_accepted(*, case: Case, handoff: Handoff, actor, now: datetime, assignee=None) -> CaseEvent:
+    """`assignee`: who the receiving department gave the case to (the accepting person, or its strategy's pick)."""
+    return _event(case=case, kind=EventKind.ACCEPTED, now=now, actor=actor, **_handoff_data(handoff),
+                  **_assignee_change(None, assignee))
+
+
+def handoff_returned(*, case: Case, handoff: Handoff, actor, now: datetime, assignee_before=None) -> CaseEvent:
     return _event(case=case, kind=EventKind.RETURNED, now=now, actor=actor, reason=handoff.reason,
-                  **_handoff_data(handoff))
+                  **_handoff_data(handoff), **_assignee_change(assignee_before, None))
 
 
-def status_changed(*, case: Case, from_: str, to: str, reason: str, actor, now: datetime) -> CaseEvent:
-    return _event(case=case, kind=EventKind.STATUS, now=now, actor=actor, **{"from": from_, "to": to, "reason": reason})
+def status_changed(*, case: Case, from_: str, to: str, reason: str, actor, now: datetime,
+                   changes: dict | None = None) -> CaseEvent:
+    """`changes`: other fields the same action changed, {"intent": {"from": ..., "to": ...}, ...} (marking spam
+    sets the intent and the spam tag as it resolves)."""
+    extra = {"changes": changes} if changes else {}
+    return _event(case=case, kind=EventKind.STATUS, now=now, actor=actor,
+                  **{"from": from_, "to": to, "reason": reason}, **extra)
 
 
 def _person_ref(user) -> dict:

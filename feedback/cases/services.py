@@ -239,7 +239,7 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
                 f"The case is already with {to_department}.", code="invalid",
                 fields={"to_department": ["Choose another department."]},
             )
-        from_department = case.department
+        from_department, assignee_before = case.department, case.assignee
         # `check_member` refused a pending handoff for people; the system is held to it too
         # (and the partial unique constraint `handoff_one_pending_per_case` backs this up).
         if case.handoffs.filter(status=HandoffStatus.PENDING).exists():
@@ -249,7 +249,7 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
         case.department = to_department
         case.assignee = None
         case.save(update_fields=["department", "assignee", "updated_at"])
-        events.add(events.handed_off(case=case, handoff=handoff, actor=by, now=now))
+        events.add(events.handed_off(case=case, handoff=handoff, actor=by, now=now, assignee_before=assignee_before))
         emit_case_events(event_type=EventType.CASE_HANDED_OFF, cases=[case], extra=lambda case: {"handoff": {
             "id": handoff.pk, "from_department": from_department.slug, "to_department": to_department.slug,
             "note": note, "created_at": now}})
