@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from feedback.choices import CaseStatus, EventKind, HandoffStatus, Intent, Priority, ProblemStatus
 
@@ -181,6 +182,7 @@ class Problem(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    history = HistoricalRecords()  # the audit trail (feedback.audit): opened, resolved, its owner or title changed
 
     class Meta:
         indexes = [models.Index(fields=["owner_department", "status"], name="problem_owner_status")]
