@@ -278,6 +278,23 @@ def channel_reply_recorded(*, case: Case, source: str, external_id: str) -> bool
                                     data__external_id=external_id).exists()
 
 
+def channel_reply(*, case: Case, source: str, external_id: str) -> CaseEvent | None:
+    """The reply entry a channel's webhook recorded for the post `external_id` on `source` (None: none)."""
+    return CaseEvent.objects.filter(case=case, kind=EventKind.REPLY, data__via="channel", data__source=source,
+                                    data__external_id=external_id).order_by("id").first()
+
+
+def adopt_channel_reply(echoed: CaseEvent, sent: CaseEvent) -> CaseEvent:
+    """The post a channel reported (`echoed`, saved) is the reply Baton sent (`sent`, unsaved): one entry, with
+    the author and Baton's delivery, at the time the platform gave; which webhook delivery saw it first is kept
+    (`inbound_payload_id`). Its line on the customer's timeline is rewritten to match."""
+    echoed.actor = sent.actor
+    echoed.data = {**sent.data, "inbound_payload_id": (echoed.data or {}).get("inbound_payload_id")}
+    echoed.save(update_fields=["actor", "data"])
+    timeline.rewrite(entries=timeline_entries([echoed]))
+    return echoed
+
+
 def correction_note(*, case: Case, correction_id: int) -> CaseEvent | None:
     """The note that recorded a label correction on the case's timeline."""
     return (CaseEvent.objects.filter(case=case, kind=EventKind.NOTE, data__correction__id=correction_id)

@@ -169,6 +169,13 @@ def record_sent_reply(*, case_id: int, author, text: str, delivery: events.Deliv
     with transaction.atomic():
         case = lock_case(case_id)
         event = events.reply(case=case, text=text, actor=author, now=now, delivery=delivery)
+        # The platform may have told us of this very post first (its webhook echoes the brand's own posts: when
+        # the worker that posted died and the stuck-sending sweep found the post later, or was only slower than
+        # the webhook). Under the case lock, as `record_channel_reply` checks: the entry it made becomes this
+        # one (its author, Baton's delivery), so the timeline shows the reply once; its clocks were met then.
+        echoed = events.channel_reply(case=case, source=delivery.source, external_id=delivery.platform_id)
+        if echoed is not None:
+            return events.adopt_channel_reply(echoed, event)
         return _record_reply(case=case, event=event, actor=author, now=now)
 
 
