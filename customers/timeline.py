@@ -40,6 +40,17 @@ def record(*, entries: Iterable[Entry]) -> int:
     return len(rows)
 
 
+def rewrite(*, entries: Iterable[Entry]) -> int:
+    """Replace the words and actor of the lines already written for these entries' records (`ref_type`, `ref_id`):
+    a record that turned out to be another's (a brand reply seen on the channel that was Baton's own). Returns
+    how many lines changed."""
+    changed = 0
+    for entry in entries:
+        changed += TimelineEntry.objects.filter(ref_type=entry.ref_type, ref_id=entry.ref_id).update(
+            kind=entry.kind, summary=entry.summary[:300], text=entry.text, actor=(entry.actor or "")[:150])
+    return changed
+
+
 def mention_posted(*, customer_id: int, mention_id: int, at: datetime, source: str, handle: str, text: str,
                    case_id: int | None, department_id: int | None) -> Entry:
     return Entry(customer_id=customer_id, at=at, kind=TimelineKind.MENTION,

@@ -2,10 +2,13 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from django.conf import settings
+from django.contrib.auth.models import Group, User
 from django.core.exceptions import ValidationError
 from django.db import models
+from simple_history import register
 from simple_history.models import HistoricalRecords
 
+from config.history import AuditedHistory
 from teams.business_hours import WEEKDAYS, Schedule, parse_week
 from teams.defaults import DEFAULT_WEEK
 
@@ -135,3 +138,19 @@ class BoardSeat(models.Model):
 
     def __str__(self):
         return f"Board: {self.user}"
+
+
+# --- People's accounts: the audit trail of who changed them (feedback.audit) ---------------------------------
+
+
+def _password_rehashed(user, written: frozenset[str]) -> bool:
+    """A login upgrading the password's hash (Django's `check_password` saves it alone, having cleared
+    `_password`): the same password, not a change."""
+    return written == {"password"} and getattr(user, "_password", None) is None
+
+
+# People's accounts (created, renamed, deactivated, staff and admin rights, groups and permissions, a password
+# changed: never the hash) and the groups' permissions; a login (`last_login`) is no change.
+register(User, app="teams", records_class=AuditedHistory, secrets={"password": "password"}, quiet=["last_login"],
+         ignore_save=_password_rehashed, m2m_fields=["groups", "user_permissions"])
+register(Group, app="teams", m2m_fields=["permissions"])

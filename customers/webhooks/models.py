@@ -4,6 +4,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from config.history import AuditedHistory
+
 
 class WebhookSubscription(models.Model):
     """A receiver: where to POST, the secret that signs each body, and the event types it wants."""
@@ -14,6 +16,8 @@ class WebhookSubscription(models.Model):
     event_types = models.JSONField(default=list, help_text="Event types sent here (customers.webhooks.events).")
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The audit trail (feedback.audit): added, changed, paused, removed; a new signing secret is said, never kept.
+    history = AuditedHistory(secrets={"secret_ciphertext": "signing secret"})
 
     class Meta:
         ordering = ["id"]

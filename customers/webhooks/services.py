@@ -140,20 +140,38 @@ def _clean_subscription(*, name: str, url: str, event_types: list[str]) -> dict[
     return errors
 
 
-def create_subscription(*, name: str, url: str, event_types: list[str]) -> tuple[WebhookSubscription, str]:
-    """A new subscription and its signing secret (returned once; stored encrypted)."""
+def _audited(subscription: WebhookSubscription, *, by, via: str) -> WebhookSubscription:
+    """Who the audit log (django-simple-history) names for the change: `by`, a person, or `via`, an API
+    integration (which is nobody's session)."""
+    subscription._history_user = by
+    if via:
+        subscription._change_reason = f"via {via}"
+    return subscription
+
+
+def create_subscription(*, name: str, url: str, event_types: list[str], by=None,
+                        via: str = "") -> tuple[WebhookSubscription, str]:
+    """A new subscription and its signing secret (returned once; stored encrypted). `by`, `via`: who asked, for
+    the audit log (a person; an API integration's name)."""
     errors = _clean_subscription(name=name, url=url, event_types=event_types)
     if errors:
         raise ValidationError(errors)
     secret = "whsec_" + secrets.token_urlsafe(32)
-    subscription = WebhookSubscription.objects.create(
+    subscription = _audited(WebhookSubscription(
         name=name.strip(), url=url, secret_ciphertext=crypto.encrypt(secret),
         event_types=sorted(set(event_types), key=EVENT_TYPES.index),
-    )
+    ), by=by, via=via)
+    subscription.save(force_insert=True)
     return subscription, secret
 
 
-def update_subscription(*, subscription: WebhookSubscription, changes: Mapping) -> WebhookSubscription:
+def delete_subscription(*, subscription: WebhookSubscription, by=None, via: str = "") -> None:
+    """Remove a receiver (its deliveries go with it); the audit log keeps who did."""
+    _audited(subscription, by=by, via=via).delete()
+
+
+def update_subscription(*, subscription: WebhookSubscription, changes: Mapping, by=None,
+                        via: str = "") -> WebhookSubscription:
     merged = {
         "name": changes.get("name", subscription.name),
         "url": changes.get("url", subscription.url),
@@ -167,7 +185,7 @@ def update_subscription(*, subscription: WebhookSubscription, changes: Mapping) 
     subscription.event_types = sorted(set(merged["event_types"]), key=EVENT_TYPES.index)
     if "is_active" in changes:
         subscription.is_active = bool(changes["is_active"])
-    subscription.save()
+    _audited(subscription, by=by, via=via).save()
     if subscription.is_active:
         enqueue_delivery([subscription.pk])  # deliveries that waited while it was paused
     return subscription

@@ -395,11 +395,12 @@ class SubscriptionListView(CrmView):
     def post(self, request):
         data = s.WebhookSubscriptionIn(data=request.data)
         data.is_valid(raise_exception=True)
+        by, via = _requester(request)
         subscription, secret = webhooks.create_subscription(
             name=data.validated_data["name"], url=data.validated_data["url"],
-            event_types=data.validated_data["event_types"])
+            event_types=data.validated_data["event_types"], by=by, via=via)
         if not data.validated_data["is_active"]:
-            webhooks.update_subscription(subscription=subscription, changes={"is_active": False})
+            webhooks.update_subscription(subscription=subscription, changes={"is_active": False}, by=by, via=via)
         body = {**s.WebhookSubscriptionSerializer(subscription).data, "secret": secret}
         return Response(body, status=status.HTTP_201_CREATED)
 
@@ -423,12 +424,15 @@ class SubscriptionDetailView(CrmView):
         subscription = self._subscription(pk)
         data = s.WebhookSubscriptionPatch(data=request.data)
         data.is_valid(raise_exception=True)
-        subscription = webhooks.update_subscription(subscription=subscription, changes=data.validated_data)
+        by, via = _requester(request)
+        subscription = webhooks.update_subscription(subscription=subscription, changes=data.validated_data, by=by,
+                                                    via=via)
         return Response(s.WebhookSubscriptionSerializer(subscription).data)
 
     @extend_schema(operation_id="webhooks_destroy", responses={204: None, **errors(404)})
     def delete(self, request, pk):
-        self._subscription(pk).delete()
+        by, via = _requester(request)
+        webhooks.delete_subscription(subscription=self._subscription(pk), by=by, via=via)
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 

@@ -1,4 +1,4 @@
-"""The audit log page: heads (their departments' settings) and superusers (everything)."""
+"""The audit log page: heads (their departments' settings and cases) and superusers (everything)."""
 
 from datetime import datetime, time
 
@@ -29,11 +29,11 @@ def _text(value: str | None) -> str:
 def audit_log(request):
     if not selectors.may_read_audit_log(user=request.user):
         raise PermissionDenied("The audit log is for department heads and admins.")
-    models = selectors.audited_models()
+    choices = selectors.choices()
     model = request.GET.get("model", "")
     filters = {
         "q": _text(request.GET.get("q")),
-        "model": model if model in models else "",
+        "model": model if model in dict(choices) else "",
         "who": _text(request.GET.get("who")),
         "since": _day(request.GET.get("since")),
         "until": _day(request.GET.get("until"), end=True),
@@ -43,5 +43,5 @@ def audit_log(request):
     query.pop("page", None)
     return render(request, "feedback/audit_log.html", {
         **result, "filters": filters, "raw": request.GET, "query": query.urlencode(),
-        "model_choices": [(key, str(value._meta.verbose_name).capitalize()) for key, value in models.items()],
+        "model_choices": choices,
     })

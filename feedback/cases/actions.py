@@ -135,10 +135,14 @@ def mark_spam(*, case: Case, by, now: datetime | None = None) -> Case:
         case = lock_case(case.pk)
         check_member(user=by, case=case)
         _open(case, "marked as spam")
+        before = {"intent": case.intent, "tags": list(case.tags or [])}
         case.tags = sorted({*(case.tags or []), SPAM_TAG})
         case.intent = Intent.SPAM_TROLL
         case.save(update_fields=["tags", "intent", "updated_at"])
-        move_status(case=case, to=CaseStatus.RESOLVED, now=now, actor=by, reason="Marked as spam or a troll.")
+        after = {"intent": case.intent, "tags": case.tags}
+        move_status(case=case, to=CaseStatus.RESOLVED, now=now, actor=by, reason="Marked as spam or a troll.",
+                    changes={name: {"from": before[name], "to": after[name]} for name in before
+                             if before[name] != after[name]})
     return case
 
 

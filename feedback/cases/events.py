@@ -187,21 +187,38 @@ def _handoff_data(handoff: Handoff) -> dict:
     }
 
 
-def handed_off(*, case: Case, handoff: Handoff, actor, now: datetime) -> CaseEvent:
-    return _event(case=case, kind=EventKind.HANDOFF, now=now, actor=actor, note=handoff.note, **_handoff_data(handoff))
+def _assignee_change(before, after) -> dict:
+    """{"assignee": {"from": person, "to": person}} when a handoff moved the case's assignee (the audit log shows
+    it), else nothing. `before`, `after`: users or None."""
+    if (before.pk if before else None) == (after.pk if after else None):
+        return {}
+    return {"assignee": {"from": _person_ref(before), "to": _person_ref(after)}}
 
 
-def handoff_accepted(*, case: Case, handoff: Handoff, actor, now: datetime) -> CaseEvent:
-    return _event(case=case, kind=EventKind.ACCEPTED, now=now, actor=actor, **_handoff_data(handoff))
+def handed_off(*, case: Case, handoff: Handoff, actor, now: datetime, assignee_before=None) -> CaseEvent:
+    """`assignee_before`: who had the case (a handoff leaves it unassigned)."""
+    return _event(case=case, kind=EventKind.HANDOFF, now=now, actor=actor, note=handoff.note,
+                  **_handoff_data(handoff), **_assignee_change(assignee_before, None))
 
 
-def handoff_returned(*, case: Case, handoff: Handoff, actor, now: datetime) -> CaseEvent:
+def handoff_accepted(*, case: Case, handoff: Handoff, actor, now: datetime, assignee=None) -> CaseEvent:
+    """`assignee`: who the receiving department gave the case to (the accepting person, or its strategy's pick)."""
+    return _event(case=case, kind=EventKind.ACCEPTED, now=now, actor=actor, **_handoff_data(handoff),
+                  **_assignee_change(None, assignee))
+
+
+def handoff_returned(*, case: Case, handoff: Handoff, actor, now: datetime, assignee_before=None) -> CaseEvent:
     return _event(case=case, kind=EventKind.RETURNED, now=now, actor=actor, reason=handoff.reason,
-                  **_handoff_data(handoff))
+                  **_handoff_data(handoff), **_assignee_change(assignee_before, None))
 
 
-def status_changed(*, case: Case, from_: str, to: str, reason: str, actor, now: datetime) -> CaseEvent:
-    return _event(case=case, kind=EventKind.STATUS, now=now, actor=actor, **{"from": from_, "to": to, "reason": reason})
+def status_changed(*, case: Case, from_: str, to: str, reason: str, actor, now: datetime,
+                   changes: dict | None = None) -> CaseEvent:
+    """`changes`: other fields the same action changed, {"intent": {"from": ..., "to": ...}, ...} (marking spam
+    sets the intent and the spam tag as it resolves)."""
+    extra = {"changes": changes} if changes else {}
+    return _event(case=case, kind=EventKind.STATUS, now=now, actor=actor,
+                  **{"from": from_, "to": to, "reason": reason}, **extra)
 
 
 def _person_ref(user) -> dict:
@@ -259,6 +276,23 @@ def channel_reply_recorded(*, case: Case, source: str, external_id: str) -> bool
     """Whether the reply posted on `source` as `external_id` is already on the case's timeline."""
     return CaseEvent.objects.filter(case=case, kind=EventKind.REPLY, data__source=source,
                                     data__external_id=external_id).exists()
+
+
+def channel_reply(*, case: Case, source: str, external_id: str) -> CaseEvent | None:
+    """The reply entry a channel's webhook recorded for the post `external_id` on `source` (None: none)."""
+    return CaseEvent.objects.filter(case=case, kind=EventKind.REPLY, data__via="channel", data__source=source,
+                                    data__external_id=external_id).order_by("id").first()
+
+
+def adopt_channel_reply(echoed: CaseEvent, sent: CaseEvent) -> CaseEvent:
+    """The post a channel reported (`echoed`, saved) is the reply Baton sent (`sent`, unsaved): one entry, with
+    the author and Baton's delivery, at the time the platform gave; which webhook delivery saw it first is kept
+    (`inbound_payload_id`). Its line on the customer's timeline is rewritten to match."""
+    echoed.actor = sent.actor
+    echoed.data = {**sent.data, "inbound_payload_id": (echoed.data or {}).get("inbound_payload_id")}
+    echoed.save(update_fields=["actor", "data"])
+    timeline.rewrite(entries=timeline_entries([echoed]))
+    return echoed
 
 
 def correction_note(*, case: Case, correction_id: int) -> CaseEvent | None:

@@ -79,7 +79,6 @@ def accept_handoff(*, handoff: Handoff, by, now: datetime | None = None, take: b
         handoff.status = HandoffStatus.ACCEPTED
         handoff.decided_by, handoff.decided_at = by, now
         handoff.save(update_fields=["status", "decided_by", "decided_at"])
-        events.add(events.handoff_accepted(case=case, handoff=handoff, actor=by, now=now))
         sla.stop_clocks(case=case, metrics=[ClockMetric.HANDOFF_ACCEPTANCE], now=now)
         # The receiving department's assignment strategy picks who works it (as for a new case),
         # unless the accepting person takes it.
@@ -89,6 +88,8 @@ def accept_handoff(*, handoff: Handoff, by, now: datetime | None = None, take: b
             assign(cases=[case])
         if case.assignee_id is not None:
             case.save(update_fields=["assignee", "updated_at"])
+        events.add(events.handoff_accepted(case=case, handoff=handoff, actor=by, now=now,
+                                           assignee=case.assignee if case.assignee_id else None))
     return handoff
 
 
@@ -103,10 +104,12 @@ def return_handoff(*, handoff: Handoff, by, reason: str, now: datetime | None = 
         handoff.status = HandoffStatus.RETURNED
         handoff.decided_by, handoff.decided_at, handoff.reason = by, now, reason
         handoff.save(update_fields=["status", "decided_by", "decided_at", "reason"])
+        assignee_before = case.assignee
         case.department = handoff.from_department
         case.assignee = None
         case.save(update_fields=["department", "assignee", "updated_at"])
-        events.add(events.handoff_returned(case=case, handoff=handoff, actor=by, now=now))
+        events.add(events.handoff_returned(case=case, handoff=handoff, actor=by, now=now,
+                                           assignee_before=assignee_before))
         sla.stop_clocks(case=case, metrics=[ClockMetric.HANDOFF_ACCEPTANCE], now=now)
     return handoff
 

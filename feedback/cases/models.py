@@ -2,6 +2,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from simple_history.models import HistoricalRecords
 
 from feedback.choices import CaseStatus, EventKind, HandoffStatus, Intent, Priority, ProblemStatus
 
@@ -81,6 +82,17 @@ class Case(models.Model):
         return self.status in (CaseStatus.NEW, CaseStatus.OPEN, CaseStatus.PENDING)
 
 
+# The events that record a change people (or the system) made to a case, with its before and after: what
+# the audit log reads (feedback.audit.case_actions), through the partial index `caseevent_audit`. Label
+# corrections are notes with a `correction`.
+AUDITED_EVENT_KINDS = [
+    EventKind.ASSIGNED, EventKind.PRIORITY, EventKind.STATUS, EventKind.HANDOFF, EventKind.ACCEPTED,
+    EventKind.RETURNED, EventKind.FEEDBACK, EventKind.ACKNOWLEDGED, EventKind.STAGE, EventKind.PROBLEM,
+    EventKind.PROBLEM_FIX, EventKind.APPROVAL,
+]
+AUDITED_EVENTS = Q(kind__in=AUDITED_EVENT_KINDS) | Q(kind=EventKind.NOTE, data__has_key="correction")
+
+
 class CaseEvent(models.Model):
     """The case timeline: one row per thing that happened, with who did it."""
 
@@ -92,7 +104,11 @@ class CaseEvent(models.Model):
 
     class Meta:
         ordering = ["created_at", "id"]
-        indexes = [models.Index(fields=["case", "created_at"], name="caseevent_case_created")]
+        indexes = [
+            models.Index(fields=["case", "created_at"], name="caseevent_case_created"),
+            # The audit log's case actions, newest first (feedback.audit.case_actions).
+            models.Index(fields=["-created_at", "-id"], name="caseevent_audit", condition=AUDITED_EVENTS),
+        ]
 
     def __str__(self):
         return f"{self.get_kind_display()} on case #{self.case_id}"
@@ -166,6 +182,7 @@ class Problem(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
     resolved_at = models.DateTimeField(null=True, blank=True)
     resolution = models.TextField(blank=True)
+    history = HistoricalRecords()  # the audit trail (feedback.audit): opened, resolved, its owner or title changed
 
     class Meta:
         indexes = [models.Index(fields=["owner_department", "status"], name="problem_owner_status")]

@@ -33,8 +33,10 @@ def link_case(*, case: Case, by, problem: Problem | None = None, title: str = ""
         case = lock_case(case.pk)
         check_member(user=by, case=case)
         if problem is None:
-            problem = Problem.objects.create(title=title[:200], description=(description or "").strip(),
-                                             owner_department=case.department, created_by=by, created_at=now)
+            problem = Problem(title=title[:200], description=(description or "").strip(),
+                              owner_department=case.department, created_by=by, created_at=now)
+            problem._history_user = by  # the audit log's who (django-simple-history), whatever the caller
+            problem.save(force_insert=True)
         else:
             problem = Problem.objects.select_related("owner_department").get(pk=problem.pk)
             if problem.status != ProblemStatus.OPEN:
@@ -66,6 +68,7 @@ def resolve_problem(*, problem: Problem, by, note: str, resolve_cases: bool, now
         if problem.status != ProblemStatus.OPEN:
             raise TransitionError(f"{problem} is already resolved.")
         problem.status, problem.resolved_at, problem.resolution = ProblemStatus.RESOLVED, now, note
+        problem._history_user = by
         problem.save(update_fields=["status", "resolved_at", "resolution"])
         upkeep.names_changed()  # the board's closing-the-loop panel measures the gap before and after this day
 

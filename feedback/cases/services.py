@@ -169,6 +169,13 @@ def record_sent_reply(*, case_id: int, author, text: str, delivery: events.Deliv
     with transaction.atomic():
         case = lock_case(case_id)
         event = events.reply(case=case, text=text, actor=author, now=now, delivery=delivery)
+        # The platform may have told us of this very post first (its webhook echoes the brand's own posts: when
+        # the worker that posted died and the stuck-sending sweep found the post later, or was only slower than
+        # the webhook). Under the case lock, as `record_channel_reply` checks: the entry it made becomes this
+        # one (its author, Baton's delivery), so the timeline shows the reply once; its clocks were met then.
+        echoed = events.channel_reply(case=case, source=delivery.source, external_id=delivery.platform_id)
+        if echoed is not None:
+            return events.adopt_channel_reply(echoed, event)
         return _record_reply(case=case, event=event, actor=author, now=now)
 
 
@@ -239,7 +246,7 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
                 f"The case is already with {to_department}.", code="invalid",
                 fields={"to_department": ["Choose another department."]},
             )
-        from_department = case.department
+        from_department, assignee_before = case.department, case.assignee
         # `check_member` refused a pending handoff for people; the system is held to it too
         # (and the partial unique constraint `handoff_one_pending_per_case` backs this up).
         if case.handoffs.filter(status=HandoffStatus.PENDING).exists():
@@ -249,7 +256,7 @@ def hand_off(*, case: Case, to_department: Department, note: str, by, now: datet
         case.department = to_department
         case.assignee = None
         case.save(update_fields=["department", "assignee", "updated_at"])
-        events.add(events.handed_off(case=case, handoff=handoff, actor=by, now=now))
+        events.add(events.handed_off(case=case, handoff=handoff, actor=by, now=now, assignee_before=assignee_before))
         emit_case_events(event_type=EventType.CASE_HANDED_OFF, cases=[case], extra=lambda case: {"handoff": {
             "id": handoff.pk, "from_department": from_department.slug, "to_department": to_department.slug,
             "note": note, "created_at": now}})

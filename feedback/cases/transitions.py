@@ -40,9 +40,10 @@ def check_member(*, user, case: Case) -> None:
         )
 
 
-def move_status(*, case: Case, to: str, now: datetime, actor=None, reason: str = "") -> None:
+def move_status(*, case: Case, to: str, now: datetime, actor=None, reason: str = "",
+                changes: dict | None = None) -> None:
     """Move a locked case to status `to` (a `TransitionError` if the machine does not allow it),
-    with a timeline event; the clocks follow."""
+    with a timeline event (`changes`: what else the same action changed, before and after); the clocks follow."""
     if to not in TRANSITIONS[case.status]:
         raise TransitionError(
             f"A {case.get_status_display().lower()} case cannot become {CaseStatus(to).label.lower()}.",
@@ -57,7 +58,8 @@ def move_status(*, case: Case, to: str, now: datetime, actor=None, reason: str =
     elif previous == CaseStatus.RESOLVED:
         case.resolved_at = None
     case.save(update_fields=["status", "resolved_at", "closed_at", "updated_at"])
-    events.add(events.status_changed(case=case, from_=previous, to=to, reason=reason, actor=actor, now=now))
+    events.add(events.status_changed(case=case, from_=previous, to=to, reason=reason, actor=actor, now=now,
+                                     changes=changes))
     # Clocks follow the status, whoever moves it: resolving meets them, reopening restarts resolution,
     # pending (waiting on the customer) pauses them and leaving pending resumes them.
     if previous == CaseStatus.PENDING:

@@ -4,6 +4,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from config.history import AuditedHistory
 from feedback.choices import Assessment, Intent, MentionStatus, Priority, Sentiment, Source
 from feedback.intake.webhooks.crypto import SecretUnavailable, decrypt, encrypt, hint
 
@@ -119,6 +120,9 @@ class Account(models.Model):
     )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(default=timezone.now)
+    # The audit trail (feedback.audit): connected, changed, switched off, removed; a secret replaced is said,
+    # never kept.
+    history = AuditedHistory(secrets={"secret_ciphertext": "secret", "verify_token_ciphertext": "verify token"})
 
     class Meta:
         constraints = [

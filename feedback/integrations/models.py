@@ -4,6 +4,8 @@ from django.conf import settings
 from django.db import models
 from django.utils import timezone
 
+from config.history import AuditedHistory
+
 
 class ApiToken(models.Model):
     """A token for one integration, with scopes. The key is shown once when it is made; only its
@@ -23,6 +25,8 @@ class ApiToken(models.Model):
     revoked_at = models.DateTimeField(null=True, blank=True)
     revoked_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
                                    related_name="api_tokens_revoked")
+    # The audit trail (feedback.audit): made, revoked. Not the key's hash; its use is no change.
+    history = AuditedHistory(excluded_fields=["key_hash"], quiet=["last_used_at"])
 
     class Meta:
         ordering = ["-created_at", "-id"]

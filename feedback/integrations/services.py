@@ -52,10 +52,13 @@ def issue_token(*, name: str, scopes: list[str], by=None, rate_per_minute: int |
         key = KEY_PREFIX + secrets.token_urlsafe(32)
         if not ApiToken.objects.filter(prefix=key[:PREFIX_LENGTH]).exists():
             break
-    token = ApiToken.objects.create(
+    token = ApiToken(
         name=name.strip(), prefix=key[:PREFIX_LENGTH], key_hash=_hash(key),
         scopes=[scope for scope in SCOPES if scope in scopes], rate_per_minute=rate_per_minute, created_by=by,
     )
+    if by is not None:
+        token._history_user = by  # the audit log's who, whatever the caller (django-simple-history)
+    token.save(force_insert=True)
     return token, key
 
 
@@ -66,6 +69,7 @@ def revoke_token(*, token_id: int, by) -> ApiToken:
     token = ApiToken.objects.get(pk=token_id)
     if token.revoked_at is None:
         token.revoked_at, token.revoked_by = timezone.now(), by
+        token._history_user = by
         token.save(update_fields=["revoked_at", "revoked_by"])
     return token
 

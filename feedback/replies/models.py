@@ -7,6 +7,7 @@ from django.db.models import Q
 from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
+from config.history import AuditedHistory
 from feedback.choices import Assessment
 from feedback.intake.webhooks.crypto import SecretUnavailable, decrypt, encrypt, hint
 
@@ -136,6 +137,8 @@ class SendingCredential(models.Model):
     account = models.OneToOneField("feedback.Account", on_delete=models.CASCADE, related_name="sending")
     token_ciphertext = models.TextField(editable=False)
     updated_at = models.DateTimeField(auto_now=True)
+    # The audit trail (feedback.audit): a token entered, replaced or removed (never the token itself).
+    history = AuditedHistory(secrets={"token_ciphertext": "token"}, excluded_fields=["updated_at"])
 
     def __str__(self):
         return f"Sending credential of {self.account}"

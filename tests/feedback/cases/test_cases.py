@@ -269,6 +269,8 @@ class TestHandoff:
         assert event.data == {
             "from": "service", "to": "sales", "from_name": "Customer service", "to_name": "Sales",
             "note": "Wants to upgrade to business.", "handoff_id": handoff.pk,
+            # Who had it (the audit log shows the assignee before and after).
+            "assignee": {"from": {"id": service_agent.pk, "name": "service-agent"}, "to": {"id": None, "name": ""}},
         }
         # The customer-facing clocks keep running across the handoff; the acceptance clock starts.
         assert _running(case) == {ClockMetric.FIRST_REPLY, ClockMetric.RESOLUTION, ClockMetric.HANDOFF_ACCEPTANCE}
