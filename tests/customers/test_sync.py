@@ -1,12 +1,23 @@
 """customers.sync: the CRM's writes, including two writers at once."""
 
 import json
+from datetime import timedelta
 
 import pytest
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.utils import timezone
 
-from customers.models import Customer
-from customers.sync import PreconditionFailed, etag, update_customer, upsert_customers
+from customers import matching
+from customers.models import Customer, MatchKey, TimelineEntry
+from customers.sync import (
+    PreconditionFailed,
+    clean_fields,
+    customer_data,
+    etag,
+    update_customer,
+    upsert_customers,
+)
 from customers.webhooks.models import WebhookPayload
 from customers.webhooks.services import create_subscription
 from feedback.integrations import idempotency
@@ -29,6 +40,80 @@ def test_unchanged_rows_keep_their_updated_at_and_changes_are_told_to_subscriber
               for body in map(json.loads, WebhookPayload.objects.order_by("id").values_list("body", flat=True))]
     assert events == [("customer.created", "a", "Ann"), ("customer.created", "b", "Bo"),
                       ("customer.updated", "b", "Bob")]
+
+
+def _stored(customer: Customer) -> dict:
+    return {field.attname: getattr(customer, field.attname) for field in Customer._meta.concrete_fields
+            if not field.primary_key}
+
+
+def _payloads(event_type: str) -> dict[str, dict]:
+    bodies = map(json.loads, WebhookPayload.objects.filter(event_type=event_type).values_list("body", flat=True))
+    return {body["data"]["external_id"]: body["data"] for body in bodies}
+
+
+def _as_sent(customer: Customer) -> dict:
+    return json.loads(json.dumps(customer_data(customer), cls=DjangoJSONEncoder))
+
+
+@pytest.mark.django_db
+def test_an_upsert_stores_what_the_orm_would_with_keys_timeline_and_webhooks():
+    """Every column of a created row as `Customer(**cleaned)` has it (defaults included), the matcher's keys of
+    every row written, a timeline line per updated row, and webhook bodies equal to `customer_data` of the stored
+    row: the fast paths of the upsert must not change any of them."""
+    create_subscription(name="CRM", url="https://crm.example/hooks", event_types=["customer.created", "customer.updated"])
+    first = timezone.now() - timedelta(hours=1)
+    rows = [
+        {"external_id": "full", "name": "  Dr. Zoë O'Neil ", "email": "Zoe.ONeil@Example.COM", "phone": "+44 20 7946 0958",
+         "stage": "customer", "value": 1234.565, "region": "Lisbon"},
+        {"external_id": "bare"},
+        {"external_id": "one-word", "name": "Madonna", "value": "10"},
+        {"external_id": "tab\tin", "name": "Tab\tSeparated Name", "value": 0, "phone": "not a number"},
+        {"external_id": "bad", "email": "nope"},
+        {"external_id": "quote\"s", "name": "Back\\slash \"Quoted\"", "email": "a+b@sub.example.org",
+         "stage": "former", "value": "99999999.99"},
+    ]
+    result = upsert_customers(rows=rows, now=first).as_dict()
+    assert [row["outcome"] for row in result["results"]] == ["created"] * 4 + ["error", "created"]
+    ids = [row["id"] for row in result["results"] if row["outcome"] == "created"]
+    assert ids == sorted(ids)
+    stored = {customer.external_id: customer for customer in Customer.objects.all()}
+    for row in rows:
+        if row["external_id"] == "bad":
+            assert row["external_id"] not in stored
+            continue
+        cleaned, errors = clean_fields(row, partial=False)
+        assert not errors
+        assert _stored(stored[row["external_id"]]) == _stored(Customer(**cleaned, created_at=first, updated_at=first))
+    keys = set(MatchKey.objects.values_list("customer_id", "key"))
+    assert keys == {(customer.pk, key) for customer in stored.values() for key in matching._customer_keys(customer)}
+    assert len(keys) > len(stored)
+    assert _payloads("customer.created") == {external_id: _as_sent(customer) for external_id, customer in stored.items()}
+    assert not TimelineEntry.objects.exists()  # a creation shows as "Since" on the profile, not as a line
+
+    later = first + timedelta(minutes=5)
+    rows = [
+        {"external_id": "full", "name": "Zoe Neil", "region": "Porto"},  # a matched field and the region
+        {"external_id": "bare", "stage": "lead", "value": "5.5"},
+        {"external_id": "one-word", "name": "Madonna", "value": 10},  # as stored: unchanged
+        {"external_id": "new", "name": "Nia Long", "email": "nia@example.com"},
+    ]
+    result = upsert_customers(rows=rows, now=later).as_dict()
+    assert [row["outcome"] for row in result["results"]] == ["updated", "updated", "unchanged", "created"]
+    stored = {customer.external_id: customer for customer in Customer.objects.all()}
+    assert (stored["full"].name, stored["full"].region, stored["full"].updated_at) == ("Zoe Neil", "Porto", later)
+    assert (stored["bare"].stage, str(stored["bare"].value)) == ("lead", "5.50")
+    assert stored["one-word"].updated_at == first and stored["tab\tin"].updated_at == first
+    keys = set(MatchKey.objects.values_list("customer_id", "key"))
+    assert keys == {(customer.pk, key) for customer in stored.values() for key in matching._customer_keys(customer)}
+    lines = {(entry.customer_id, entry.kind, entry.summary, entry.actor, entry.ref_type, entry.ref_id, entry.at)
+             for entry in TimelineEntry.objects.all()}
+    assert lines == {
+        (stored["full"].pk, "crm", "CRM updated name, region", "CRM", "customer", stored["full"].pk, later),
+        (stored["bare"].pk, "crm", "CRM updated stage, value", "CRM", "customer", stored["bare"].pk, later),
+    }
+    assert _payloads("customer.updated") == {name: _as_sent(stored[name]) for name in ("full", "bare")}
+    assert _payloads("customer.created")["new"] == _as_sent(stored["new"])
 
 
 @pytest.mark.django_db
