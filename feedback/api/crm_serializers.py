@@ -86,6 +86,21 @@ def lean_values(queryset, fields: tuple[str, ...], times: tuple[str, ...]):
     return queryset.values(*fields, *times)
 
 
+_LEAN_LISTS: dict[tuple, tuple] = {}
+
+
+def lean_list(queryset, fields: tuple[str, ...], times: tuple[str, ...]):
+    """`lean_values(queryset, fields, times)` for a list view's fixed queryset (its `queryset` attribute), built once
+    per process (and per answer of `sql_times()`) and cloned for each request, which filters, orders and slices the
+    clone: building the values() and its time expressions was a sixth of a case page's ORM time (0.38 of 2.3 ms of
+    CPU, measured) and the same for every request."""
+    key = (id(queryset), fields, times, sql_times())
+    built = _LEAN_LISTS.get(key)
+    if built is None or built[0] is not queryset:  # the queryset is kept with it: its id cannot be another's
+        built = _LEAN_LISTS[key] = (queryset, lean_values(queryset.all(), fields, times))
+    return built[1].all()
+
+
 def _times(row: dict, names: tuple[str, ...], zone) -> dict:
     return {name: row[f"{name}_iso"] if f"{name}_iso" in row else _moment(row[name], zone) for name in names}
 
