@@ -7,13 +7,13 @@ from django.utils import timezone
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from config.patterns import HTTP_URL
+from config.patterns import RECEIVER_URL
 from config.query import MAX_ID
 from customers.models import Customer, Identity, LinkMethod, Stage, TimelineKind
 from customers.sync import MAX_LENGTH, MAX_UPSERT_ROWS, VALUE_DECIMALS, VALUE_MAX, VALUE_TEXT
 from customers.webhooks.events import EVENT_TYPES
 from customers.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookSubscription
-from customers.webhooks.services import URL_MESSAGE
+from customers.webhooks.services import url_message
 from feedback.api.fields import ClosedInput, StrictBooleanField, StrictCharField
 from feedback.api.schema import BlankableEmailField
 from feedback.cases.models import Case
@@ -302,7 +302,7 @@ class WebhookSubscriptionIn(ClosedInput, serializers.Serializer):
     """A new subscription: who receives which events where."""
 
     name = StrictCharField(max_length=100)
-    url = StrictCharField(max_length=500, pattern=HTTP_URL, pattern_message=URL_MESSAGE,
+    url = StrictCharField(max_length=500, pattern=RECEIVER_URL, pattern_message=url_message,
                           help_text="An http or https URL that receives the POSTs.")
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), min_length=1)
     is_active = StrictBooleanField(required=False, default=True)
@@ -312,7 +312,7 @@ class WebhookSubscriptionPatch(ClosedInput, serializers.Serializer):
     """The fields to change; absent ones keep their value."""
 
     name = StrictCharField(max_length=100, required=False)
-    url = StrictCharField(max_length=500, pattern=HTTP_URL, pattern_message=URL_MESSAGE, required=False,
+    url = StrictCharField(max_length=500, pattern=RECEIVER_URL, pattern_message=url_message, required=False,
                           help_text="An http or https URL that receives the POSTs.")
     event_types = serializers.ListField(child=serializers.ChoiceField(choices=EVENT_TYPES), min_length=1,
                                         required=False)
