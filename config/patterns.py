@@ -27,7 +27,7 @@ NOT_BLANK = rf"[^\u0000]*[^\u0000{WHITESPACE}][^\u0000]*"
 
 # An http or https URL: a host name or IPv4 address (a name without a dot too: a receiver on a CRM's own network),
 # a port up to 65535, then anything but white space. No credentials (`user:pass@`: they would be logged with the
-# URL), no IPv6 literal. A webhook receiver and a mention's link are both such a URL.
+# URL), no IPv6 literal (a webhook receiver may have one: RECEIVER_URL). A mention's link is such a URL.
 _LABEL = "[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
 
 
@@ -55,3 +55,24 @@ def whole_number_up_to(maximum: int) -> str:
 
 HTTP_URL = (rf"[Hh][Tt][Tt][Pp][Ss]?://{_LABEL}(?:\.{_LABEL})*(?::{whole_number_up_to(65535)})?"
             rf"(?:[/?#][^\u0000{WHITESPACE}]*)?")
+
+# An IPv6 address as RFC 3986 writes one in a URL's brackets (IPv6address; no zone: a zone names a link-local
+# address), which is what Python's ipaddress reads: eight groups, "::" for a run of zero groups, an IPv4 address
+# in the last 32 bits, each IPv4 number without a leading zero.
+_H16 = "[0-9A-Fa-f]{1,4}"
+_OCTET = "(?:25[0-5]|2[0-4][0-9]|1[0-9]{2}|[1-9]?[0-9])"
+_LS32 = rf"(?:{_H16}:{_H16}|{_OCTET}(?:\.{_OCTET}){{3}})"
+IPV6 = "(?:" + "|".join([
+    rf"(?:{_H16}:){{6}}{_LS32}",
+    rf"::(?:{_H16}:){{5}}{_LS32}",
+    # at most `most` groups before the "::", `after` groups and the last 32 bits behind it
+    *(rf"(?:(?:{_H16}:){{0,{most - 1}}}{_H16})?::(?:{_H16}:){{{after}}}{_LS32}"
+      for most, after in ((1, 4), (2, 3), (3, 2), (4, 1), (5, 0))),
+    rf"(?:(?:{_H16}:){{0,5}}{_H16})?::{_H16}",
+    rf"(?:(?:{_H16}:){{0,6}}{_H16})?::",
+]) + ")"
+
+# Where a webhook goes: HTTP_URL, or with an IPv6 address in brackets for its host (whether the address is public is
+# customers.webhooks.targets' to say, as for an IPv4 address). Still no credentials.
+RECEIVER_URL = (rf"[Hh][Tt][Tt][Pp][Ss]?://(?:{_LABEL}(?:\.{_LABEL})*|\[{IPV6}\])"
+                rf"(?::{whole_number_up_to(65535)})?(?:[/?#][^\u0000{WHITESPACE}]*)?")

@@ -6,8 +6,10 @@ told to webhook subscribers (`customer.created`, `customer.updated`) in the same
 """
 
 import hashlib
+import json
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
@@ -17,7 +19,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from config.errors import BatonError
-from customers import timeline
+from customers import bulk, timeline
 from customers.matching import add_keys, refresh_keys
 from customers.models import Customer, Stage
 from customers.signals import send_regions_changed
@@ -35,6 +37,13 @@ VALUE_MAX = Decimal(10) ** (VALUE_MAX_DIGITS - VALUE_DECIMALS) - CENT
 # A value as text: as the API writes it ("1234.50"), at most 2 decimal places. A JSON number may have more: a CRM
 # holding money as a float sends 0.1 + 0.2 as 0.30000000000000004, so a number is rounded to the cent (half up).
 VALUE_TEXT = re.compile(rf"[0-9]{{1,{VALUE_MAX_DIGITS - VALUE_DECIMALS}}}(\.[0-9]{{1,{VALUE_DECIMALS}}})?")
+
+# Addresses Django's validate_email surely takes (a dot-atom of letters, digits, "_", "+", "-"; host labels of
+# letters, digits and inner hyphens; a TLD of 2 to 63 letters), checked by one regex: the validator's own checks
+# (the user part, then the domain, its IDN and literal forms) run only for the others. Every address fits in the
+# field's 254 characters, under the validator's 320. tests/customers/test_sync.py compares both on edge cases.
+PLAIN_EMAIL = re.compile(
+    r"[A-Za-z0-9_+-]+(?:\.[A-Za-z0-9_+-]+)*@(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}")
 
 FieldErrors = dict[str, list[str]]
 
@@ -125,10 +134,11 @@ def clean_fields(data: Any, *, partial: bool, allow_external_id: bool = True) ->
             else:
                 text = _text(name, value, required=name == "external_id")
                 if name == "email" and text:
-                    try:
-                        validate_email(text)
-                    except ValidationError:
-                        raise ValueError("Enter a valid email address.") from None
+                    if not PLAIN_EMAIL.fullmatch(text):  # Django's validator, for what the plain pattern leaves
+                        try:
+                            validate_email(text)
+                        except ValidationError:
+                            raise ValueError("Enter a valid email address.") from None
                     text = text.lower()
                 cleaned[name] = text
         except ValueError as exc:
@@ -189,64 +199,61 @@ class UpsertResult:
         }
 
 
-def _update_rows(customers: list[Customer], fields: list[str]) -> None:
-    """UPDATE ... FROM (VALUES ...) on PostgreSQL: one statement for the batch; bulk_update elsewhere."""
-    if not customers:
+def _update_rows(changed: list[tuple[int, dict]], fields: list[str]) -> None:
+    """`fields` of each (id, values) written. On PostgreSQL one statement for the batch, its rows one JSON
+    parameter: UPDATE ... FROM json_to_recordset(...), each value its column's type without a length (so a text
+    too long is refused, not cut). psycopg's client-side binding parsed a VALUES list's 7,000 placeholders in Python
+    on every batch (a query that long is not cached): more than the rest of an update's Python. bulk_update
+    elsewhere."""
+    if not changed:
         return
     if connection.vendor != "postgresql":
-        Customer.objects.bulk_update(customers, fields, batch_size=500)
+        Customer.objects.bulk_update([Customer(pk=pk, **{name: values[name] for name in fields})
+                                      for pk, values in changed], fields, batch_size=500)
         return
-    table = connection.ops.quote_name(Customer._meta.db_table)
+    quote = connection.ops.quote_name
     columns = [Customer._meta.get_field(name) for name in fields]
-    casts = [column.db_type(connection) for column in columns]
-    row = "(" + ", ".join(["%s::bigint", *(f"%s::{cast}" for cast in casts)]) + ")"
-    names = ", ".join(connection.ops.quote_name(column.column) for column in columns)
-    sets = ", ".join(f"{connection.ops.quote_name(column.column)} = v.{connection.ops.quote_name(column.column)}"
-                     for column in columns)
-    params: list[Any] = []
-    for customer in customers:
-        params.append(customer.pk)
-        params.extend(column.get_db_prep_save(getattr(customer, column.attname), connection) for column in columns)
+    typed = ", ".join(f"{quote(column.column)} {re.sub(r'[(].*[)]', '', column.db_type(connection))}"
+                      for column in columns)
+    sets = ", ".join(f"{quote(column.column)} = v.{quote(column.column)}" for column in columns)
+    rows = json.dumps([{"id": pk, **{column.column: values[column.attname] for column in columns}}
+                       for pk, values in changed], default=_json_value, ensure_ascii=False, separators=(",", ":"))
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} AS t SET {sets} FROM (VALUES {', '.join([row] * len(customers))}) AS v(id, {names}) "
-            f"WHERE t.id = v.id",
-            params,
-        )
+        cursor.execute(f"UPDATE {quote(Customer._meta.db_table)} AS t SET {sets} "
+                       f"FROM json_to_recordset(%s::json) AS v(id bigint, {typed}) WHERE t.id = v.id", [rows])
 
 
-def _insert_rows(customers: list[Customer]) -> None:
-    """INSERT ... SELECT FROM unnest(...) RETURNING id on PostgreSQL, from the cleaned values as they are (the
-    other columns get their default, prepared once): Django's bulk_create prepares every value of every row, the
-    larger part of an upsert's time. bulk_create elsewhere. Sets each customer's pk."""
-    if not customers:
-        return
+def _json_value(value: Any) -> str:
+    """A Decimal as its digits, an aware datetime as ISO 8601 with its offset and microseconds (DjangoJSONEncoder
+    keeps milliseconds only): the text PostgreSQL reads back as the same value."""
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, datetime) and value.utcoffset() is not None:
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not written to a customer's row as JSON")
+
+
+def _insert_rows(new: list[dict], *, now) -> list[int]:
+    """Insert customers from their cleaned fields (the other columns get their defaults; created_at and updated_at
+    `now`); returns their ids, in order. On PostgreSQL the ids are drawn from the table's sequence first and the
+    rows go by COPY (`customers.bulk`: encoded in C, where the arrays of an INSERT ... FROM unnest(...) were built
+    in Python, and Django's bulk_create prepares every value of every row). bulk_create elsewhere."""
+    if not new:
+        return []
     if connection.vendor != "postgresql":
-        Customer.objects.bulk_create(customers)
-        return
-    columns_of = [column for column in Customer._meta.concrete_fields if not column.primary_key]
-    given = {"external_id", *WRITABLE, "created_at", "updated_at"}
-    columns, arrays, casts = [], [], []
-    for column in columns_of:
-        columns.append(connection.ops.quote_name(column.column))
-        casts.append(column.db_type(connection))
-        if column.attname in given:
-            values = [getattr(customer, column.attname) for customer in customers]
-            if column.get_internal_type() == "DecimalField":
-                values = [Decimal(value) for value in values]  # the default 0 is an int: one type per array
-            arrays.append(values)
-        else:
-            default = column.get_db_prep_save(column.get_default(), connection)
-            arrays.append([default] * len(customers))
-    table = connection.ops.quote_name(Customer._meta.db_table)
-    unnest = ", ".join(f"%s::{cast}[]" for cast in casts)
+        return [customer.pk for customer in Customer.objects.bulk_create(
+            [Customer(**cleaned, created_at=now, updated_at=now) for cleaned in new])]
+    columns = [column.attname for column in Customer._meta.concrete_fields if not column.primary_key]
+    defaults = {column.attname: column.get_default() for column in Customer._meta.concrete_fields
+                if not column.primary_key} | {"created_at": now, "updated_at": now}
     with connection.cursor() as cursor:
-        cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) SELECT * FROM unnest({unnest}) RETURNING id",
-                       arrays)
-        ids = [row[0] for row in cursor.fetchall()]
-    for customer, pk in zip(customers, ids, strict=True):
-        customer.pk = pk
-        customer._state.adding = False
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id')) FROM generate_series(1, %s)",
+                       [Customer._meta.db_table, len(new)])
+        ids = sorted(pk for (pk,) in cursor.fetchall())
+    bulk.copy_rows(Customer, ["id", *columns], (
+        (pk, *[cleaned.get(name, default) for name, default in defaults.items()])
+        for pk, cleaned in zip(ids, new, strict=True)))
+    return ids
 
 
 def upsert_customers(*, rows: list[Any], now=None) -> UpsertResult:
@@ -294,40 +301,63 @@ def _after_crm_write(*, created: list[Customer], diffs: dict[int, list[str]], no
     timeline.record(entries=[timeline.crm_updated(customer_id=pk, fields=diff, at=now) for pk, diff in diffs.items()])
 
 
+def _lock_known(external_ids: list[str]) -> list[tuple]:
+    """(external_id, id, created_at, *WRITABLE) of the stored customers among `external_ids`, locked, in id order:
+    tuples, not models (only the fields compared, and what a webhook sends). On PostgreSQL the ids go as one array
+    (`= ANY(%s)`): an IN list of 1,000 parameters cost Django and the server more than the rows it found."""
+    read = ("external_id", "id", "created_at", *WRITABLE)
+    if connection.vendor != "postgresql":
+        return list(Customer.objects.select_for_update().filter(external_id__in=external_ids).order_by("pk")
+                    .values_list(*read))
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(Customer._meta.get_field(name).column) for name in read)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {columns} FROM {quote(Customer._meta.db_table)} WHERE {quote('external_id')} = "
+                       f"ANY(%s::varchar[]) ORDER BY {quote('id')} FOR UPDATE", [external_ids])
+        return cursor.fetchall()
+
+
 def _apply(valid: dict[str, tuple[RowOutcome, dict]], *, now) -> None:
     existing = {
-        customer.external_id: customer
-        for customer in Customer.objects.select_for_update().filter(external_id__in=list(valid)).order_by("pk")
+        external_id: (pk, created_at, dict(zip(WRITABLE, values, strict=True)))
+        for external_id, pk, created_at, *values in _lock_known(list(valid))
     }
     new, changed, changed_fields, diffs = [], [], set(), {}
     for external_id, (outcome, cleaned) in valid.items():
-        customer = existing.get(external_id)
-        if customer is None:
-            customer = Customer(**cleaned, created_at=now, updated_at=now)
-            new.append((outcome, customer))
+        found = existing.get(external_id)
+        if found is None:
+            new.append((outcome, cleaned))
             continue
-        outcome.id = customer.pk
-        diff = [name for name in WRITABLE if name in cleaned and getattr(customer, name) != cleaned[name]]
+        pk, created_at, values = found
+        outcome.id = pk
+        diff = [name for name in WRITABLE if name in cleaned and values[name] != cleaned[name]]
         if diff:
             for name in diff:
-                setattr(customer, name, cleaned[name])
-            customer.updated_at = now
-            changed.append((outcome, customer))
+                values[name] = cleaned[name]
+            values["updated_at"] = now
+            changed.append((external_id, pk, created_at, values))
             changed_fields.update(diff)
-            diffs[customer.pk] = diff
+            diffs[pk] = diff
             outcome.outcome = "updated"
         else:
             outcome.outcome = "unchanged"
-    _insert_rows([customer for _, customer in new])
-    for outcome, customer in new:
-        outcome.outcome, outcome.id = "created", customer.pk
-    _update_rows([customer for _, customer in changed], sorted(changed_fields | {"updated_at"}))
-    _after_crm_write(created=[customer for _, customer in new], diffs=diffs, now=now)
+    ids = _insert_rows([cleaned for _, cleaned in new], now=now)
+    for (outcome, _), pk in zip(new, ids, strict=True):
+        outcome.outcome, outcome.id = "created", pk
+    _update_rows([(pk, values) for _, pk, _, values in changed], sorted(changed_fields | {"updated_at"}))
+    _after_crm_write(created=[(pk, cleaned) for (_, cleaned), pk in zip(new, ids, strict=True)], diffs=diffs,
+                     now=now)
     wanted = subscribed_event_types() if new or changed else set()  # no payloads built for nobody
-    emit_events(events=[(EventType.CUSTOMER_CREATED, customer_data(customer)) for _, customer in new
-                        if EventType.CUSTOMER_CREATED in wanted]
-                + [(EventType.CUSTOMER_UPDATED, customer_data(customer)) for _, customer in changed
-                   if EventType.CUSTOMER_UPDATED in wanted])
+    events = []
+    if EventType.CUSTOMER_CREATED in wanted:
+        events += [(EventType.CUSTOMER_CREATED, customer_data(Customer(pk=pk, **cleaned, created_at=now,
+                                                                       updated_at=now)))
+                   for (_, cleaned), pk in zip(new, ids, strict=True)]
+    if EventType.CUSTOMER_UPDATED in wanted:
+        events += [(EventType.CUSTOMER_UPDATED, customer_data(Customer(pk=pk, external_id=external_id,
+                                                                       created_at=created_at, **values)))
+                   for external_id, pk, created_at, values in changed]
+    emit_events(events=events)
 
 
 # --- One update, guarded --------------------------------------------------------------------------------

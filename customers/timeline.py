@@ -11,6 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
+from django.db import connection
+
+from . import bulk
 from .models import TimelineEntry, TimelineKind
 
 
@@ -28,15 +31,22 @@ class Entry:
     actor: str = ""
 
 
+COLUMNS = ("customer_id", "at", "kind", "summary", "text", "department_id", "case_id", "ref_type", "ref_id", "actor")
+
+
 def record(*, entries: Iterable[Entry]) -> int:
-    """Write timeline entries (one INSERT for the lot). Returns how many."""
+    """Write timeline entries (one INSERT for the lot; on PostgreSQL a COPY from bulk.COPY_MIN_ROWS entries, a
+    tenth of bulk_create's Python). Returns how many."""
     rows = [
-        TimelineEntry(customer_id=entry.customer_id, at=entry.at, kind=entry.kind, summary=entry.summary[:300],
-                      text=entry.text, department_id=entry.department_id, case_id=entry.case_id,
-                      ref_type=entry.ref_type, ref_id=entry.ref_id, actor=(entry.actor or "")[:150])
+        (entry.customer_id, entry.at, entry.kind, entry.summary[:300], entry.text, entry.department_id, entry.case_id,
+         entry.ref_type, entry.ref_id, (entry.actor or "")[:150])
         for entry in entries if entry.customer_id is not None
     ]
-    TimelineEntry.objects.bulk_create(rows, batch_size=2000)
+    if connection.vendor == "postgresql" and len(rows) >= bulk.COPY_MIN_ROWS:
+        bulk.copy_rows(TimelineEntry, COLUMNS, rows)
+    else:
+        TimelineEntry.objects.bulk_create([TimelineEntry(**dict(zip(COLUMNS, row, strict=True))) for row in rows],
+                                          batch_size=2000)
     return len(rows)
 
 

@@ -1,13 +1,19 @@
-"""A CRM's webhook endpoint on 127.0.0.1 for the outbound webhook tests: a real HTTP server in a thread."""
+"""A CRM's webhook endpoint on 127.0.0.1 (or ::1) for the outbound webhook tests: a real HTTP server in a thread."""
 
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
-class Receiver:
-    """A CRM's webhook endpoint: answers the statuses given in turn (then 200), records each request."""
+class _IPv6Server(ThreadingHTTPServer):
+    address_family = socket.AF_INET6
 
-    def __init__(self, statuses=()):
+
+class Receiver:
+    """A CRM's webhook endpoint: answers the statuses given in turn (then 200), records each request. `host="::1"`
+    listens on IPv6's loopback."""
+
+    def __init__(self, statuses=(), host: str = "127.0.0.1"):
         self.statuses = list(statuses)
         self.requests: list[dict] = []
         receiver = self
@@ -24,8 +30,9 @@ class Receiver:
             def log_message(self, *args):
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/hooks/baton"
+        self.server = (_IPv6Server if ":" in host else ThreadingHTTPServer)((host, 0), Handler)
+        shown = f"[{host}]" if ":" in host else host
+        self.url = f"http://{shown}:{self.server.server_port}/hooks/baton"
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
     def __enter__(self):

@@ -12,6 +12,7 @@ import re
 import secrets
 import uuid
 from collections.abc import Iterable, Mapping
+from urllib.parse import urlsplit
 
 from django.core.exceptions import ValidationError
 from django.core.serializers.json import DjangoJSONEncoder
@@ -19,7 +20,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from config.celery import app
-from config.patterns import HTTP_URL
+from config.patterns import RECEIVER_URL
 from customers.webhooks import crypto, targets
 from customers.webhooks.events import EVENT_TYPES
 from customers.webhooks.models import (
@@ -113,8 +114,23 @@ def emit_event(*, event_type: str, payload: Mapping) -> int:
 # --- Subscriptions ---------------------------------------------------------------------------------
 
 # Where deliveries go: an http(s) URL as config.patterns says (the API's schema publishes the same pattern).
-WEBHOOK_URL = re.compile(HTTP_URL)
+WEBHOOK_URL = re.compile(RECEIVER_URL)
 URL_MESSAGE = "Enter an http or https URL."
+CREDENTIALS_MESSAGE = (
+    "Leave the user name and password out of the URL (user:password@host): the URL is stored and shown as it is, "
+    "and sent with every delivery. To know that a request comes from Baton, check its X-Baton-Signature with this "
+    "subscription's signing secret (an HMAC-SHA256 of the timestamp and the body, as the API's documentation shows)."
+)
+
+
+def url_message(url: str) -> str:
+    """Why a URL that is not a WEBHOOK_URL is refused: credentials before its host (`https://user:pass@host/`) get
+    their own reason, and what to use instead."""
+    try:
+        credentials = "@" in urlsplit(url).netloc
+    except ValueError:  # an unbalanced bracket in the host
+        credentials = False
+    return CREDENTIALS_MESSAGE if credentials else URL_MESSAGE
 
 
 def _clean_subscription(*, name: str, url: str, event_types: list[str]) -> dict[str, list[str]]:
@@ -129,7 +145,7 @@ def _clean_subscription(*, name: str, url: str, event_types: list[str]) -> dict[
     if "url" in errors:
         return errors
     if not isinstance(url, str) or not WEBHOOK_URL.fullmatch(url):
-        errors["url"] = [URL_MESSAGE]
+        errors["url"] = [url_message(url) if isinstance(url, str) else URL_MESSAGE]
     elif refused := targets.check_url(url):  # no SSRF: public addresses only (checked again at each delivery)
         errors["url"] = refused
     unknown = [event_type for event_type in event_types if event_type not in EVENT_TYPES]

@@ -10,9 +10,12 @@ Checked twice:
   certificate is still checked against the name). A name that resolved to a public address when it was saved and
   to a private one now (DNS rebinding) is refused then, and the delivery fails without a retry.
 
-Refused: loopback, private (RFC 1918, unique local), link-local, shared (100.64/10), multicast, reserved,
-unspecified and documentation ranges, and IPv6 forms that carry one of those IPv4 addresses (mapped, 6to4,
-NAT64). `BATON_WEBHOOK_ALLOW_PRIVATE_TARGETS=true` lets them through (a receiver on the same network, tests).
+Refused: loopback, private (RFC 1918, unique local fc00::/7, site-local fec0::/10), link-local, shared
+(100.64/10), multicast, reserved, unspecified and documentation ranges, NAT64's local-use prefix (64:ff9b:1::/48),
+Teredo, and IPv6 forms that carry one of those IPv4 addresses (mapped ::ffff:a.b.c.d, 6to4, NAT64 64:ff9b::/96):
+those are judged by the IPv4 address they carry, so a public one passes. A URL may name an IPv6 address in brackets
+(`https://[2606:4700:4700::1111]/hook`): judged as an IPv4 address is. `BATON_WEBHOOK_ALLOW_PRIVATE_TARGETS=true`
+lets them all through (a receiver on the same network, tests).
 """
 
 import ipaddress
@@ -25,6 +28,9 @@ from django.conf import settings
 
 SCHEMES = ("http", "https")
 NAT64 = ipaddress.ip_network("64:ff9b::/96")
+# Not public, though Python's ipaddress (3.11) calls them global: NAT64 for local use (RFC 8215), site-local
+# (deprecated by RFC 3879, a private scope where still routed) and documentation (RFC 9637).
+NOT_GLOBAL_V6 = tuple(ipaddress.ip_network(network) for network in ("64:ff9b:1::/48", "fec0::/10", "3fff::/20"))
 REFUSED = ("Webhooks go to public addresses only: this one is inside a private network (loopback, private, "
            "link-local, multicast or reserved).")
 
@@ -39,22 +45,27 @@ def allow_private() -> bool:
     return bool(settings.BATON_WEBHOOK_ALLOW_PRIVATE_TARGETS)
 
 
-def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+def _carried_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
+    """The IPv4 address a connection to `address` reaches: an IPv4-mapped address (the socket connects over IPv4)
+    or a NAT64 one (the gateway does)."""
     if address.ipv4_mapped:
         return address.ipv4_mapped
-    if address.sixtofour:
-        return address.sixtofour
     if address in NAT64:
         return ipaddress.IPv4Address(int(address) & 0xFFFFFFFF)
     return None
 
 
 def is_public(address: Address) -> bool:
-    """A unicast address on the public internet (`is_global` leaves multicast in, and IPv6 forms of IPv4
-    addresses are judged by the IPv4 address they carry)."""
+    """A unicast address on the public internet (`is_global` leaves multicast in). An IPv6 address that stands for
+    an IPv4 one (mapped, NAT64) is judged by that IPv4 address (both forms sit in ::/8, which Python calls reserved);
+    a 6to4 one needs the IPv4 address it carries public too."""
     if isinstance(address, ipaddress.IPv6Address):
-        inner = _embedded_ipv4(address)
-        if inner is not None and not is_public(inner):
+        if any(address in network for network in NOT_GLOBAL_V6):
+            return False
+        carried = _carried_ipv4(address)
+        if carried is not None:
+            return is_public(carried)
+        if address.sixtofour and not is_public(address.sixtofour):
             return False
     return address.is_global and not (address.is_multicast or address.is_reserved or address.is_loopback
                                       or address.is_link_local or address.is_unspecified)

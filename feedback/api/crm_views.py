@@ -98,8 +98,8 @@ class CustomerListView(CrmView):
 
     @extend_schema(operation_id="customers_list", responses={200: s.CustomerSerializer(many=True), **errors(400)})
     def get(self, request):
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(s.lean_values(queryset, s.CUSTOMER_FIELDS, s.CUSTOMER_TIMES))
+        queryset = self.filter_queryset(s.lean_list(self.queryset, s.CUSTOMER_FIELDS, s.CUSTOMER_TIMES))
+        page = self.paginate_queryset(queryset)
         return self.get_paginated_response(s.customer_rows(page))
 
 
@@ -328,7 +328,7 @@ class CaseListView(CrmView):
 
     @extend_schema(operation_id="cases_list", responses={200: s.CaseSerializer(many=True), **errors(400)})
     def get(self, request):
-        cases = s.lean_values(self.filter_queryset(self.get_queryset()), s.CASE_FIELDS, s.CASE_TIMES)
+        cases = self.filter_queryset(s.lean_list(self.queryset, s.CASE_FIELDS, s.CASE_TIMES))
         return self.get_paginated_response(s.case_rows(self.paginate_queryset(cases)))
 
 
@@ -355,7 +355,7 @@ class MentionListView(CrmView):
 
     @extend_schema(operation_id="mentions_list", responses={200: MentionOutSerializer(many=True), **errors(400)})
     def get(self, request):
-        mentions = s.lean_values(self.filter_queryset(self.get_queryset()), s.MENTION_FIELDS, s.MENTION_TIMES)
+        mentions = self.filter_queryset(s.lean_list(self.queryset, s.MENTION_FIELDS, s.MENTION_TIMES))
         return self.get_paginated_response(s.mention_rows(self.paginate_queryset(mentions)))
 
 

@@ -4,7 +4,7 @@ checked and published. For the CRM API's own serializers; the mention intake kee
 (feedback.intake.validation)."""
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 
 from drf_spectacular.extensions import OpenApiSerializerExtension, OpenApiSerializerFieldExtension
 from rest_framework import serializers
@@ -40,10 +40,11 @@ class ClosedInputExtension(OpenApiSerializerExtension):
 class StrictCharField(serializers.CharField):
     """A JSON string, at most `max_length` characters as sent (DRF counts them after stripping the white space
     around them), then as CharField: stripped, not blank unless allowed, no U+0000. With `pattern` (the regex the
-    whole value must match, without anchors): not stripped, and refused with `pattern_message` unless it matches;
-    the schema carries it anchored."""
+    whole value must match, without anchors): not stripped, and refused with `pattern_message` unless it matches
+    (a text, or a function of the value giving one); the schema carries it anchored."""
 
-    def __init__(self, *, pattern: str | None = None, pattern_message: str = "Enter a valid value.", **kwargs):
+    def __init__(self, *, pattern: str | None = None,
+                 pattern_message: str | Callable[[str], str] = "Enter a valid value.", **kwargs):
         self.pattern = pattern
         self.pattern_message = pattern_message
         if pattern is not None:
@@ -57,7 +58,8 @@ class StrictCharField(serializers.CharField):
             self.fail("max_length", max_length=self.max_length)
         text = super().to_internal_value(data)
         if self.pattern is not None and not re.fullmatch(self.pattern, text):
-            raise serializers.ValidationError(self.pattern_message, code="invalid")
+            message = self.pattern_message(text) if callable(self.pattern_message) else self.pattern_message
+            raise serializers.ValidationError(message, code="invalid")
         return text
 
 

@@ -6,6 +6,7 @@ import ipaddress
 
 import pytest
 from django.core.cache import cache
+from django.core.exceptions import ValidationError
 
 from customers.webhooks import targets
 from customers.webhooks.delivery import deliver_due
@@ -18,10 +19,22 @@ pytestmark = pytest.mark.django_db
 REFUSED_ADDRESSES = [
     "127.0.0.1", "127.1.2.3", "10.0.0.5", "172.16.0.1", "192.168.1.10", "169.254.169.254", "100.64.0.1", "0.0.0.0",
     "224.0.0.1", "239.255.255.250", "240.0.0.1", "255.255.255.255", "192.0.2.1", "198.18.0.1",
-    "::1", "::", "fe80::1", "fc00::1", "fd12:3456::1", "ff02::1", "2001:db8::1",
-    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "64:ff9b::a9fe:a9fe", "2002:7f00:1::1",
+    "::1", "::", "fe80::1", "fe80::1:2", "fc00::1", "fd12:3456::1", "ff02::1", "ff0e::1", "2001:db8::1",
+    "fec0::1",  # site-local: deprecated, but a private scope (Python calls it global)
+    "3fff::1",  # documentation, RFC 9637 (Python 3.11 calls it global)
+    "100::1",  # discard-only
+    "2001:0:4136:e378:8000:63bf:3fff:fdd2",  # Teredo
+    "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:192.168.1.1", "::ffff:0.0.0.0", "::ffff:169.254.169.254",
+    "64:ff9b::a9fe:a9fe", "64:ff9b::a00:1", "64:ff9b::7f00:1",  # NAT64 of link-local, private, loopback
+    "64:ff9b:1::808:808",  # NAT64's local-use prefix (RFC 8215), whatever it carries
+    "2002:7f00:1::1", "2002:a00:1::1",  # 6to4 of loopback, private
+    "::a00:1", "::808:808",  # IPv4-compatible (deprecated, ::/96): reserved
 ]
-PUBLIC_ADDRESSES = ["93.184.216.34", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2a00:1450:4001:81b::200e"]
+PUBLIC_ADDRESSES = [
+    "93.184.216.34", "8.8.8.8", "1.1.1.1", "2606:4700:4700::1111", "2a00:1450:4001:81b::200e", "2620:fe::fe",
+    "::ffff:8.8.8.8", "64:ff9b::808:808",  # mapped and NAT64 forms of a public IPv4 address: judged by it
+    "2002:808:808::1",  # 6to4 of a public one
+]
 
 
 @pytest.fixture(autouse=True)
@@ -43,7 +56,9 @@ def test_public_addresses_are_allowed(address):
 @pytest.mark.parametrize("url", [
     "http://127.0.0.1:8000/hooks", "http://localhost/hooks", "http://LOCALHOST:8080/", "http://api.localhost/x",
     "http://[::1]/hooks", "http://169.254.169.254/latest/meta-data/", "https://10.0.0.5/hooks",
-    "http://[::ffff:192.168.0.1]/", "http://user:pw@192.168.1.1:8443/hooks",
+    "http://[::ffff:192.168.0.1]/", "https://[::FFFF:10.0.0.1]:8443/", "https://[fe80::1]/", "https://[fd00::5]/hooks",
+    "https://[fc00::1]/", "https://[64:ff9b::a00:1]/", "https://[64:ff9b::169.254.169.254]/", "https://[::]/",
+    "https://[fec0::1]/", "https://[2001:db8::1]/", "https://[ff02::1]/",
 ])
 def test_the_api_refuses_a_subscription_to_a_private_address(crm_client, url):
     response = crm_client.post("/api/v1/webhooks/", {"name": "CRM", "url": url, "event_types": ["case.created"]},
@@ -51,11 +66,56 @@ def test_the_api_refuses_a_subscription_to_a_private_address(crm_client, url):
     assert response.status_code == 400, response.content
     body = response.json()
     assert body["code"] == "invalid" and list(body["fields"]) == ["url"]
-    # an address in brackets or with a user name is refused already by the URL rule the schema publishes
-    # (config.patterns.HTTP_URL); the others by the public-address check
-    bracketed_or_user = "[" in url or "@" in url
-    assert ("Enter an http or https URL." if bracketed_or_user else "public addresses only") in body["fields"]["url"][0]
+    assert "public addresses only" in body["fields"]["url"][0]
     assert not WebhookSubscription.objects.exists()
+
+
+@pytest.mark.parametrize("url", [
+    "https://user:pw@crm.example/hooks", "http://user:pw@192.168.1.1:8443/hooks", "https://token@crm.example/",
+    "https://user:pw@[2606:4700:4700::1111]/hook", "https://:pw@crm.example/", "https://a@b@crm.example/",
+])
+def test_credentials_in_the_url_are_refused_saying_why_and_what_to_use(crm_client, url):
+    response = crm_client.post("/api/v1/webhooks/", {"name": "CRM", "url": url, "event_types": ["case.created"]},
+                               format="json")
+    assert response.status_code == 400, response.content
+    [message] = response.json()["fields"]["url"]
+    assert "user name and password" in message and "signing secret" in message and "X-Baton-Signature" in message
+    with pytest.raises(ValidationError) as refused:
+        create_subscription(name="CRM", url=url, event_types=["case.created"])
+    assert refused.value.message_dict["url"] == [message]
+    assert not WebhookSubscription.objects.exists()
+
+
+@pytest.mark.parametrize("url", ["https://crm.example/hooks@2", "https://crm.example/?next=a@b",
+                                 "https://crm.example/#me@x"])
+def test_an_at_sign_after_the_host_is_no_credential(crm_client, url):
+    response = crm_client.post("/api/v1/webhooks/", {"name": "CRM", "url": url, "event_types": ["case.created"]},
+                               format="json")
+    assert response.status_code == 201, response.content
+
+
+@pytest.mark.parametrize("url", [
+    "https://[2606:4700:4700::1111]/hook", "http://[2a00:1450:4001:81b::200e]:8080/x?y=1",
+    "https://[2620:FE::FE]:443/", "https://[::ffff:8.8.8.8]/", "https://[64:ff9b::8.8.8.8]/hooks",
+])
+def test_a_public_ipv6_address_is_taken_like_a_public_ipv4_one(crm_client, url):
+    response = crm_client.post("/api/v1/webhooks/", {"name": "CRM", "url": url, "event_types": ["case.created"]},
+                               format="json")
+    assert response.status_code == 201, response.content
+    assert response.json()["url"] == url
+    subscription = WebhookSubscription.objects.get()
+    response = crm_client.patch(f"/api/v1/webhooks/{subscription.pk}/", {"url": "https://[::1]:8443/"}, format="json")
+    assert response.status_code == 400 and "public addresses only" in response.json()["fields"]["url"][0]
+    subscription.refresh_from_db()
+    assert subscription.url == url
+
+
+@pytest.mark.parametrize("url", ["https://[1:2:3:4::5:6:7:8]/", "https://[1::2::3]/", "https://[::1%25lo]/",
+                                 "https://[::ffff:010.0.0.1]/", "https://[2606:4700:4700::1111/", "https://[v1.x]/"])
+def test_a_malformed_ipv6_address_is_not_an_url(crm_client, url):
+    response = crm_client.post("/api/v1/webhooks/", {"name": "CRM", "url": url, "event_types": ["case.created"]},
+                               format="json")
+    assert response.status_code == 400 and response.json()["fields"]["url"] == ["Enter an http or https URL."]
 
 
 @pytest.mark.parametrize("url", ["ftp://crm.example/hooks", "file:///etc/passwd", "gopher://crm.example:70/_x"])
@@ -66,7 +126,7 @@ def test_other_schemes_are_refused(crm_client, url):
 
 
 def test_public_targets_are_taken_and_a_change_to_a_private_one_is_refused(crm_client):
-    for url in ("https://crm.example/hooks", "https://93.184.216.34/hooks"):  # no IPv6 literals (HTTP_URL)
+    for url in ("https://crm.example/hooks", "https://93.184.216.34/hooks", "https://[2606:4700:4700::1111]/hooks"):
         response = crm_client.post("/api/v1/webhooks/", {"name": "CRM", "url": url, "event_types": ["case.created"]},
                                    format="json")
         assert response.status_code == 201, response.content
@@ -120,7 +180,25 @@ def test_a_pinned_request_keeps_the_name_for_host_and_tls():
                            addresses=(ipaddress.ip_address("2606:4700:4700::1111"),))
     assert str(named.url_for(named.addresses[0])) == "https://[2606:4700:4700::1111]/hooks"
     assert named.host_header == "crm.example"
+    literal = targets.pin("https://[2606:4700:4700::1111]:8443/hook?x=1")
+    assert literal.addresses == (ipaddress.ip_address("2606:4700:4700::1111"),)
+    assert str(literal.url_for(literal.addresses[0])) == "https://[2606:4700:4700::1111]:8443/hook?x=1"
+    assert literal.host_header == "[2606:4700:4700::1111]:8443"
     with pytest.raises(targets.BlockedTarget):
         targets.pin("http://[::ffff:127.0.0.1]:8080/")
+    with pytest.raises(targets.BlockedTarget, match=r"fd00::1 resolves to fd00::1"):
+        targets.pin("https://[fd00::1]/")
     with pytest.raises(targets.BlockedTarget):
         targets.pin("ftp://crm.example/")
+
+
+def test_a_receiver_at_an_ipv6_address_gets_its_deliveries(settings):
+    """A real delivery over IPv6 to a literal address (the loopback: allowed by the setting here), with the Host
+    header in brackets as HTTP writes it."""
+    settings.BATON_WEBHOOK_ALLOW_PRIVATE_TARGETS = True
+    with Receiver(host="::1") as receiver:
+        subscription, _ = create_subscription(name="IPv6", url=receiver.url, event_types=["case.created"])
+        emit_event(event_type="case.created", payload={"id": 1})
+        assert deliver_due(subscription_id=subscription.pk).delivered == 1
+    [request] = receiver.requests
+    assert request["headers"]["Host"] == f"[::1]:{receiver.server.server_port}"

@@ -72,3 +72,17 @@ def test_postgresql_writes_times_as_python_does(rows):
     assert row["resolved_at_iso"] == "2026-11-01T12:00:05.000250Z"
     assert row["first_replied_at_iso"] == "2026-11-01T12:00:00Z" and row["closed_at_iso"] is None
     assert datetime.fromisoformat(row["updated_at_iso"]) == Case.objects.get(pk=row["id"]).updated_at
+
+
+def test_a_lean_list_is_built_once_and_each_request_gets_its_own_clone(rows):
+    """lean_list keeps one values() per queryset and time zone answer: filtering one request's clone never reaches
+    the next request's, and another time zone gets rows with Python's times."""
+    base = Case.objects.all()
+    first = s.lean_list(base, s.CASE_FIELDS, s.CASE_TIMES)
+    assert first.filter(status="resolved").count() == 1
+    again = s.lean_list(base, s.CASE_FIELDS, s.CASE_TIMES)
+    assert again is not first and again.count() == 2
+    assert list(again.order_by("pk")) == list(s.lean_values(base, s.CASE_FIELDS, s.CASE_TIMES).order_by("pk"))
+    assert "created_at_iso" in again.first()
+    with timezone.override("America/Sao_Paulo"):
+        assert "created_at" in s.lean_list(base, s.CASE_FIELDS, s.CASE_TIMES).first()

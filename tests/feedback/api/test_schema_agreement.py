@@ -174,8 +174,8 @@ def test_an_unknown_field_is_refused_and_the_schema_says_so(crm_client, schema):
     ("is_active", 0, "Must be a valid boolean."), ("is_active", "true", "Must be a valid boolean."),
     ("name", 5, "Not a valid string."), ("name", "x" * 100 + " ", "no more than 100 characters"),
     ("name", "\u2003", "may not be blank"), ("url", "ftp://crm.example/", "Enter an http or https URL."),
-    ("url", "https://user:secret@crm.example/", "Enter an http or https URL."),
-    ("url", " https://crm.example/", "Enter an http or https URL."),
+    ("url", "https://user:secret@crm.example/", "Leave the user name and password out of the URL"),
+    ("url", " https://crm.example/", "Enter an http or https URL."), ("url", "https://[1::2::3]/", "Enter an http"),
     ("url", "https://crm.example:65536/", "Enter an http or https URL."),
 ])
 def test_a_subscription_takes_exactly_what_the_schema_says(crm_client, schema, field, value, message):
@@ -186,7 +186,8 @@ def test_a_subscription_takes_exactly_what_the_schema_says(crm_client, schema, f
         assert not re.search(pattern, value)
 
 
-@pytest.mark.parametrize("url", ["http://crm-gateway:8080/hooks", "HTTPS://CRM.example/h?x=[1]", "https://10.0.0.7/"])
+@pytest.mark.parametrize("url", ["http://crm-gateway:8080/hooks", "HTTPS://CRM.example/h?x=[1]", "https://10.0.0.7/",
+                                 "http://[fd00::7]:8080/hooks"])
 def test_a_subscription_url_on_the_crm_network_is_taken(crm_client, schema, url, settings):
     """Where the operator allows receivers on the CRM's own network (BATON_WEBHOOK_ALLOW_PRIVATE_TARGETS; refused by
     default, tests/customers/test_webhook_targets.py), a host name without a dot or a private address is fine; so are
