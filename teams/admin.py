@@ -3,6 +3,7 @@ from simple_history.admin import SimpleHistoryAdmin
 
 from .models import BoardSeat, BusinessSchedule, ClosedDay, Department, Membership
 from .selectors import headed_departments
+from .signals import send_departments_changed
 
 
 class HeadedDepartmentAdmin(SimpleHistoryAdmin):
@@ -35,6 +36,19 @@ class DepartmentAdmin(SimpleHistoryAdmin):
     search_fields = ["name", "slug"]
     prepopulated_fields = {"slug": ["name"]}
     inlines = [MembershipInline]
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        if change and {"name", "slug"} & set(form.changed_data):  # the board shows departments by name
+            send_departments_changed([obj.pk], slugs_changed="slug" in form.changed_data)
+
+    def delete_model(self, request, obj):
+        send_departments_changed([obj.pk])  # a department with cases, handoffs or notes is protected
+        super().delete_model(request, obj)
+
+    def delete_queryset(self, request, queryset):
+        send_departments_changed(queryset.values_list("pk", flat=True))
+        super().delete_queryset(request, queryset)
 
 
 @admin.register(Membership)

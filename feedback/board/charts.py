@@ -21,16 +21,38 @@ def _minutes(value):
     return f"{value:g}"
 
 
+def duration(value) -> str:
+    """Minutes as people read them: 42 min, 2 h, 2 h 05 min, 3 d 4 h; an em dash for none (the `minutes`
+    filter). A no-break space ties each number to its unit, so a narrow box never ends a line on "2 h 00"."""
+    if value is None or value == "":
+        return "—"
+    value = float(value)
+    if value < 60:
+        return f"{value:g}\u00a0min"
+    if value < 1440:
+        hours, rest = divmod(int(round(value)), 60)
+        return f"{hours}\u00a0h {rest:02d}\u00a0min" if rest else f"{hours}\u00a0h"
+    days, rest = divmod(int(round(value)), 1440)
+    return f"{days}\u00a0d {rest // 60}\u00a0h" if rest // 60 else f"{days}\u00a0d"
+
+
+def _gap(value):
+    """A gap index as the dashboard prints it (signed, two decimals: "+0.94"), in tables and CSV alike."""
+    return None if value is None else f"{value:+.2f}"
+
+
 def _week(day: date) -> str:
     return f"{day:%b %-d}"
 
 
 def _spec(chart_id, title, *, kind="bar", labels=(), datasets=(), unit="count", horizontal=False, head=(),
           rows=(), empty="No data in this period.", summary="", svg=None):
-    labels, rows = list(labels), [list(row) for row in rows]
-    return {"id": chart_id, "title": title, "kind": kind, "labels": labels, "datasets": list(datasets), "unit": unit,
+    labels, rows, datasets = list(labels), [list(row) for row in rows], list(datasets)
+    return {"id": chart_id, "title": title, "kind": kind, "labels": labels, "datasets": datasets, "unit": unit,
             "horizontal": horizontal, "head": list(head), "rows": rows, "empty": empty, "summary": summary,
-            "has_data": bool(rows), "svg": svg}
+            "has_data": bool(rows), "svg": svg,
+            # A figure to draw (rows may all be "—": a response promise with no replies yet).
+            "drawable": any(value is not None for dataset in datasets for value in dataset["data"])}
 
 
 def gap_charts(gap: dict, period: Period) -> list[dict]:
@@ -44,8 +66,8 @@ def gap_charts(gap: dict, period: Period) -> list[dict]:
                   {"label": f"Previous: {period.previous}", "data": [p["prev_gap"] for p in ranked], "color": PREVIOUS}],
         head=["Promise", "Mentions", "Shortfalls", "Delights", "Gap index", "Previous mentions", "Previous gap index",
               "Change"],
-        rows=[[p["name"], p["mentions"], p["shortfalls"], p["delights"], p["gap"], p["prev_mentions"], p["prev_gap"],
-               p["change"]] for p in promises],
+        rows=[[p["name"], p["mentions"], p["shortfalls"], p["delights"], _gap(p["gap"]), p["prev_mentions"],
+               _gap(p["prev_gap"]), _gap(p["change"])] for p in promises],
         empty="No mentions about a promise in this period.",
         summary=(f"The widest gap is {worst['name']} at {worst['gap']:+.2f} ({worst['mentions']} mentions)."
                  if worst else ""),
@@ -58,7 +80,7 @@ def gap_charts(gap: dict, period: Period) -> list[dict]:
         datasets=[{"label": p["name"], "data": p["trend"], "color": PALETTE[i % len(PALETTE)]}
                   for i, p in enumerate(shown)],
         head=["Week of", *[f"{p['name']} (gap)" for p in shown], *[f"{p['name']} (mentions)" for p in shown]],
-        rows=[[w.isoformat(), *[p["trend"][i] for p in shown], *[p["trend_mentions"][i] for p in shown]]
+        rows=[[w.isoformat(), *[_gap(p["trend"][i]) for p in shown], *[p["trend_mentions"][i] for p in shown]]
               for i, w in enumerate(weeks)] if shown else [],
         empty="No mentions about a promise in the last 12 weeks.",
         summary="Weekly gap index of the most discussed promises over the last 12 weeks.",
@@ -89,10 +111,10 @@ def response_charts(response: dict, period: Period) -> list[dict]:
         rows=[[r["department"], r["cases"], r["replied"], _minutes(r["median"]), _minutes(r["p90"]),
                _minutes(r["prev_median"]), _minutes(r["prev_p90"])] for r in rows],
         empty="No first replies in this period.",
-        summary=(f"Overall median first reply {_minutes(response['median'])} min, 90th percentile "
-                 f"{_minutes(response['p90'])} min (previous period: {_minutes(response['prev_median'])} and "
-                 f"{_minutes(response['prev_p90'])} min), of the cases created in the period."
-                 if response["median"] is not None else ""),
+        summary=(f"Overall median first reply {duration(response['median'])}, 90th percentile "
+                 f"{duration(response['p90'])} (previous period: {duration(response['prev_median'])} and "
+                 f"{duration(response['prev_p90'])}), of the cases created in the period. Waits are counted in "
+                 f"buckets: each figure is its bucket's upper bound." if response["median"] is not None else ""),
     )]
     weeks = response["weeks"]
     charts.append(_spec(
@@ -214,14 +236,15 @@ def loop_chart(loop: dict) -> dict:
     for promise in loop["promises"]:
         for problem in promise["problems"]:
             before, after = problem.get("before") or {}, problem.get("after") or {}
-            rows.append([promise["name"], promise["gap"], "problem", problem["title"], problem["owner"],
-                         problem["status"], problem["cases"], before.get("gap"), before.get("mentions"),
-                         after.get("gap"), after.get("mentions")])
+            rows.append([promise["name"], _gap(promise["gap"]), "problem", problem["title"], problem["owner"],
+                         problem["status"], problem["cases"], _gap(before.get("gap")), before.get("mentions"),
+                         _gap(after.get("gap")), after.get("mentions")])
         for note in promise["notes"]:
-            rows.append([promise["name"], promise["gap"], "feedback up", f"{note['from']} → {note['to']}", note["to"],
-                         f"{note['acknowledged']} acknowledged", note["notes"], None, None, None, None])
+            rows.append([promise["name"], _gap(promise["gap"]), "feedback up", f"{note['from']} → {note['to']}",
+                         note["to"], f"{note['acknowledged']} acknowledged", note["notes"], None, None, None, None])
         if not promise["addressed"]:
-            rows.append([promise["name"], promise["gap"], "nothing yet", "", "", "", 0, None, None, None, None])
+            rows.append([promise["name"], _gap(promise["gap"]), "nothing yet", None, None, None, None, None, None, None,
+                         None])
     return _spec("loop", "Closing the loop", kind="table",
                  head=["Promise", "Gap index", "Action", "What", "Owner", "Status", "Cases or notes",
                        "Gap before", "Mentions before", "Gap after", "Mentions after"],
@@ -249,7 +272,10 @@ def sankey_svg(pairs: list[dict], *, width: int = 640, height: int = 320) -> str
     for p in pairs:
         senders[p["from"]] = senders.get(p["from"], 0) + p["handoffs"]
         receivers[p["to"]] = receivers.get(p["to"], 0) + p["handoffs"]
-    gap, top, node_w, label_w = 8, 10, 14, 130
+    gap, top, node_w = 8, 10, 14
+    # Room for the longest label ("Customer service (24)") at 11px, about 6.5px a character.
+    label_w = max(90, round(6.5 * max((len(f"{name} ({n})") for name, n in [*senders.items(), *receivers.items()]),
+                                      default=0)) + 10)
     usable = height - 2 * top - gap * max(len(senders), len(receivers))
     scale = usable / total if total else 0
 

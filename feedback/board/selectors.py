@@ -12,10 +12,12 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import reduce
+from operator import or_
 
 from django.core.cache import cache
-from django.db.models import F, Q, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models import BigIntegerField, Case, CharField, DateField, F, IntegerField, Q, Sum, Value, When
+from django.db.models.functions import Cast, TruncWeek
 
 from feedback.board import buckets
 from feedback.board.days import day_bounds, day_of, today
@@ -217,68 +219,120 @@ def _heat_level(value: int, highest: int) -> int:
 def _histograms(measure: str, period: Period, keys: tuple[str, ...]) -> tuple[dict, dict]:
     cur, prev = _in(period), _in(period.previous)
     rows = (DurationRollup.objects.filter(measure=measure, day__range=period.span)
-            .values(*keys, "bucket").annotate(cur=Sum("count", filter=cur), prev=Sum("count", filter=prev)))
+            .values_list(*keys, "bucket").annotate(cur=Sum("count", filter=cur), prev=Sum("count", filter=prev)))
     now, before = defaultdict(Counter), defaultdict(Counter)
-    for row in rows:
-        key = tuple(row[k] for k in keys)
-        if row["cur"]:
-            now[key][row["bucket"]] += row["cur"]
-        if row["prev"]:
-            before[key][row["bucket"]] += row["prev"]
+    for *key, bucket, n, p in rows:
+        if n:
+            now[tuple(key)][bucket] += n
+        if p:
+            before[tuple(key)][bucket] += p
     return now, before
 
 
-def response_panel(*, period: Period) -> dict:
-    departments = _departments()
-    now, before = _histograms(DurationRollup.FIRST_REPLY, period, ("department_id",))
-    weeks = _weeks(period.end)
-    weekly = defaultdict(Counter)
-    for row in (DurationRollup.objects.filter(measure=DurationRollup.FIRST_REPLY, day__range=(weeks[0], period.end))
-                .annotate(week=TruncWeek("day")).values("week", "department_id", "bucket").annotate(n=Sum("count"))):
-        week = row["week"].date() if hasattr(row["week"], "date") else row["week"]
-        weekly[(row["department_id"], week)][row["bucket"]] += row["n"]
+@dataclass
+class Replies:
+    """What the response panel reads, from its one query (`response_rows`): first-reply histograms
+    {(department_id,): {bucket: count}} this period and the previous one, and per (department_id, week) for
+    the trend; cases created per department (now, before); SLA clocks per department and metric; escalations
+    per level (now, before)."""
+
+    now: dict
+    before: dict
+    weekly: dict
+    cases: dict
+    sla: list
+    escalations: dict
+    prev_escalations: dict
+
+
+def response_rows(*, period: Period) -> Replies:
+    """One query for the whole response panel: four aggregates over the first-reply histograms, the case,
+    SLA and escalation rollups (UNION ALL), each table scanned once. Every branch gives the columns (kind,
+    week, department_id, bucket, metric, a..e): first-reply counts by department and bucket, with the weeks of
+    the trend kept apart (days before it grouped together), this period (a), the previous one (b) and in the
+    trend (c); cases by department (a, b); clocks by department and metric (met, missed, running; met and missed
+    before); escalations by level (in `bucket`: a, b). Tuples and dates, not dicts and timestamps: converting
+    the thousand-odd rows of the trend is most of the panel's time."""
     cur, prev = _in(period), _in(period.previous)
-    case_rows = {row["department_id"]: row for row in _rows(CaseRollup.objects.filter(day__range=period.span)
-                 .values("department_id").annotate(cur_cases=Sum("cases", filter=cur), cur_replied=Sum("replied", filter=cur),
-                                                   cur_reply_seconds=Sum("reply_seconds", filter=cur),
-                                                   prev_cases=Sum("cases", filter=prev)))}
+    weeks = _weeks(period.end)
+    trend = Q(day__gte=weeks[0])
+    zero, text = Value(0, output_field=IntegerField()), Value("", output_field=CharField())
+    fixed = {"week": Value(None, output_field=DateField())}
+    columns = ("kind", "week", "department_id", "bucket", "metric")
+    replies = (DurationRollup.objects.filter(measure=DurationRollup.FIRST_REPLY,
+                                             day__range=(min(period.previous.start, weeks[0]), period.end))
+               .annotate(kind=Value("reply"), metric=text,
+                         week=Case(When(trend, then=Cast(TruncWeek("day"), DateField())), output_field=DateField()))
+               .values_list(*columns).annotate(a=Sum("count", filter=cur), b=Sum("count", filter=prev),
+                                               c=Sum("count", filter=trend), d=zero, e=zero))
+    cases = (CaseRollup.objects.filter(day__range=period.span)
+             .annotate(kind=Value("cases"), **fixed, bucket=zero, metric=text)
+             .values_list(*columns).annotate(a=Sum("cases", filter=cur), b=Sum("cases", filter=prev), c=zero,
+                                             d=zero, e=zero))
+    sla = (SlaRollup.objects.filter(day__range=period.span)
+           .annotate(kind=Value("sla"), **fixed, bucket=zero)
+           .values_list(*columns).annotate(a=Sum("met", filter=cur), b=Sum("missed", filter=cur),
+                                           c=Sum("running", filter=cur), d=Sum("met", filter=prev),
+                                           e=Sum("missed", filter=prev)))
+    escalations = (EscalationRollup.objects.filter(day__range=period.span, level__in=[1, 2, 3, 4])
+                   .annotate(kind=Value("escalations"), **fixed, department=Value(None, output_field=BigIntegerField()),
+                             metric=text)
+                   .values_list("kind", "week", "department", "level", "metric")
+                   .annotate(a=Sum("escalations", filter=cur), b=Sum("escalations", filter=prev), c=zero, d=zero,
+                             e=zero))
+    result = Replies(now=defaultdict(Counter), before=defaultdict(Counter), weekly=defaultdict(Counter), cases={},
+                     sla=[], escalations=dict.fromkeys(range(1, 5), 0), prev_escalations=dict.fromkeys(range(1, 5), 0))
+    for kind, week, department_id, bucket, metric, a, b, c, d, e in replies.union(cases, sla, escalations, all=True):
+        a, b, c, d, e = a or 0, b or 0, c or 0, d or 0, e or 0
+        if kind == "reply":
+            if a:
+                result.now[(department_id,)][bucket] += a
+            if b:
+                result.before[(department_id,)][bucket] += b
+            if c:
+                result.weekly[(department_id, week)][bucket] += c
+        elif kind == "cases":
+            result.cases[department_id] = (a, b)
+        elif kind == "sla":
+            result.sla.append({"department_id": department_id, "metric": metric, "met": a, "missed": b, "running": c,
+                               "prev_met": d, "prev_missed": e})
+        else:
+            result.escalations[bucket], result.prev_escalations[bucket] = a, b
+    return result
+
+
+def response_panel(*, period: Period, replies: Replies | None = None) -> dict:
+    """First reply times by department (median, p90, weekly trend), SLA attainment by department and metric,
+    escalations per level: from `response_rows` (one query; `dashboard` passes it, to share it with the loop)."""
+    replies = replies or response_rows(period=period)
+    departments = _departments()
+    now, before, weekly = replies.now, replies.before, replies.weekly
+    weeks = _weeks(period.end)
     rows = []
     all_now, all_before = Counter(), Counter()
-    for department_id in sorted(set(now) | set(before) | {(d,) for d in case_rows},
+    for department_id in sorted(set(now) | set(before) | {(d,) for d in replies.cases},
                                 key=lambda key: departments.get(key[0], "")):
         histogram, previous = now.get(department_id, Counter()), before.get(department_id, Counter())
         all_now.update(histogram)
         all_before.update(previous)
-        totals = case_rows.get(department_id[0], {})
         median, p90 = buckets.percentile(histogram, 0.5), buckets.percentile(histogram, 0.9)
         prev_median, prev_p90 = buckets.percentile(previous, 0.5), buckets.percentile(previous, 0.9)
         rows.append({
             "department_id": department_id[0], "department": departments.get(department_id[0], "?"),
-            "cases": totals.get("cases") or 0, "replied": sum(histogram.values()),
+            "cases": replies.cases.get(department_id[0], (0, 0))[0], "replied": sum(histogram.values()),
             "median": median, "p90": p90, "prev_median": prev_median, "prev_p90": prev_p90,
             "median_change": _change(median, prev_median), "p90_change": _change(p90, prev_p90),
             "trend_median": [buckets.percentile(weekly.get((department_id[0], week), {}), 0.5) for week in weeks],
             "trend_p90": [buckets.percentile(weekly.get((department_id[0], week), {}), 0.9) for week in weeks],
         })
-    escalations, prev_escalations = escalation_levels(period=period)
     return {
         "departments": [row for row in rows if row["cases"] or row["replied"] or row["prev_median"] is not None],
         "weeks": weeks, "median": buckets.percentile(all_now, 0.5), "p90": buckets.percentile(all_now, 0.9),
         "prev_median": buckets.percentile(all_before, 0.5), "prev_p90": buckets.percentile(all_before, 0.9),
-        "cases": sum((row.get("cases") or 0) for row in case_rows.values()),
-        "prev_cases": sum((row.get("prev_cases") or 0) for row in case_rows.values()),
-        "escalations": escalations, "prev_escalations": prev_escalations, "sla": sla_panel(period=period),
+        "cases": sum(n for n, _ in replies.cases.values()), "prev_cases": sum(p for _, p in replies.cases.values()),
+        "escalations": replies.escalations, "prev_escalations": replies.prev_escalations,
+        "sla": _sla(replies.sla, departments),
     }
-
-
-def escalation_levels(*, period: Period) -> tuple[dict[int, int], dict[int, int]]:
-    """Escalations per level (1-4) fired in the period and in the previous one, by the day they fired."""
-    cur, prev = _in(period), _in(period.previous)
-    now, before = dict.fromkeys(range(1, 5), 0), dict.fromkeys(range(1, 5), 0)
-    for row in (EscalationRollup.objects.filter(day__range=period.span, level__in=list(now)).values("level")
-                .annotate(n=Sum("escalations", filter=cur), p=Sum("escalations", filter=prev))):
-        now[row["level"]], before[row["level"]] = row["n"] or 0, row["p"] or 0
-    return now, before
 
 
 def attainment(met: int, missed: int) -> float | None:
@@ -286,22 +340,17 @@ def attainment(met: int, missed: int) -> float | None:
     return round(met / (met + missed), 4) if met + missed else None
 
 
-def sla_panel(*, period: Period) -> dict:
-    cur, prev = _in(period), _in(period.previous)
-    departments = _departments()
+def _sla(clocks: list[dict], departments: dict[int, str]) -> dict:
+    """SLA attainment per department and metric, from `Replies.sla`."""
     rows = []
     totals = Counter()
-    for row in _rows(SlaRollup.objects.filter(day__range=period.span).values("department_id", "metric")
-                .annotate(cur_met=Sum("met", filter=cur), cur_missed=Sum("missed", filter=cur),
-                          cur_running=Sum("running", filter=cur), prev_met=Sum("met", filter=prev),
-                          prev_missed=Sum("missed", filter=prev))
-                .order_by("department_id", "metric")):
-        met, missed, prev_met, prev_missed = (row[k] or 0 for k in ("met", "missed", "prev_met", "prev_missed"))
+    for row in clocks:
+        met, missed, prev_met, prev_missed = (row[k] for k in ("met", "missed", "prev_met", "prev_missed"))
         totals.update({"met": met, "missed": missed, "prev_met": prev_met, "prev_missed": prev_missed})
         share, prev_share = attainment(met, missed), attainment(prev_met, prev_missed)
         rows.append({"department": departments.get(row["department_id"], "?"), "metric": row["metric"],
                      "metric_label": ClockMetric(row["metric"]).label if row["metric"] in ClockMetric.values
-                     else row["metric"], "met": met, "missed": missed, "running": row["running"] or 0,
+                     else row["metric"], "met": met, "missed": missed, "running": row["running"],
                      "attainment": share, "prev_attainment": prev_share, "change": _change(share, prev_share)})
     rows.sort(key=lambda r: (r["department"], r["metric"]))
     overall = attainment(totals["met"], totals["missed"])
@@ -430,10 +479,12 @@ def response_target_minutes(text: str) -> int | None:
     return count * _UNIT[unit]
 
 
-def loop_panel(*, period: Period, gaps: list[dict], window_days: int = 28, problems_per_promise: int = 5) -> dict:
+def loop_panel(*, period: Period, gaps: list[dict], window_days: int = 28, problems_per_promise: int = 5,
+               replies: Replies | None = None) -> dict:
     """For each promise with a gap (index above 0): the feedback-up notes and problems that address it
     (cases about the promise), their owners, and the gap before and after each resolved problem, with
-    the mentions behind each figure. And response promises against the actual first reply times."""
+    the mentions behind each figure. And response promises against the actual first reply times (`replies`:
+    the response panel's histograms, when the dashboard has them already)."""
     departments = _departments()
     gapped = {row["promise_id"]: row for row in gaps if row["gap"] is not None and row["gap"] > 0}
     notes = defaultdict(list)
@@ -447,19 +498,29 @@ def loop_panel(*, period: Period, gaps: list[dict], window_days: int = 28, probl
     for row in _rows(ProblemRollup.objects.filter(promise_id__in=list(gapped), day__lte=period.end)
                 .values("promise_id", "problem_id").annotate(cur_cases=Sum("cases"))):
         linked[row["promise_id"]][row["problem_id"]] = row["cases"]
+    # The problems shown per promise (the most cases first), and the windows before and after the resolved ones.
+    top = {promise_id: sorted(linked[promise_id].items(), key=lambda kv: -kv[1])[:problems_per_promise]
+           for promise_id in gapped}
     problems = Problem.objects.select_related("owner_department").in_bulk(
-        {pid for by_problem in linked.values() for pid in by_problem})
-    resolved_days = [day_of(p.resolved_at) for p in problems.values() if p.resolved_at]
-    # Per promise and day: (mentions, shortfalls, delights) over the span of every before/after window.
+        {problem_id for shown in top.values() for problem_id, _ in shown})
+    last_day = today()
+    windows: dict[tuple[int, int], tuple[tuple[date, date], tuple[date, date]]] = {}
+    for promise_id, shown in top.items():
+        for problem_id, _ in shown:
+            problem = problems.get(problem_id)
+            if problem is not None and problem.resolved_at:
+                day = day_of(problem.resolved_at)
+                windows[(promise_id, problem_id)] = (
+                    (day - timedelta(days=window_days), day - timedelta(days=1)),
+                    (day, min(day + timedelta(days=window_days - 1), last_day)))
+    # Per promise and day: (mentions, shortfalls, delights), on the days of those windows only.
     daily: dict[tuple[int, date], tuple[int, int, int]] = {}
-    if resolved_days:
-        for promise_id, day, n, neg, pos in (PromiseRollup.objects.filter(
-                promise_id__in=list(gapped),
-                day__range=(min(resolved_days) - timedelta(days=window_days),
-                            max(resolved_days) + timedelta(days=window_days)))
-                .values_list("promise_id", "day").annotate(
-                    n=Sum("mentions"), neg=Sum("mentions", filter=Q(sentiment=NEG)),
-                    pos=Sum("mentions", filter=Q(sentiment=POS)))):
+    if windows:
+        days = reduce(or_, (Q(promise_id=promise_id, day__range=(before[0], after[1]))
+                            for (promise_id, _), (before, after) in windows.items()))
+        for promise_id, day, n, neg, pos in (PromiseRollup.objects.filter(days).values_list("promise_id", "day")
+                                             .annotate(n=Sum("mentions"), neg=Sum("mentions", filter=Q(sentiment=NEG)),
+                                                       pos=Sum("mentions", filter=Q(sentiment=POS)))):
             daily[(promise_id, day)] = (n or 0, neg or 0, pos or 0)
 
     def window(promise_id, first: date, last: date) -> dict:
@@ -472,26 +533,25 @@ def loop_panel(*, period: Period, gaps: list[dict], window_days: int = 28, probl
     result = []
     for promise_id, gap in gapped.items():
         rows = []
-        for problem_id, cases in sorted(linked[promise_id].items(), key=lambda kv: -kv[1])[:problems_per_promise]:
+        for problem_id, cases in top[promise_id]:
             problem = problems.get(problem_id)
             if problem is None:
                 continue
             entry = {"problem_id": problem_id, "title": problem.title, "owner": problem.owner_department.name,
                      "status": problem.status, "cases": cases, "resolved_at": problem.resolved_at}
-            if problem.resolved_at:
-                day = day_of(problem.resolved_at)
-                entry["before"] = window(promise_id, day - timedelta(days=window_days), day - timedelta(days=1))
-                entry["after"] = window(promise_id, day, min(day + timedelta(days=window_days - 1), today()))
+            if (promise_id, problem_id) in windows:
+                before, after = windows[(promise_id, problem_id)]
+                entry["before"], entry["after"] = window(promise_id, *before), window(promise_id, *after)
             rows.append(entry)
         result.append({"promise_id": promise_id, "name": gap["name"], "slug": gap["slug"], "gap": gap["gap"],
                        "mentions": gap["mentions"], "department": gap["department"], "problems": rows,
                        "notes": notes[promise_id], "addressed": bool(rows or notes[promise_id])})
     result.sort(key=lambda r: -r["gap"])
-    return {"promises": result, "response_promises": response_promises(period=period),
+    return {"promises": result, "response_promises": response_promises(period=period, replies=replies),
             "window_days": window_days}
 
 
-def response_promises(*, period: Period) -> list[dict]:
+def response_promises(*, period: Period, replies: Replies | None = None) -> list[dict]:
     """Each promise whose target names a reply time, against the first replies of its department
     (every department when it has none): the share within the target and the median."""
     promises = [(p, response_target_minutes(p.target) or response_target_minutes(p.name))
@@ -499,7 +559,10 @@ def response_promises(*, period: Period) -> list[dict]:
     promises = [(p, minutes) for p, minutes in promises if minutes]
     if not promises:
         return []
-    now, before = _histograms(DurationRollup.FIRST_REPLY, period, ("department_id",))
+    if replies is None:
+        now, before = _histograms(DurationRollup.FIRST_REPLY, period, ("department_id",))
+    else:
+        now, before = replies.now, replies.before
     result = []
     for promise, minutes in promises:
         keys = [(promise.department_id,)] if promise.department_id else list(now)
@@ -521,13 +584,15 @@ PANELS = ("gap", "regions", "response", "handoffs", "problems", "volume", "loop"
 
 
 def dashboard(*, period: Period) -> dict:
-    """Every panel, computed from the rollups now."""
+    """Every panel, computed from the rollups now (the loop reuses the gap panel and the response panel's
+    first-reply histograms)."""
     gap = gap_panel(period=period)
+    replies = response_rows(period=period)
     data = {
         "period": period, "gap": gap, "regions": region_panel(period=period),
-        "response": response_panel(period=period), "handoffs": handoff_panel(period=period),
+        "response": response_panel(period=period, replies=replies), "handoffs": handoff_panel(period=period),
         "problems": problems_panel(period=period), "volume": volume_panel(period=period),
-        "loop": loop_panel(period=period, gaps=gap["promises"]),
+        "loop": loop_panel(period=period, gaps=gap["promises"], replies=replies),
     }
     return data
 

@@ -4,6 +4,7 @@ department's cases among the cluster's complaints linked to it (through `cases.p
 from django.db import transaction
 
 from config.errors import NotAllowed, TransitionError
+from feedback.board import upkeep
 from feedback.board.models import SuggestedProblem
 from feedback.cases import problems
 from feedback.cases.models import Case, Problem
@@ -32,4 +33,5 @@ def confirm_suggestion(*, suggestion: SuggestedProblem, department: Department, 
             problem = Problem.objects.create(title=suggestion.title[:200], description=description,
                                              owner_department=department, created_by=by)
         locked.delete()
+        upkeep.names_changed()  # the board lists the suggestions still to confirm
     return problem, len(cases)

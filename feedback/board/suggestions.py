@@ -1,5 +1,6 @@
 """Suggested problems: the recent complaints clustered (`feedback.board.clustering`), stored for the
-board and the heads to confirm. `refresh_suggestions` replaces the whole set; the hourly beat runs it."""
+board and the heads to confirm. `refresh_suggestions` replaces the whole set; the hourly beat runs it. The
+board's problems panel lists them, so the cached dashboards are retired after commit (`upkeep.names_changed`)."""
 
 from collections import Counter
 from datetime import timedelta
@@ -9,6 +10,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from feedback.board import upkeep
 from feedback.board.clustering import Item, cluster
 from feedback.board.days import day_of
 from feedback.board.models import SuggestedProblem
@@ -60,4 +62,5 @@ def refresh_suggestions(*, now=None, days: int | None = None, limit: int = 5000)
     with transaction.atomic():
         SuggestedProblem.objects.all().delete()
         SuggestedProblem.objects.bulk_create(rows)
+        upkeep.names_changed()  # the board's problems panel lists them
     return rows

@@ -26,12 +26,16 @@ So every change to one of those marks, in the writer's transaction:
 | a customer's region (CRM upsert or update, admin), a customer deleted | `customers.signals.regions_changed` | `touch_customers` |
 | customers merged, a person's data erased, old mentions anonymised | `linking.services` | `touch_customers`, `touch_days` |
 | a promise or problem named, targeted or resolved differently (no figure moves) | `understanding.promises`, `cases.problems`, the admin | `names_changed` |
+| a department renamed or deleted (no figure moves) | `teams.signals.departments_changed` (the admin) | `names_changed` |
+| a department's slug changed (praise counts as named for "hr") | `teams.signals.departments_changed` | `touch_days` |
+| suggested problems recomputed, or one confirmed | `board.suggestions`, `board.services` | `names_changed` |
 
 `touch_mentions` marks the mentions' days, their cases' days and the days of their cases' feedback
 notes (a note counts under its case's promise, which a mention's promise or case moves). Not marked:
-a mention stored and not yet processed (the pipeline marks it within seconds), and a department renamed
-in the admin (teams cannot reach the board: the cached dashboard shows the new name after the next
-refresh).
+a mention stored and not yet processed (the pipeline marks it within seconds). The rollups store ids
+of promises, departments and problems, and region codes (named by `regions.region_name`, in code):
+a change of a name alone moves no rollup, only the cached dashboards and their HTML, which
+`names_changed` retires.
 `tests/feedback/board/test_freshness.py` applies each change and checks the dashboard against a
 direct count over the raw rows.
 """
@@ -50,7 +54,7 @@ from feedback.board.days import day_of
 from feedback.board.models import RollupDirtyDay
 from feedback.board.selectors import rollups_changed
 from feedback.cases.models import Case, FeedbackNote, Handoff
-from feedback.choices import EventKind
+from feedback.choices import EventKind, Intent
 from feedback.intake.models import Mention
 
 QUEUE = "rollups"
@@ -182,6 +186,15 @@ def touch_customers(*, customer_ids: Iterable[int]) -> None:
 def regions_changed(sender, *, customer_ids, **kwargs) -> None:
     """The receiver of `customers.signals.regions_changed` (connected in feedback/apps.py)."""
     touch_customers(customer_ids=customer_ids)
+
+
+def departments_changed(sender, *, department_ids, slugs_changed=False, **kwargs) -> None:
+    """The receiver of `teams.signals.departments_changed` (connected in feedback/apps.py): the board shows
+    departments by name; a slug moving to or from "hr" moves the named praise of the departments' posts."""
+    if slugs_changed and settings.BATON_ROLLUPS_LIVE:
+        touch_days(days_of(Mention.objects.filter(intent=Intent.PRAISE, case__department_id__in=list(department_ids)),
+                           "posted_at"))
+    names_changed()
 
 
 def names_changed() -> None:

@@ -2,6 +2,8 @@
 
 from django import template
 
+from feedback.board.charts import duration
+
 register = template.Library()
 
 
@@ -27,16 +29,7 @@ def pct(value, digits: int = 0) -> str:
 @register.filter
 def minutes(value) -> str:
     """42 min, 2 h 05 min, 3 d 4 h; an em dash for none."""
-    if value is None or value == "":
-        return "—"
-    value = float(value)
-    if value < 60:
-        return f"{value:g} min"
-    if value < 1440:
-        hours, rest = divmod(int(round(value)), 60)
-        return f"{hours} h {rest:02d} min"
-    days, rest = divmod(int(round(value)), 1440)
-    return f"{days} d {rest // 60} h"
+    return duration(value)
 
 
 @register.filter

@@ -230,7 +230,10 @@ def test_board_renders_its_charts_without_js_errors(page, cases, shots, js_error
     expect(page.locator("#kpi-median")).to_have_text("≤ 45 min")
     intents = json.loads(page.locator("#data-volume_intent").text_content())
     assert sum(intents["datasets"][0]["data"]) == 3
-    for canvas_id in ("chart-volume_intent", "chart-reply", "chart-volume_source", "chart-escalations"):
+    # No clock has escalated yet: that chart is its sentence, not a frame of axes around nothing.
+    expect(page.locator("#empty-escalations")).to_have_text("No escalations in this period.")
+    expect(page.locator("#chart-escalations")).to_have_count(0)
+    for canvas_id in ("chart-volume_intent", "chart-reply", "chart-volume_source", "chart-volume_sentiment"):
         canvas = page.locator(f"#{canvas_id}")
         expect(canvas).to_have_attribute("data-rendered", "1")
         box = canvas.bounding_box()

@@ -1,7 +1,8 @@
-"""Rollups never go stale. For every kind of change to what the board counts (a label corrected, a
+"""Rollups never go stale. For every kind of change to what the board counts or shows (a label corrected, a
 customer's region, customers merged or erased, retention, a handoff made, accepted or sent back, feedback
 sent or acknowledged, a case replied to, resolved or reopened, a problem linked or resolved, an escalation,
-a promise renamed or deleted, a mention deleted or edited, new mentions processed), made through the path
+a promise renamed or deleted, a department renamed or re-slugged, a mention deleted or edited, new mentions
+processed), made through the path
 people and systems use (services, the CRM API's service, the admin), the rollup task runs as the worker
 runs it (its message taken off the real broker's `rollups` queue), and then:
 
@@ -27,9 +28,10 @@ from django.utils import timezone
 from customers import sync
 from customers.models import Customer, Identity
 from feedback import pipeline
-from feedback.board import rollups, selectors
+from feedback.board import rollups, selectors, suggestions
+from feedback.board import services as board_services
 from feedback.board.days import day_of, today
-from feedback.board.models import RollupDirtyDay
+from feedback.board.models import RollupDirtyDay, SuggestedProblem
 from feedback.cases import journey, problems
 from feedback.cases import services as case_services
 from feedback.cases.models import Case, Problem
@@ -328,6 +330,38 @@ def promise_deleted(world):
     assert Promise.objects.filter(pk=in_use.pk).exists() and not Promise.objects.filter(pk=unused.pk).exists()
 
 
+# --- Departments ------------------------------------------------------------------------------------
+
+
+def _department_with_data(world):
+    return _pick(world, Department.objects.filter(cases__isnull=False).distinct())
+
+
+@change
+def department_renamed_in_the_admin(world):
+    """No rollup moves (they hold ids): every panel shows the new name at once, not after the next refresh."""
+    department = _department_with_data(world)
+    name = f"{department.name} (renamed {world.step})"
+    _admin_form(world, reverse("admin:teams_department_change", args=[department.pk]), name=name)
+    assert Department.objects.get(pk=department.pk).name == name
+
+
+@change
+def hr_department_reslugged_in_the_admin(world):
+    """Praise on a case of the department whose slug is "hr" counts as praise naming an employee: the slug
+    moves away, and with it the named praise of every day of that department's praise."""
+    hr = Department.objects.get(slug="hr")
+    case = _old_case(world)
+    Case.objects.filter(pk=case.pk).update(department=hr)
+    MentionFactory(external_id=f"praise-{world.step}", case=case, customer=case.customer,
+                   posted_at=case.created_at + timedelta(days=1), intent=Intent.PRAISE, sentiment_label="positive")
+    yield
+    period = selectors.period_of(days=30, end=today())
+    assert selectors.cached_dashboard(period=period)["volume"]["named_praise"] > 0
+    _admin_form(world, reverse("admin:teams_department_change", args=[hr.pk]), slug=f"people-{world.step}")
+    assert not Department.objects.filter(slug="hr").exists()
+
+
 # --- Mentions ---------------------------------------------------------------------------------------
 
 
@@ -457,6 +491,45 @@ def test_any_sequence_of_changes_keeps_the_rollups_exact(world, seed, django_cap
     periods = [selectors.period_of(days=days, end=today()) for days in (7, 60)]
     for name in names:
         _apply(world, name, django_capture_on_commit_callbacks, rollup_queue, periods)
+
+
+def test_a_department_renamed_shows_on_the_page_at_once(world, django_capture_on_commit_callbacks,
+                                                      rollup_queue):
+    """The page caches its HTML per rollups version: a rename retires it without waiting for a refresh."""
+    department = Department.objects.get(slug="service")
+    old, new = department.name, "Customer Care"
+    page = world.client.get(reverse("board"), {"days": 90}).content.decode()
+    assert f">{old}<" in page
+    with django_capture_on_commit_callbacks(execute=True):
+        _admin_form(world, reverse("admin:teams_department_change", args=[department.pk]), name=new)
+    assert not RollupDirtyDay.objects.exists() and not rollup_queue.run(), "a name alone recomputes no day"
+    page = world.client.get(reverse("board"), {"days": 90}).content.decode()
+    assert f">{new}<" in page and f">{old}<" not in page
+
+
+def test_suggested_problems_show_at_once(world, django_capture_on_commit_callbacks):
+    """The problems panel lists the suggestions: recomputing them, or a head confirming one, retires the cached
+    dashboard (no rollup moves)."""
+    period = selectors.period_of(days=30, end=today())
+    stale = SuggestedProblem.objects.create(computed_at=world.now, rank=1, title="Old cluster", size=5, recent=3,
+                                            earlier=2, growth=1.5)
+    assert _titles(selectors.cached_dashboard(period=period)) == ["Old cluster"]
+    with django_capture_on_commit_callbacks(execute=True):
+        fresh = suggestions.refresh_suggestions()
+    assert not SuggestedProblem.objects.filter(pk=stale.pk).exists()
+    assert _titles(selectors.cached_dashboard(period=period)) == [row.title for row in fresh]
+    suggestion = SuggestedProblem.objects.create(computed_at=world.now, rank=1, title="Delays in Texas", size=5,
+                                                 recent=3, earlier=2, growth=1.5)
+    selectors.rollups_changed()  # as a recomputation would: the board lists it, cached
+    assert "Delays in Texas" in _titles(selectors.cached_dashboard(period=period))
+    with django_capture_on_commit_callbacks(execute=True):
+        board_services.confirm_suggestion(suggestion=suggestion, department=Department.objects.get(slug="service"),
+                                          by=world.admin)
+    assert "Delays in Texas" not in _titles(selectors.cached_dashboard(period=period))
+
+
+def _titles(data: dict) -> list[str]:
+    return [s["title"] for s in data["problems"]["suggested"]]
 
 
 def test_a_region_change_reaches_the_heat_grid(world, django_capture_on_commit_callbacks, rollup_queue):

@@ -111,7 +111,23 @@ class TestDashboard:
     def test_an_empty_dashboard(self, board_client):
         response = board_client.get(reverse("board"))
         assert response.status_code == 200
-        assert "No mentions about a promise in this period." in response.content.decode()
+        html = response.content.decode()
+        assert "No mentions about a promise in this period." in html
+        # An empty chart is its sentence, not a frame of axes around nothing.
+        assert "<canvas" not in html and 'id="empty-escalations"' in html and "No escalations in this period." in html
+
+    def test_what_a_board_member_reads_first(self, board_client, seeded):
+        """The posts without a known location are a row apart, not the darkest cells of the grid; a promise
+        with no mentions before says so instead of a change from nothing; durations never break from their unit."""
+        rollups.rebuild()
+        html = board_client.get(reverse("board"), {"days": 30}).content.decode()
+        unplaced = re.search(r'<tr class="unplaced">(.*?)</tr>', html, re.S)
+        assert unplaced and "No known location" in unplaced.group(1) and "heat-" not in unplaced.group(1)
+        assert ">Unknown<" not in html
+        gap_table = re.search(r'<table class="cases compact" id="gap-table">(.*?)</table>', html, re.S).group(1)
+        assert "(was — on 0" not in gap_table
+        median = re.search(r'id="kpi-median">(.*?)</span>', html).group(1)
+        assert median.startswith("≤&nbsp;") and " min" not in median and " h" not in median
 
 
 def test_the_board_reads_promises_but_not_their_posts(board_client, promises):
