@@ -45,22 +45,37 @@ def _test_settings(tmp_path_factory):
             environment.delenv(name, raising=False)
         reset_profile()
         if os.environ.get("PYTEST_XDIST_WORKER"):
-            _prepare_default_model_once()
+            _load_default_model_once()
         yield
     reset_profile()
 
 
-def _prepare_default_model_once() -> None:
-    """With xdist (tests/parallel.py), the default model's cache file in var/models is made before any test
-    of a worker needs it: the first worker trains it while the others wait on a file lock, then find it,
-    instead of each training it at once."""
-    from feedback.understanding import default_model_path, prepare_default
+def _load_default_model_once() -> None:
+    """With xdist (tests/parallel.py), each worker starts with the default model loaded, as a serial run has it
+    by the time the tests of feedback/understanding (which read posts with their own empty BATON_VAR_DIR) run.
+    Its cache file in var/models is made first: the first worker trains it while the others wait on a file
+    lock, then find it, instead of each training it at once."""
+    from feedback.understanding import default_model_path, load_default, prepare_default
 
     folder = default_model_path().parent
     folder.mkdir(parents=True, exist_ok=True)
     with open(folder / ".prepare.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
         prepare_default()
+    load_default()
+
+
+@pytest.fixture(autouse=True)
+def _default_model_kept():
+    """A test that resets the per-process default model (understanding.reset_default, to serve another) gets
+    the one loaded before it put back when it ends: the next test that reads posts does not train it again.
+    (One loaded by a test when none was stays loaded, as before.)"""
+    from feedback import understanding
+
+    loaded = understanding._default
+    yield
+    if loaded is not None:
+        understanding._default = loaded
 
 
 @pytest.fixture(autouse=True)
