@@ -13,6 +13,13 @@ EMBEDDINGS ?=
 TEST_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/baton_test
 TEST_BROKER_URL ?= redis://127.0.0.1:6379/15
 TEST_REDIS_URL ?= redis://127.0.0.1:6379/14
+# `make test` runs the suite on TEST_WORKERS processes (pytest-xdist, worksteal: an idle worker takes queued
+# tests from the busy one): 2 where the machine has 2 cores or more, one process (no xdist) on a 1-core machine;
+# `make test TEST_WORKERS=0` forces one process. Each worker has its own test database (pytest-django:
+# test_baton_test_gw0, test_baton_test_gw1) and its own Redis databases (tests/parallel.py): worker gwK takes
+# the broker's and the cache's numbers above minus 2K, so gw0 uses 15 and 14, gw1 13 and 12. Overriding them,
+# give adjacent numbers with 2 per worker free below them (e.g. 9 and 8: gw1 then uses 7 and 6).
+TEST_WORKERS ?= $(shell [ "$$(nproc 2>/dev/null || echo 1)" -ge 2 ] && echo 2 || echo 0)
 
 .PHONY: run test install chromium lint bench check-deploy clean
 
@@ -44,7 +51,7 @@ test: export REDIS_URL ?= $(TEST_REDIS_URL)
 test: export DJANGO_SECRET_KEY ?= test-only-secret-key
 test: install chromium
 	$(BIN)/lint-imports  # the import contracts in .importlinter: layers point down, domains stay apart
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n $(TEST_WORKERS) --dist worksteal
 
 # Headless Chromium for the browser tests (Debian's package; Playwright drives it): installed when
 # missing, where apt-get can run (as root); elsewhere a message says what to install.

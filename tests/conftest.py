@@ -1,3 +1,7 @@
+import fcntl
+import logging
+import os
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import Permission
@@ -40,8 +44,50 @@ def _test_settings(tmp_path_factory):
         for name in PROFILE_SETTINGS:
             environment.delenv(name, raising=False)
         reset_profile()
+        if os.environ.get("PYTEST_XDIST_WORKER"):
+            _load_default_model_once()
         yield
     reset_profile()
+
+
+def _load_default_model_once() -> None:
+    """With xdist (tests/parallel.py), each worker starts with the default model loaded, as a serial run has it
+    by the time the tests of feedback/understanding (which read posts with their own empty BATON_VAR_DIR) run.
+    Its cache file in var/models is made first: the first worker trains it while the others wait on a file
+    lock, then find it, instead of each training it at once."""
+    from feedback.understanding import default_model_path, load_default, prepare_default
+
+    folder = default_model_path().parent
+    folder.mkdir(parents=True, exist_ok=True)
+    with open(folder / ".prepare.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # released when the file closes
+        prepare_default()
+    load_default()
+
+
+@pytest.fixture(autouse=True)
+def _default_model_kept():
+    """A test that resets the per-process default model (understanding.reset_default, to serve another) gets
+    the one loaded before it put back when it ends: the next test that reads posts does not train it again.
+    (One loaded by a test when none was stays loaded, as before.)"""
+    from feedback import understanding
+
+    loaded = understanding._default
+    yield
+    if loaded is not None:
+        understanding._default = loaded
+
+
+@pytest.fixture(autouse=True)
+def _root_log_level():
+    """An in-process Celery worker (celery.contrib.testing's start_worker) can leave the root logger at ERROR
+    (its log set-up runs again for the second worker started in one process): the level is put back after each
+    test, so a later test's caplog sees warnings whichever tests ran before it in this process (xdist changes
+    which those are)."""
+    root = logging.getLogger()
+    level = root.level
+    yield
+    root.setLevel(level)
 
 
 @pytest.fixture(autouse=True)

@@ -5,8 +5,10 @@ package brings its own driver and launches /usr/bin/chromium (apt-get install ch
 Set BATON_CHROMIUM to use another Chromium binary.
 """
 
+import fcntl
 import os
 import shutil
+import uuid
 from pathlib import Path
 
 import pytest
@@ -94,9 +96,17 @@ def browser():
 
 @pytest.fixture(scope="session")
 def shots():
-    """Folder for screenshots a person can look at after the run (outside the repository)."""
-    shutil.rmtree(SHOTS, ignore_errors=True)
-    SHOTS.mkdir(parents=True, exist_ok=True)
+    """Folder for screenshots a person can look at after the run (outside the repository), emptied once a run:
+    with xdist, by whichever worker comes first (the others keep what it and they wrote)."""
+    run = os.environ.get("PYTEST_XDIST_TESTRUNUID") or uuid.uuid4().hex  # one id for all the workers of a run
+    SHOTS.parent.mkdir(parents=True, exist_ok=True)
+    with open(SHOTS.parent / f".{SHOTS.name}.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        marker = SHOTS / ".run"
+        if not marker.is_file() or marker.read_text() != run:
+            shutil.rmtree(SHOTS, ignore_errors=True)
+            SHOTS.mkdir(parents=True)
+            marker.write_text(run)
     return SHOTS
 
 

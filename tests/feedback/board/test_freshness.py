@@ -11,7 +11,7 @@ runs it (its message taken off the real broker's `rollups` queue), and then:
 - the dashboard, as the page gets it (cached per rollups version, warmed before the change), equals a
   direct count over the raw rows (tests/feedback/board/direct.py).
 
-Property-style: each kind on its own, then all of them in random orders, checked after each change.
+Property-style: each kind on its own, then all of them in a random order, checked after each change.
 """
 
 import inspect
@@ -482,7 +482,9 @@ def test_each_change_keeps_the_rollups_exact(world, name, django_capture_on_comm
     _apply(world, name, django_capture_on_commit_callbacks, rollup_queue, periods)
 
 
-@pytest.mark.parametrize("seed", [1, 2])
+# One random order of every kind (each kind also runs on its own above): a second order took as long again
+# (40 s) and met the same kinds, each checked after each change.
+@pytest.mark.parametrize("seed", [1])
 def test_any_sequence_of_changes_keeps_the_rollups_exact(world, seed, django_capture_on_commit_callbacks,
                                                          rollup_queue):
     world.rng = random.Random(seed)
