@@ -73,7 +73,7 @@ def search(events, q: str):
     match `q`."""
     match = Q(data__icontains=q) | _person_match("actor__", q) | Q(case__department__name__icontains=q)
     number = q.lstrip("#")
-    if number.isdigit() and len(number) < 10:
+    if number.isascii() and number.isdigit() and len(number) < 10:  # not "²", which isdigit() takes
         match |= Q(case_id=int(number))
     lowered = q.lower()
     if len(lowered) >= 3:

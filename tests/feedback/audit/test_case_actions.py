@@ -233,3 +233,12 @@ def test_a_page_costs_the_same_queries_however_many_actions_it_shows(people, cas
     assert shown == 3 + 20 + 4
     assert many == few
     assert queries(q="high")[0] <= few
+
+
+def test_a_search_by_case_number_finds_its_actions_and_a_non_ascii_digit_is_plain_text(client, people, case):
+    other = CaseFactory(department=department("service"))
+    actions.set_priority(case=case, priority=Priority.HIGH, by=people["alice"])
+    actions.set_priority(case=other, priority=Priority.LOW, by=people["alice"])
+    assert [e.object_id for e in _log(client, people["hana"], q=f"#{case.pk}").context["entries"]] == [case.pk]
+    for q in ("²", "#²", "٣"):  # str.isdigit() takes these; int() refuses "²": no 500, just no match
+        assert _log(client, people["hana"], q=q).context["entries"] == []
